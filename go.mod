@@ -1,0 +1,3 @@
+module freezer.dev/freezer
+
+go 1.26
