@@ -87,11 +87,13 @@ free_port() {
     return 1
 }
 
+CURRENT_PHASE=""
 WORK=$(mktemp -d /tmp/freezer-devstack-test.XXXXXX)
 REGION=FreezerDevstackTest
 DB_NAME=freezer_devstack_test
 
 # --- what devstack's stackrc / local.conf would define ---------------------
+export GIT_BASE=https://opendev.org
 OS_AUTH_URL_V3=$(envget OS_AUTH_URL)
 export DEST=$WORK/opt/stack
 export STACK_USER
@@ -213,6 +215,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 # Leftovers of an interrupted earlier run would make get_or_create_endpoint
 # keep stale URLs, as devstack does; start from an empty region.
@@ -233,7 +236,6 @@ source "$REPO_DIR/devstack/settings"
 # phase MODE [PHASE]: source plugin.sh as stack.sh does, in this shell (the
 # services stay children of it, so they are reaped). A `die` in the plugin
 # exits this script, as it exits stack.sh; the EXIT trap reports it.
-CURRENT_PHASE=""
 phase() {
     local t0=$SECONDS rc=0
     CURRENT_PHASE="$*"
