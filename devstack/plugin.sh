@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR/..
 # devstack plugin for Freezer in Go: freezer-api (+ freezer-manage),
 # freezer-scheduler and freezer-agent, built from this checkout.
 #

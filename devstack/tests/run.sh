@@ -22,6 +22,7 @@
 # Usage: devstack/tests/run.sh   (after `make testenv-up`)
 # Knobs: FREEZER_TESTENV_ROOT (default /var/tmp/freezer-testenv),
 #        FREEZER_API_PORT (default: a free port), KEEP_WORK=1.
+# shellcheck source-path=SCRIPTDIR/../..
 
 set -uo pipefail
 
@@ -141,8 +142,14 @@ export FREEZER_AGENT_STORAGE=local FREEZER_AGENT_CONTAINER=$WORK/backups
 source "$TESTS_DIR/shim.sh"
 
 # demo: the openstack/freezer CLIs as the demo user, in the test region.
+# python-freezerclient 5.0 looks the backup service up in the catalog
+# without a region filter, so with two regions it could pick RegionOne's
+# endpoint: it is given the plugin's endpoint explicitly. The catalog entry
+# itself is checked with the openstack CLI, and the scheduler, which does
+# filter by region, finds the API through it.
 demo() {
-    env -u OS_CLOUD -u OS_TOKEN -u OS_BACKUP_URL \
+    env -u OS_CLOUD -u OS_TOKEN \
+        OS_BACKUP_URL="http://$FREEZER_API_HOST:$FREEZER_API_PORT" \
         OS_AUTH_URL="$OS_AUTH_URL_V3" OS_IDENTITY_API_VERSION=3 \
         OS_USERNAME="$FREEZER_SCHEDULER_USERNAME" OS_PASSWORD="$FREEZER_SCHEDULER_PASSWORD" \
         OS_PROJECT_NAME="$FREEZER_SCHEDULER_PROJECT_NAME" \
@@ -319,7 +326,6 @@ if ((stack_ok)); then
     verdict $? "start: unauthenticated /v2 request is 401" \
         "start: unauthenticated /v2 request is $code"
 
-    # python-freezerclient finds the API through the catalog of the test region.
     if out=$(demo freezer job-list --limit 100000 2>&1); then
         pass "freezer job-list works against the plugin's freezer-api"
     else
