@@ -289,7 +289,7 @@ if ((stack_ok)); then
     [[ $(iniget "$api_conf" keystone_authtoken username) == "freezer" ]]
     verdict $? "configure: [keystone_authtoken] written" \
         "configure: [keystone_authtoken] username missing"
-    [[ $(iniget "$FREEZER_CONF_DIR/scheduler.conf" service_auth username) == "$FREEZER_SCHEDULER_USERNAME" ]]
+    [[ $(iniget "$FREEZER_CONF_DIR/scheduler.conf" service_auth os_username) == "$FREEZER_SCHEDULER_USERNAME" ]]
     verdict $? "configure: scheduler.conf [service_auth] written" \
         "configure: scheduler.conf [service_auth] username missing"
     [[ $(iniget "$FREEZER_CONF_DIR/freezer.conf" DEFAULT storage) == "local" ]]
@@ -339,6 +339,13 @@ if ((stack_ok)); then
    "path_to_backup": "$WORK/nothing", "backup_name": "devstack-test",
    "storage": "local", "container": "$WORK/backups"}}]}
 EOF
+    # A job names a registered client; this one is not the scheduler's, so
+    # the scheduler leaves the job alone.
+    clientfile=$WORK/client.json
+    printf '{"client_id": "devstack-test-client-%s", "hostname": "devstack-test-%s"}\n' $$ $$ >"$clientfile"
+    if ! out=$(demo freezer client-register --file "$clientfile" 2>&1); then
+        fail "freezer client-register: $out"
+    fi
     if out=$(demo freezer job-create --file "$jobfile" --client "devstack-test-client-$$" 2>&1) &&
         job_id=$(sed -n 's/^Job \([0-9a-f-]*\) created.*/\1/p' <<<"$out") && [[ -n $job_id ]]; then
         if demo freezer job-list --limit 100000 2>&1 | grep -F "$job_id" >/dev/null; then
@@ -352,12 +359,13 @@ EOF
 
     # The scheduler registers its client when it starts.
     registered=0
-    for _ in $(seq 1 30); do
+    deadline=$((SECONDS + 30))
+    while ((SECONDS < deadline)); do
         if demo freezer client-list --limit 100000 2>/dev/null | grep -F "$(hostname)" >/dev/null; then
             registered=1
             break
         fi
-        sleep 1
+        sleep 2
     done
     ((registered))
     verdict $? "freezer-scheduler registered its client ($(hostname))" \

@@ -179,7 +179,7 @@ function configure_keystoneauth {
 }
 
 function configure_keystone_authtoken_middleware {
-    local conf_file=$1 admin_user=$2 section=${3:-keystone_authtoken} service_type=$4
+    local conf_file=$1 admin_user=$2 section=${3:-keystone_authtoken} service_type=${4:-}
     configure_keystoneauth "$conf_file" "$admin_user" "$section"
     iniset "$conf_file" "$section" www_authenticate_uri "$KEYSTONE_SERVICE_URI"
     iniset "$conf_file" "$section" cafile "${SSL_BUNDLE_FILE:-}"
