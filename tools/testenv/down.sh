@@ -7,7 +7,7 @@
 # --purge (with all) also deletes the state directory and our databases so
 # the next up.sh is a cold start; the Unix users fzbackup/fzftp are kept.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 purge=""

@@ -147,6 +147,16 @@ spawn() {
   echo $! >"$RUN/$name.pid"
 }
 
+# spawn_reaped NAME CMD...: like spawn, under reap.py, for servers that fork
+# a process per connection (sshd, vsftpd) and would otherwise leave zombies
+# that PID 1 here never reaps. The recorded pid is the wrapper's; its
+# cmdline still names CMD, and it passes TERM on.
+spawn_reaped() {
+  local name=$1
+  shift
+  spawn "$name" "$PY" "$HERE/reap.py" "$@"
+}
+
 # stop_pid NAME PATTERN: TERM, then KILL after 15 s, only if the recorded pid
 # is alive and its cmdline matches PATTERN. Removes the pid file.
 stop_pid() {

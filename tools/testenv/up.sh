@@ -8,7 +8,7 @@
 # API, only needed by the benchmark). When done, the addresses and
 # credentials are in $ROOT/testenv.env (read by internal/testutil/testenv).
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ALL=(mariadb keystone memcached swift s3 sshd ftp)
@@ -44,7 +44,7 @@ up_mariadb() {
     fi
     start-stop-daemon --start --oknodo --background --make-pidfile \
       --pidfile "$RUN/mariadb.pid" --exec /usr/sbin/mariadbd -- \
-      --bind-address=$HOST --port=$MYSQL_PORT
+      --bind-address="$HOST" --port="$MYSQL_PORT"
     wait_until 60 "MariaDB on $HOST:$MYSQL_PORT" port_open "$MYSQL_PORT"
     # A fresh data directory only lets root in over the Unix socket.
     if ! wait_until 10 "root login" sql -e 'select 1' >/dev/null 2>&1; then
@@ -451,7 +451,7 @@ up_sshd() {
   install -d -m 755 /run/sshd
   /usr/sbin/sshd -t -f "$SSHD/sshd_config" || die "sshd -t rejected $SSHD/sshd_config"
   # -D keeps sshd in the foreground so the pid we record is the listener.
-  spawn sshd /usr/sbin/sshd -D -e -f "$SSHD/sshd_config"
+  spawn_reaped sshd /usr/sbin/sshd -D -e -f "$SSHD/sshd_config"
   wait_until 10 sshd port_open "$SSH_PORT"
   stamp sshd "up on $HOST:$SSH_PORT (user $SSH_USER, key $SSHD/fzbackup_key)"
 }
@@ -543,7 +543,7 @@ up_ftp() {
     else
       ftp_conf ftps "$FTPS_PORT" 30010 30019 >"$FTPD/vsftpd-ftps.conf"
     fi
-    spawn "vsftpd-$kind" /usr/sbin/vsftpd "$FTPD/vsftpd-$kind.conf"
+    spawn_reaped "vsftpd-$kind" /usr/sbin/vsftpd "$FTPD/vsftpd-$kind.conf"
   done
   wait_until 10 "vsftpd :$FTP_PORT" port_open "$FTP_PORT"
   wait_until 10 "vsftpd :$FTPS_PORT" port_open "$FTPS_PORT"
