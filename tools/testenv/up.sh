@@ -581,11 +581,14 @@ username = freezer
 password = $FREEZER_SVC_PASS
 memcached_servers = $HOST:$MEMCACHED_PORT
 EOF
-  # The upstream pipeline, written here because only python3-freezer-api
+  # The upstream pipeline (root_app_factory drops /v1 or /v2 from the
+  # composite, so both must be listed), written here because only python3-freezer-api
   # (not the freezer-api package with /etc/freezer) is installed.
   cat >"$FZ/freezer-paste.ini" <<EOF
 [app:api_versions]
 paste.app_factory = freezer_api.api.versions:api_versions
+[app:appv1]
+paste.app_factory = freezer_api.service:freezer_appv1_factory
 [app:appv2]
 paste.app_factory = freezer_api.service:freezer_appv2_factory
 [filter:authtoken]
@@ -606,6 +609,7 @@ pipeline = healthcheck http_proxy_to_wsgi versionsNegotiator authtoken context b
 [composite:backupapp]
 paste.composite_factory = freezer_api.service:root_app_factory
 /: api_versions
+/v1: appv1
 /v2: appv2
 EOF
 }
