@@ -15,7 +15,7 @@ ALL=(mariadb keystone memcached swift s3 sshd ftp)
 
 # need COMPONENT: brings a component up once per run (dependencies and the
 # command line may name it several times).
-declare -A STARTED=()
+declare -A STARTED=() FRESH=()
 need() {
   [[ -n ${STARTED[$1]:-} ]] && return 0
   STARTED[$1]=1
@@ -32,7 +32,8 @@ usage() {
 # 127.0.0.1:3306); we only start one when nothing answers, and only a server
 # we started is ever stopped by down.sh.
 up_mariadb() {
-  local how="already up"
+  local how="already up (the machine's server; left as it is)"
+  if running mariadb mariadbd; then how="already up (started by us, pid $(pid_of mariadb))"; fi
   if ! sql -e 'select 1' >/dev/null 2>&1; then
     if port_open "$MYSQL_PORT"; then
       die "something listens on $HOST:$MYSQL_PORT but root cannot log in without a password"
@@ -51,7 +52,7 @@ up_mariadb() {
       mysql -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
         GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
     fi
-    how="started (pid $(pid_of mariadb))"
+    how="up (started by us, pid $(pid_of mariadb))"
   fi
   sql <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
@@ -59,7 +60,7 @@ CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
 GRANT ALL PRIVILEGES ON \`keystone\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON \`freezer_py\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
 SQL
-  stamp mariadb "up on $HOST:$MYSQL_PORT: $how"
+  stamp mariadb "$how on $HOST:$MYSQL_PORT"
 }
 
 # --------------------------------------------------------------- Keystone
@@ -169,6 +170,7 @@ up_keystone() {
   wait_until 90 "Keystone on $AUTH_URL" http_ok "$AUTH_URL" ||
     die "Keystone did not answer; see $LOG/keystone.log"
   keystone_seed
+  FRESH[keystone]=1
   stamp keystone "up on $AUTH_URL (uwsgi master pid $(pid_of keystone))"
 }
 
@@ -358,6 +360,7 @@ up_swift() {
     wait_until 60 "swift-$s" http_ok "http://$HOST:$(swift_port "$s")/healthcheck" ||
       die "swift-$s did not answer; see $LOG/swift-$s.log"
   done
+  FRESH[swift]=1
   stamp swift "up (keystoneauth, s3api): proxy http://$HOST:$SWIFT_PROXY_PORT"
 }
 
@@ -375,13 +378,11 @@ s3_probe() {
 }
 
 up_s3() {
-  local before=""
-  if swift_healthy && running keystone "$KS_PAT"; then before=yes; fi
   need keystone
   need swift
   wait_until 30 "an S3 ListBuckets with demo's EC2 keys" s3_probe ||
     die "S3 probe failed; see $LOG/swift-proxy.log"
-  if [[ $before == yes ]]; then
+  if [[ -z ${FRESH[keystone]:-}${FRESH[swift]:-} ]]; then
     stamp s3 "already up: http://$HOST:$SWIFT_PROXY_PORT (path-style, $S3_REGION)"
   else
     stamp s3 "up: http://$HOST:$SWIFT_PROXY_PORT (path-style, $S3_REGION; EC2 keys for demo and other)"
