@@ -100,9 +100,12 @@ EOF
 }
 
 keystone_init() {
-  [[ -f $KS/.initialised ]] && return 0
+  # The marker lives with the keys, the data in MariaDB: both must be there.
+  if [[ -f $KS/.initialised ]] && [[ -n $(sql -e "SHOW DATABASES LIKE 'keystone'") ]]; then
+    return 0
+  fi
   sql -e "DROP DATABASE IF EXISTS keystone; CREATE DATABASE keystone CHARACTER SET utf8mb4;"
-  rm -rf "$KS/fernet-keys" "$KS/credential-keys" "$KS/ids.env"
+  rm -rf "$KS/fernet-keys" "$KS/credential-keys" "$KS/ids.env" "$KS/.initialised"
   local km=(keystone-manage --config-file "$KS_CONF")
   {
     "${km[@]}" db_sync
