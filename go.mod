@@ -8,6 +8,7 @@ require (
 	github.com/jlaffaye/ftp v0.2.4
 	github.com/minio/minio-go/v7 v7.4.1
 	github.com/pkg/sftp v1.13.12
+	github.com/sirupsen/logrus v1.10.2
 	golang.org/x/crypto v0.59.0
 )
 
