@@ -38,11 +38,15 @@ for c in "${comps[@]}"; do
   memcached) stop_pid memcached memcached ;;
   keystone) stop_pid keystone 'keystone.*uWSGI|uwsgi.*keystone-wsgi' ;;
   mariadb)
-    # Before stopping a MariaDB we started, drop our databases if purging.
-    if [[ -n $purge ]] && sql -e 'select 1' >/dev/null 2>&1; then
-      sql -e "DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS freezer_py;
-              DROP USER IF EXISTS '$DB_USER'@'127.0.0.1'; DROP USER IF EXISTS '$DB_USER'@'localhost';"
-      echo "mariadb: dropped databases keystone, freezer_py and user $DB_USER"
+    # Before stopping a MariaDB we started, drop the databases this state
+    # directory made (listed in $ROOT/databases) if purging.
+    if [[ -n $purge && -s $ROOT/databases ]] && sql -e 'select 1' >/dev/null 2>&1; then
+      while read -r db; do
+        [[ $db =~ ^[A-Za-z0-9_]+$ ]] || continue
+        sql -e "DROP DATABASE IF EXISTS \`$db\`"
+        echo "mariadb: dropped database $db"
+      done <"$ROOT/databases"
+      rm -f "$ROOT/databases"
     fi
     if [[ -s $RUN/mariadb.pid ]]; then
       stop_pid mariadb mariadbd

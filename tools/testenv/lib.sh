@@ -184,6 +184,13 @@ sql() {
   mysql --protocol=TCP -h "$HOST" -P "$MYSQL_PORT" -uroot --batch --skip-column-names "$@"
 }
 
+# own_database NAME: remembers in $ROOT/databases that this state directory
+# made database NAME, so that `down.sh --purge` drops only databases that
+# belong to it (the MariaDB server is shared with everything else).
+own_database() {
+  grep -qx "$1" "$ROOT/databases" 2>/dev/null || echo "$1" >>"$ROOT/databases"
+}
+
 # db_url DATABASE: SQLAlchemy URL for the Python services.
 db_url() {
   echo "mysql+pymysql://$DB_USER:$DB_PASS@$HOST:$MYSQL_PORT/$1?charset=utf8mb4"

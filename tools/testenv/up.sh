@@ -105,6 +105,7 @@ keystone_init() {
     return 0
   fi
   sql -e "DROP DATABASE IF EXISTS keystone; CREATE DATABASE keystone CHARACTER SET utf8mb4;"
+  own_database keystone
   rm -rf "$KS/fernet-keys" "$KS/credential-keys" "$KS/ids.env" "$KS/.initialised"
   local km=(keystone-manage --config-file "$KS_CONF")
   {
@@ -634,6 +635,7 @@ up_freezer_api_py() {
   port_open "$FREEZER_API_PY_PORT" && die "port $FREEZER_API_PY_PORT is taken by a process we did not start"
   freezer_api_py_conf
   sql -e "CREATE DATABASE IF NOT EXISTS freezer_py CHARACTER SET utf8mb4"
+  own_database freezer_py
   if [[ $(freezer_api_py_tables) -lt 5 ]]; then
     # freezer-manage prints errors but always exits 0: count the tables.
     freezer-manage --config-file "$FZ/freezer-api.conf" db sync >>"$LOG/freezer-manage.log" 2>&1 || true
