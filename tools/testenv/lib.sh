@@ -59,11 +59,15 @@ mkdir -p "$RUN" "$LOG"
 : "${TESTENV_T0:=${EPOCHREALTIME/,/.}}"
 export TESTENV_T0
 
-# stamp COMPONENT MESSAGE: one progress line with the time since T0.
+# stamp COMPONENT MESSAGE: one progress line with the time since T0 and,
+# when a component is being brought up (COMP_T0 set by up.sh), the time
+# spent on that component so far.
+COMP_T0=""
 stamp() {
   local now=${EPOCHREALTIME/,/.}
-  awk -v a="$TESTENV_T0" -v b="$now" -v c="$1" -v m="$2" \
-    'BEGIN { printf "[+%6.2fs] %s: %s\n", b - a, c, m }'
+  awk -v a="$TESTENV_T0" -v b="$now" -v s="${COMP_T0:-}" -v c="$1" -v m="$2" \
+    'BEGIN { took = (s == "") ? "" : sprintf(" [%.2fs]", b - s)
+             printf "[+%6.2fs] %s: %s%s\n", b - a, c, m, took }'
 }
 
 die() {

@@ -19,7 +19,10 @@ declare -A STARTED=() FRESH=()
 need() {
   [[ -n ${STARTED[$1]:-} ]] && return 0
   STARTED[$1]=1
+  local outer=$COMP_T0
+  COMP_T0=${EPOCHREALTIME/,/.}
   "up_${1//-/_}"
+  COMP_T0=$outer
 }
 
 usage() {
