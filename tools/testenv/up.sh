@@ -57,7 +57,10 @@ up_mariadb() {
     fi
     how="up (started by us, pid $(pid_of mariadb))"
   fi
-  sql <<SQL
+  # Our account for the Python services; made once, kept across purges.
+  local have
+  have=$(sql -e "SELECT COUNT(*) FROM mysql.user WHERE user = '$DB_USER'")
+  [[ $have -ge 2 ]] || sql <<SQL
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
 GRANT ALL PRIVILEGES ON \`keystone\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost';
