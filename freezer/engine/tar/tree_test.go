@@ -227,3 +227,7 @@ func runRestore(t *testing.T, e *Engine, dir string, archive []byte) backup.Stat
 	}
 	return stats
 }
+
+type backupRequest = backup.BackupRequest
+
+func mkfifo(path string) error { return syscall.Mkfifo(path, 0o644) }
