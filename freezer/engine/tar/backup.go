@@ -135,11 +135,8 @@ func (b *backupRun) report() {
 	}
 }
 
-func (b *backupRun) stat(path string) (fs.FileInfo, error) {
-	if b.derefSoft {
-		return os.Stat(path)
-	}
-	return os.Lstat(path)
+func (b *backupRun) stat(path string) (fileMeta, error) {
+	return statMeta(path, b.derefSoft)
 }
 
 type dirEntry struct {
@@ -191,7 +188,7 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 				ents = append(ents, dirEntry{name: name, flag: 'N'})
 				continue
 			}
-			fi, err := b.stat(filepath.Join(fsPath, name))
+			em, err := b.stat(filepath.Join(fsPath, name))
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					b.warn("%s: file removed before we read it", full)
@@ -201,7 +198,6 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 				ents = append(ents, dirEntry{name: name, flag: 'N'})
 				continue
 			}
-			em := metaOf(fi)
 			e := dirEntry{name: name, meta: em}
 			switch {
 			case em.mode.IsDir():
@@ -280,6 +276,15 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 	return nil
 }
 
+// open opens a regular file for reading; with soft dereference the path
+// may be a symlink to it.
+func (b *backupRun) open(path string) (io.ReadCloser, error) {
+	if b.derefSoft {
+		return os.Open(path)
+	}
+	return openForRead(path)
+}
+
 func readDirNames(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -350,7 +355,7 @@ func (b *backupRun) entry(fsPath, arcName string, m fileMeta) error {
 				return nil
 			}
 		}
-		f, err := os.Open(fsPath)
+		f, err := b.open(fsPath)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				b.warn("%s: file removed before we read it", arcName)

@@ -284,10 +284,10 @@ func putNumeric(f []byte, v int64) {
 		return
 	}
 	// Base-256: two's complement big-endian, high bit of the first byte set.
-	u := uint64(v)
+	x := v // arithmetic shifts keep the sign bytes of negative values
 	for i := len(f) - 1; i >= 1; i-- {
-		f[i] = byte(u)
-		u >>= 8
+		f[i] = byte(x)
+		x >>= 8
 	}
 	if v < 0 {
 		f[0] = 0xff

@@ -1,3 +1,5 @@
+//go:build unix
+
 package tar
 
 import (
@@ -18,6 +20,8 @@ type member struct {
 	flag       byte
 	data       string
 	mode       int64
+	uid, gid   int64
+	uname      string
 }
 
 // craft builds an archive with our writer, which writes whatever names it
@@ -33,7 +37,10 @@ func craft(t *testing.T, ms ...member) []byte {
 		if m.mode == 0 {
 			m.mode = 0o644
 		}
-		h := header{name: m.name, linkname: m.link, typeflag: m.flag, mode: m.mode, size: int64(len(m.data)), mtime: 1600000000, uname: "root", gname: "root"}
+		if m.uname == "" && m.uid == 0 {
+			m.uname = "root"
+		}
+		h := header{name: m.name, linkname: m.link, typeflag: m.flag, mode: m.mode, size: int64(len(m.data)), mtime: 1600000000, uid: m.uid, gid: m.gid, uname: m.uname, gname: m.uname}
 		if m.flag == typeSymlink || m.flag == typeLink {
 			h.size = 0
 		}

@@ -1,3 +1,5 @@
+//go:build unix
+
 package tar
 
 import (
@@ -193,6 +195,12 @@ func buildTree(t *testing.T, root string) {
 	must(t, os.Symlink("/nonexistent/absolute", filepath.Join(root, "dangling")))
 	must(t, os.Link(filepath.Join(root, "plain.txt"), filepath.Join(root, "sub", "hardlink-to-plain")))
 	must(t, os.Link(filepath.Join(root, "plain.txt"), filepath.Join(root, "hardlink2")))
+	if os.Geteuid() == 0 {
+		// Owners without a name on this system, and named ones.
+		must(t, os.Lchown(filepath.Join(root, "secret"), 4321, 8765))
+		must(t, os.Lchown(filepath.Join(root, "private"), 65534, 65534))
+		must(t, os.Lchown(filepath.Join(root, "link-to-plain"), 4321, 4321))
+	}
 	settle(t, root)
 }
 
