@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -89,4 +90,46 @@ func CompressorNames() []string {
 }
 
 // EncryptionNames lists the known encryption format names, sorted.
-func EncryptionNames() []string { return []string{FZAE1, OpenSSL} }
+func EncryptionNames() []string {
+	m := encryptions()
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// EncryptOptions tune an encryption format. The zero value gives the
+// defaults.
+type EncryptOptions struct {
+	// Rand supplies salts and nonces; nil means crypto/rand.
+	Rand io.Reader
+	// KDF is fzae1's Argon2id cost; zero means DefaultKDFParams.
+	KDF KDFParams
+	// ChunkSizeLog2 is fzae1's chunk size; 0 means 1 MiB.
+	ChunkSizeLog2 int
+}
+
+// encryptions lists every encryption format by its metadata name.
+func encryptions() map[string]func(pass []byte, compression string, o EncryptOptions) (backup.Codec, error) {
+	return map[string]func([]byte, string, EncryptOptions) (backup.Codec, error){
+		OpenSSL: func(pass []byte, compression string, o EncryptOptions) (backup.Codec, error) {
+			return NewOpenSSL(pass, compression, o.Rand)
+		},
+		FZAE1: func(pass []byte, _ string, o EncryptOptions) (backup.Codec, error) {
+			return NewFZAE1(pass, FZAE1Options{KDF: o.KDF, ChunkSizeLog2: o.ChunkSizeLog2, Rand: o.Rand})
+		},
+	}
+}
+
+// NewEncryption returns the named encryption format holding pass.
+// compression names the compression applied under it: the OpenSSL format
+// needs it to recognise the right key on decode (see NewOpenSSL).
+func NewEncryption(format string, pass []byte, compression string, o EncryptOptions) (backup.Codec, error) {
+	mk, ok := encryptions()[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown encryption format %q (known: %s)", format, strings.Join(EncryptionNames(), ", "))
+	}
+	return mk(pass, compression, o)
+}
