@@ -149,7 +149,7 @@ func (s *suite) wantAbsentFromList(ctx context.Context, t *testing.T, st backup.
 
 func (s *suite) putGet(ctx context.Context, t *testing.T, st backup.Storage) {
 	cases := map[string][]byte{
-		"metadata/tar/host_bk/1700000000/0_1700000000/metadata": []byte(`{"engine_name": "tar", "compression": "gzip", "encryption": false}`),
+		"metadata/tar/host_bk/1700000000/0_1700000000/metadata":    []byte(`{"engine_name": "tar", "compression": "gzip", "encryption": false}`),
 		"data/tar/host_bk/1700000000/0_1700000000/engine_metadata": {0, 1, 2, 255, '\n', 0},
 		"data/tar/host_bk/1700000000/0_1700000000/data":            []byte("payload bytes"),
 		"top":   []byte("a top-level object"),
