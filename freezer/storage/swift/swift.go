@@ -516,4 +516,3 @@ func (s *Storage) deleteObjects(ctx context.Context, names []string) error {
 	wg.Wait()
 	return first
 }
-
