@@ -103,3 +103,12 @@ func ContextReadCloser(ctx context.Context, rc io.ReadCloser) io.ReadCloser {
 		io.Closer
 	}{ContextReader(ctx, rc), rc}
 }
+
+// Close closes st when it holds a connection (ssh, ftp, multi and the
+// decorators around them); other storages need no closing.
+func Close(st any) error {
+	if c, ok := st.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // Op names a Storage method.
@@ -159,3 +160,6 @@ func (c *cutReader) Read(p []byte) (int, error) {
 	c.left -= int64(n)
 	return n, err
 }
+
+// Close closes the inner storage when it holds connections.
+func (s *Storage) Close() error { return storage.Close(s.Storage) }

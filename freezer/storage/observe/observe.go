@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // Op is a Storage method name.
@@ -192,3 +193,6 @@ func (g *getReader) Close() error {
 	})
 	return err
 }
+
+// Close closes the inner storage when it holds connections.
+func (s *Storage) Close() error { return storage.Close(s.Storage) }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // Storage limits the bytes flowing through Put and Get of an inner storage.
@@ -81,3 +82,6 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Close closes the inner storage when it holds connections.
+func (s *Storage) Close() error { return storage.Close(s.Storage) }

@@ -172,3 +172,6 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 
 // String names the inner storage.
 func (s *Storage) String() string { return s.Storage.String() }
+
+// Close closes the inner storage when it holds connections.
+func (s *Storage) Close() error { return storage.Close(s.Storage) }
