@@ -273,6 +273,23 @@ type SessionJob struct {
 	TimeEnded   FlexInt `json:"time_ended"`
 }
 
+// SessionPatch is the body of PATCH /sessions/{id} and of POST
+// /sessions/{id} (which sets the fields present, creating the session if
+// needed). Schedule replaces the stored schedule; Jobs is merged by job id.
+type SessionPatch struct {
+	Description *string               `json:"description,omitempty"`
+	SessionTag  *int                  `json:"session_tag,omitempty"`
+	HoldOff     *int                  `json:"hold_off,omitempty"`
+	Status      *string               `json:"status,omitempty"`
+	Result      *string               `json:"result,omitempty"`
+	TimeStart   *int64                `json:"time_start,omitempty"`
+	TimeEnd     *int64                `json:"time_end,omitempty"`
+	TimeStarted *int64                `json:"time_started,omitempty"`
+	TimeEnded   *int64                `json:"time_ended,omitempty"`
+	Schedule    *JobSchedule          `json:"schedule,omitempty"`
+	Jobs        map[string]SessionJob `json:"jobs,omitempty"`
+}
+
 // SessionCreated answers POST /sessions.
 type SessionCreated struct {
 	SessionID string `json:"session_id"`
