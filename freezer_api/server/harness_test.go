@@ -54,7 +54,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Store:        st,
 		Auth:         auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}, TrustHeaders: true},
 		Policy:       pol,
-		Logger:       lg,
+		Logger:       logrus.NewEntry(lg),
 		MaxBodyBytes: 64 << 10,
 		MaxLimit:     1000,
 	}

@@ -142,7 +142,9 @@ func TestAllProjects(t *testing.T) {
 	e.expect(memberP2, "POST", "/v2/p2/clients", `{"client_id":"p2_h"}`, 201, "")
 	e.expect(memberP1, "POST", "/v2/p1/jobs", jobBody, 201, "")
 	e.expect(memberP2, "POST", "/v2/p2/jobs", strings.Replace(jobBody, "p1_h1", "p2_h", 1), 201, "")
-	count := func(as who, q string) int { return len(e.expect(as, "GET", "/v2/"+as.project+"/jobs"+q, nil, 200, "").list("jobs")) }
+	count := func(as who, q string) int {
+		return len(e.expect(as, "GET", "/v2/"+as.project+"/jobs"+q, nil, 200, "").list("jobs"))
+	}
 	if n := count(memberP1, "?all_projects=True"); n != 1 {
 		t.Fatalf("member with all_projects sees %d jobs", n)
 	}

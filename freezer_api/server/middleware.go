@@ -9,16 +9,16 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"freezer.dev/freezer/internal/logging"
 )
 
 type ctxKey int
 
 const (
 	keyRequestID ctxKey = iota
-	keyLog
 	keyRoute
 )
 
@@ -27,12 +27,7 @@ func requestID(ctx context.Context) string {
 	return s
 }
 
-func logFrom(ctx context.Context) *logrus.Entry {
-	if e, ok := ctx.Value(keyLog).(*logrus.Entry); ok {
-		return e
-	}
-	return logrus.NewEntry(logrus.StandardLogger())
-}
+func logFrom(ctx context.Context) *logrus.Entry { return logging.From(ctx) }
 
 // routeInfo is filled in by the matched route so that the outer
 // middleware can label metrics and logs with the route template and the
@@ -86,9 +81,9 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		}
 		rw.Header().Set("X-Openstack-Request-Id", rid)
 		info := &routeInfo{template: "unmatched"}
-		entry := s.cfg.Logger.WithFields(logrus.Fields{"request_id": rid, "component": "freezer-api"})
+		entry := s.cfg.Logger.WithField("request_id", rid)
 		ctx := context.WithValue(r.Context(), keyRequestID, rid)
-		ctx = context.WithValue(ctx, keyLog, entry)
+		ctx = logging.With(ctx, entry)
 		ctx = context.WithValue(ctx, keyRoute, info)
 		r = r.WithContext(ctx)
 		w := &statusWriter{ResponseWriter: rw}
@@ -187,5 +182,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	w.Write(b)
 }
-
-var _ = time.Second

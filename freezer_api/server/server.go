@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -25,7 +26,7 @@ type Config struct {
 	Store  *store.Store
 	Auth   auth.Authenticator
 	Policy *auth.Policy
-	Logger *logrus.Logger
+	Logger *logrus.Entry
 	// MaxBodyBytes bounds request bodies (413 above it).
 	MaxBodyBytes int64
 	// MaxLimit caps the limit query option of lists.
@@ -52,7 +53,9 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
-		cfg.Logger = logrus.New()
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		cfg.Logger = logrus.NewEntry(l)
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
