@@ -29,7 +29,7 @@ func Schema() config.Schema {
 		{Group: "DEFAULT", Name: "shutdown_timeout", Type: config.Int, Default: "30", Help: "Seconds to let in-flight requests finish after SIGTERM."},
 
 		{Group: "api", Name: "auth_strategy", Type: config.String, Default: "keystone", Choices: []string{"keystone", "noauth"},
-			Help: "keystone validates X-Auth-Token with Keystone; noauth trusts everybody (quick start and tests only, never in production).",
+			Help:       "keystone validates X-Auth-Token with Keystone; noauth trusts everybody (quick start and tests only, never in production).",
 			Deprecated: []config.Name{{Group: "DEFAULT", Name: "auth_strategy"}}},
 		{Group: "api", Name: "max_limit", Type: config.Int, Default: "10000", Help: "Largest page a list request may ask for with ?limit=."},
 
@@ -44,7 +44,7 @@ func Schema() config.Schema {
 			Help: "Deprecated upstream; only the SQL backend exists here (Elasticsearch is not supported)."},
 
 		{Group: "database", Name: "connection", Type: config.String, Default: DefaultConnection, Secret: true,
-			Help: "SQLAlchemy URL of the database: mysql+pymysql://user:password@host/freezer?charset=utf8, sqlite:///relative.db or sqlite:////absolute.db.",
+			Help:       "SQLAlchemy URL of the database: mysql+pymysql://user:password@host/freezer?charset=utf8, sqlite:///relative.db or sqlite:////absolute.db.",
 			Deprecated: []config.Name{{Group: "DEFAULT", Name: "sql_connection"}, {Group: "DATABASE", Name: "sql_connection"}, {Group: "sql", Name: "connection"}}},
 		{Group: "database", Name: "max_pool_size", Type: config.Int, Default: "5", Help: "Connections kept open in the pool (MySQL)."},
 		{Group: "database", Name: "max_overflow", Type: config.Int, Default: "50", Help: "Connections allowed beyond max_pool_size (MySQL)."},

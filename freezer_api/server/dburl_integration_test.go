@@ -16,7 +16,7 @@ import (
 
 // testDatabaseURL creates a scratch MariaDB database for one test and
 // drops it afterwards; the same API transcripts then run on MariaDB.
-func testDatabaseURL(t *testing.T) string {
+func testDatabaseURL(t testing.TB) string {
 	env := testenv.Load(t)
 	host, port := env.Get(t, "MYSQL_HOST"), env.Get(t, "MYSQL_PORT")
 	user := env.Get(t, "MYSQL_USER")

@@ -8,6 +8,6 @@ import (
 )
 
 // testDatabaseURL gives each test its own SQLite file.
-func testDatabaseURL(t *testing.T) string {
+func testDatabaseURL(t testing.TB) string {
 	return "sqlite:///" + filepath.Join(t.TempDir(), "freezer.db")
 }

@@ -23,7 +23,8 @@ import (
 // env is one API server on a fresh database, with noauth identities
 // chosen per request through headers (X-Project-Id, X-User-Id, X-Roles).
 type env struct {
-	t    *testing.T
+	t    testing.TB
+	h    http.Handler
 	url  string
 	st   *store.Store
 	logs *bytes.Buffer
@@ -31,7 +32,7 @@ type env struct {
 
 type envOption func(*server.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, testDatabaseURL(t), store.Options{MaxOpenConns: 8})
@@ -61,9 +62,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(server.New(cfg))
+	h := server.New(cfg)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, st: st, logs: logs}
+	return &env{t: t, h: h, url: srv.URL, st: st, logs: logs}
 }
 
 // who is an identity for noauth headers.

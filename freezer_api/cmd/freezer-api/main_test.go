@@ -61,7 +61,9 @@ rabbit_host = ignored
 	addr := make(chan string, 1)
 	code := make(chan int, 1)
 	logs := &syncBuffer{ch: make(chan struct{}, 1)}
-	go func() { code <- run(ctx, []string{"--config-file", conf}, io.Discard, logs, func(a string) { addr <- a }) }()
+	go func() {
+		code <- run(ctx, []string{"--config-file", conf}, io.Discard, logs, func(a string) { addr <- a })
+	}()
 	var base string
 	select {
 	case a := <-addr:
