@@ -83,7 +83,8 @@ func (s *Store) RegisterClient(ctx context.Context, sc Scope, info apiv2.ClientI
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.UUID, sc.ProjectID, sc.UserID, info.ClientID, info.Hostname, info.IsCentral, string(b), now, now)
 		if err != nil {
 			if isDuplicate(err) {
-				return errf(KindExists, "Client %s is already registered", info.ClientID)
+				// Registered concurrently: the next attempt updates it.
+				return fmt.Errorf("%w: client %s registered concurrently", errRetry, info.ClientID)
 			}
 			return fmt.Errorf("inserting client: %w", err)
 		}

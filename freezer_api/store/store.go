@@ -415,9 +415,41 @@ func (s *Store) DropAll(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a transaction, committing if it returns nil.
+// errRetry marks a conflict that a fresh attempt of the whole transaction
+// resolves (e.g. a concurrent insert of the same unique key).
+var errRetry = errors.New("transaction conflict")
+
+// maxTxAttempts bounds the retries of a transaction that hit a deadlock,
+// a lock wait timeout or errRetry.
+const maxTxAttempts = 5
+
+// inTx runs fn in a transaction, committing if it returns nil, and runs it
+// again (from scratch) when the database reports a deadlock: under
+// concurrent writes InnoDB picks a victim, and retrying is the documented
+// answer. (Upstream's retry decorator never fired.)
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt >= maxTxAttempts || !retryable(err) {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt) * 5 * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.dialect == MySQL {
+		// READ COMMITTED: no gap locks on lookups of missing rows, which
+		// otherwise deadlock concurrent inserts into the same index range.
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := s.db.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("starting transaction: %w", err)
 	}
@@ -429,6 +461,17 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("committing transaction: %w", err)
 	}
 	return nil
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
+	}
+	return strings.Contains(err.Error(), "database is locked") || strings.Contains(err.Error(), "SQLITE_BUSY")
 }
 
 // forUpdate is the row-lock suffix for read-modify-write sequences. SQLite

@@ -21,6 +21,8 @@ CREATE TABLE clients (
     updated_at  BIGINT       NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE UNIQUE INDEX ux_clients_project_client ON clients (project_id, client_id);
+-- (project_id) alone: the index also holds seq, so a project's list is read in order.
+CREATE INDEX ix_clients_project ON clients (project_id);
 CREATE INDEX ix_clients_central ON clients (is_central, client_id);
 
 CREATE TABLE actions (
@@ -38,6 +40,8 @@ CREATE TABLE actions (
     updated_at           BIGINT       NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE UNIQUE INDEX ux_actions_project_id ON actions (project_id, id);
+-- (project_id) alone: the index also holds seq, so a project's list is read in order.
+CREATE INDEX ix_actions_project ON actions (project_id);
 
 CREATE TABLE jobs (
     seq              BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -57,6 +61,8 @@ CREATE TABLE jobs (
     updated_at       BIGINT       NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE UNIQUE INDEX ux_jobs_project_id ON jobs (project_id, id);
+-- (project_id) alone: the index also holds seq, so a project's list is read in order.
+CREATE INDEX ix_jobs_project ON jobs (project_id);
 CREATE INDEX ix_jobs_project_client ON jobs (project_id, client_id, status);
 CREATE INDEX ix_jobs_client ON jobs (client_id, status);
 
@@ -89,6 +95,8 @@ CREATE TABLE sessions (
     updated_at   BIGINT       NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE UNIQUE INDEX ux_sessions_project_id ON sessions (project_id, id);
+-- (project_id) alone: the index also holds seq, so a project's list is read in order.
+CREATE INDEX ix_sessions_project ON sessions (project_id);
 
 CREATE TABLE backups (
     seq        BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -103,6 +111,8 @@ CREATE TABLE backups (
     updated_at BIGINT      NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 CREATE UNIQUE INDEX ux_backups_project_id ON backups (project_id, id);
+-- (project_id) alone: the index also holds seq, so a project's list is read in order.
+CREATE INDEX ix_backups_project ON backups (project_id);
 CREATE INDEX ix_backups_project_job ON backups (project_id, job_id);
 
 CREATE TABLE client_terms  (doc_seq BIGINT NOT NULL, k VARCHAR(191) NOT NULL, v VARCHAR(200) NOT NULL, sv VARCHAR(255), PRIMARY KEY (doc_seq, k)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
