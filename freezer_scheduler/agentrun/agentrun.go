@@ -1,7 +1,6 @@
 package agentrun
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,8 +18,8 @@ import (
 	"time"
 )
 
-// Limits on what is kept of the agent's output; the metadata JSON is small
-// and only the end of stderr explains a failure.
+// Limits on what is read back of the agent's output: the metadata JSON is
+// small and only the end of stderr explains a failure.
 const (
 	maxStdout     = 4 << 20
 	maxStderrTail = 16 << 10
@@ -30,6 +29,11 @@ const (
 // SIGKILL.
 const DefaultAbortGrace = 3 * time.Second
 
+// wrapper runs the agent and writes its exit status next to its output, so
+// that the status survives the scheduler. $0 is the rc file, $1.. the agent
+// command line.
+const wrapper = `rc="$0"; "$@"; s=$?; echo $s > "$rc.tmp" && mv "$rc.tmp" "$rc"; exit $s`
+
 // Runner starts agent processes.
 type Runner struct {
 	// AgentPath is the freezer-agent executable.
@@ -37,10 +41,32 @@ type Runner struct {
 	// Env is the complete environment of the agent (os.Environ() plus the
 	// OS_* variables built from the scheduler's service_auth options).
 	Env []string
-	// TempDir holds the temporary job files; "" means os.TempDir().
-	TempDir string
 	// AbortGrace is the SIGTERM to SIGKILL delay; 0 means DefaultAbortGrace.
 	AbortGrace time.Duration
+	// Shell runs the wrapper; "" means /bin/sh.
+	Shell string
+}
+
+// Files are the paths of one run: Base + ".ini", ".out", ".err", ".rc".
+type Files struct{ Base string }
+
+// INI is the agent's job file (removed when the run ends).
+func (f Files) INI() string { return f.Base + ".ini" }
+
+// Out receives the agent's stdout (the metadata JSON).
+func (f Files) Out() string { return f.Base + ".out" }
+
+// Err receives the agent's stderr.
+func (f Files) Err() string { return f.Base + ".err" }
+
+// RC receives the agent's exit status once it has exited.
+func (f Files) RC() string { return f.Base + ".rc" }
+
+// Remove deletes every file of the run.
+func (f Files) Remove() {
+	for _, p := range []string{f.INI(), f.Out(), f.Err(), f.RC(), f.RC() + ".tmp"} {
+		os.Remove(p)
+	}
 }
 
 // Result is what one agent run produced.
@@ -49,8 +75,9 @@ type Result struct {
 	// Aborted is set when the run was stopped through Abort or a cancelled
 	// context, whatever the exit status.
 	Aborted bool
-	// Signaled is set when the agent died of a signal we did not send.
-	Signaled bool
+	// Lost is set for an adopted run whose exit status was never written
+	// (the agent was killed together with its wrapper).
+	Lost bool
 	// Stdout is the agent's standard output (the --metadata-out JSON).
 	Stdout []byte
 	// StderrTail is the last part of the agent's standard error.
@@ -58,87 +85,162 @@ type Result struct {
 }
 
 // Success reports whether the agent exited 0 and was not aborted.
-func (r Result) Success() bool { return r.ExitCode == 0 && !r.Aborted && !r.Signaled }
+func (r Result) Success() bool { return r.ExitCode == 0 && !r.Aborted && !r.Lost }
 
-// Process is a running agent.
+// Process is a running agent, started by us or adopted.
 type Process struct {
-	cmd      *exec.Cmd
-	cfgPath  string
+	pid      int
+	files    Files
 	grace    time.Duration
-	stdout   *capped
-	stderr   *tail
 	done     chan struct{}
 	result   Result
 	mu       sync.Mutex
 	aborted  bool
-	waitErr  error
 	abortOne sync.Once
 }
 
-// Pid is the agent's process id (also its process group id).
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+// Pid is the wrapper's process id, which is also the process group id.
+func (p *Process) Pid() int { return p.pid }
 
-// Start writes the job file for action and starts the agent. Cancelling ctx
-// aborts the run like Abort does.
-func (r *Runner) Start(ctx context.Context, action map[string]any) (*Process, error) {
+// Files are the run's files.
+func (p *Process) Files() Files { return p.files }
+
+// Start writes the job file for action at files.INI() and starts the agent.
+// The directory of files.Base must exist. Cancelling ctx aborts the run
+// like Abort does.
+func (r *Runner) Start(ctx context.Context, files Files, action map[string]any) (*Process, error) {
 	if r.AgentPath == "" {
 		return nil, errors.New("starting agent: no freezer-agent path configured")
 	}
-	cfg, err := r.writeJobFile(action)
-	if err != nil {
+	files.Remove()
+	if err := writeJobFile(files.INI(), action); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(r.AgentPath, "--metadata-out", "-", "--config", cfg)
-	cmd.Env = r.Env
-	// Its own process group, so that abort reaches the agent's children
-	// (tar, gzip, openssl, ssh) as well.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &Process{cmd: cmd, cfgPath: cfg, grace: r.AbortGrace, done: make(chan struct{}),
-		stdout: &capped{max: maxStdout}, stderr: &tail{max: maxStderrTail}}
-	if p.grace <= 0 {
-		p.grace = DefaultAbortGrace
+	out, err := os.OpenFile(files.Out(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		files.Remove()
+		return nil, fmt.Errorf("creating the agent output file: %w", err)
 	}
-	cmd.Stdout = p.stdout
-	cmd.Stderr = p.stderr
-	// A grandchild that outlives the agent must not keep Wait blocked on
-	// the output pipes forever.
-	cmd.WaitDelay = 10 * time.Second
+	defer out.Close()
+	errf, err := os.OpenFile(files.Err(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		files.Remove()
+		return nil, fmt.Errorf("creating the agent error file: %w", err)
+	}
+	defer errf.Close()
+	shell := r.Shell
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	cmd := exec.Command(shell, "-c", wrapper, files.RC(), r.AgentPath, "--metadata-out", "-", "--config", files.INI())
+	cmd.Env = r.Env
+	cmd.Stdout, cmd.Stderr = out, errf
+	// Its own process group: abort reaches the agent's children (tar,
+	// gzip, ssh) too, and a SIGKILLed scheduler does not take the agent
+	// down with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if _, err := os.Stat(r.AgentPath); err != nil {
+		files.Remove()
+		return nil, fmt.Errorf("starting agent: %w", err)
+	}
 	if err := cmd.Start(); err != nil {
-		os.Remove(cfg)
+		files.Remove()
 		return nil, fmt.Errorf("starting %s: %w", r.AgentPath, err)
 	}
-	go p.wait()
+	p := newProcess(cmd.Process.Pid, files, r.AbortGrace)
 	go func() {
-		select {
-		case <-ctx.Done():
-			p.Abort()
-		case <-p.done:
+		err := cmd.Wait()
+		code := cmd.ProcessState.ExitCode()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			// Python's subprocess reports -signal; keep the convention.
+			code = -int(ws.Signal())
+		} else if err != nil && code == 0 {
+			code = -1
 		}
+		p.finish(code, false)
 	}()
+	go p.watchContext(ctx)
 	return p, nil
 }
 
-func (p *Process) wait() {
-	err := p.cmd.Wait()
-	os.Remove(p.cfgPath)
-	p.mu.Lock()
-	p.waitErr = err
-	p.result.Aborted = p.aborted
-	p.mu.Unlock()
-	p.result.Stdout = p.stdout.buf.Bytes()
-	p.result.StderrTail = p.stderr.String()
-	p.result.ExitCode = p.cmd.ProcessState.ExitCode()
-	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		// Python's subprocess reports -signal; keep that convention.
-		p.result.ExitCode = -int(ws.Signal())
-		p.result.Signaled = !p.result.Aborted
+func newProcess(pid int, files Files, grace time.Duration) *Process {
+	if grace <= 0 {
+		grace = DefaultAbortGrace
 	}
+	return &Process{pid: pid, files: files, grace: grace, done: make(chan struct{})}
+}
+
+func (p *Process) watchContext(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		p.Abort()
+	case <-p.done:
+	}
+}
+
+// finish reads the run's files and publishes the result. For our own child,
+// code is its exit status; for an adopted one, the rc file says.
+func (p *Process) finish(code int, adopted bool) {
+	os.Remove(p.files.INI())
+	res := Result{ExitCode: code}
+	if b, err := os.ReadFile(p.files.RC()); err == nil {
+		if v, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && (adopted || code >= 0) {
+			res.ExitCode = v
+		}
+	} else if adopted {
+		res.Lost, res.ExitCode = true, -1
+	}
+	res.Stdout = readHead(p.files.Out(), maxStdout)
+	res.StderrTail = readTail(p.files.Err(), maxStderrTail)
+	p.mu.Lock()
+	res.Aborted = p.aborted
+	p.result = res
+	p.mu.Unlock()
 	close(p.done)
+}
+
+// Adopt re-attaches to a run started by an earlier scheduler process. If
+// pid is no longer that run's wrapper, the run is over and its result comes
+// from its files at once.
+func Adopt(pid int, files Files, grace time.Duration) *Process {
+	p := newProcess(pid, files, grace)
+	go func() {
+		for IsRun(pid, files) {
+			time.Sleep(250 * time.Millisecond)
+		}
+		p.finish(-1, true)
+	}()
+	return p
+}
+
+// IsRun reports whether pid is alive and is the wrapper of the run with
+// these files (and not some process that reused the pid).
+func IsRun(pid int, files Files) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
+			return false
+		}
+	}
+	for _, arg := range strings.Split(string(b), "\x00") {
+		if arg == files.RC() {
+			return true
+		}
+	}
+	return false
 }
 
 // Wait blocks until the agent has exited and returns its result.
 func (p *Process) Wait() Result {
 	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.result
 }
 
@@ -153,42 +255,60 @@ func (p *Process) Abort() {
 		p.mu.Lock()
 		p.aborted = true
 		p.mu.Unlock()
-		pgid := p.cmd.Process.Pid
+		pgid := p.pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		go func() {
 			t := time.NewTimer(p.grace)
 			defer t.Stop()
 			select {
 			case <-p.done:
-				// The leader is gone; children that ignored TERM go too.
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			case <-t.C:
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			}
+			// Children that ignored TERM go too.
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		}()
 	})
 }
 
-func (r *Runner) writeJobFile(action map[string]any) (string, error) {
-	dir := r.TempDir
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	// CreateTemp makes the file 0600: it can hold passwords and keys.
-	f, err := os.CreateTemp(dir, "freezer-job-*.ini")
+func readHead(path string, limit int64) []byte {
+	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("creating the agent job file: %w", err)
+		return nil
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, limit))
+	return b
+}
+
+func readTail(path string, limit int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > limit {
+		_, _ = f.Seek(st.Size()-limit, io.SeekStart)
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, limit))
+	return string(b)
+}
+
+func writeJobFile(path string, action map[string]any) error {
+	// 0600 and O_EXCL: the file can hold passwords and keys.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating the agent job file: %w", err)
 	}
 	if err := WriteINI(f, action); err != nil {
 		f.Close()
-		os.Remove(f.Name())
-		return "", fmt.Errorf("writing the agent job file: %w", err)
+		os.Remove(path)
+		return fmt.Errorf("writing the agent job file: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("writing the agent job file: %w", err)
+		os.Remove(path)
+		return fmt.Errorf("writing the agent job file: %w", err)
 	}
-	return filepath.Clean(f.Name()), nil
+	return nil
 }
 
 // WriteINI writes action as the agent's job INI: one [action] section with
@@ -208,7 +328,7 @@ func WriteINI(w io.Writer, action map[string]any) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var b bytes.Buffer
+	var b strings.Builder
 	b.WriteString("[action]\n")
 	for _, k := range keys {
 		v, err := iniValue(action[k])
@@ -220,7 +340,7 @@ func WriteINI(w io.Writer, action map[string]any) error {
 		fmt.Fprintf(&b, "%s = %s\n", k, v)
 	}
 	b.WriteString("\n")
-	_, err := w.Write(b.Bytes())
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
@@ -253,39 +373,10 @@ func iniValue(v any) (string, error) {
 	}
 }
 
-// capped keeps the first max bytes written and discards the rest.
-type capped struct {
-	buf       bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - c.buf.Len(); room > 0 {
-		if len(p) > room {
-			c.buf.Write(p[:room])
-			c.truncated = true
-		} else {
-			c.buf.Write(p)
-		}
-	} else if len(p) > 0 {
-		c.truncated = true
+// RunDir makes sure dir exists and is private to the scheduler's user.
+func RunDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating run directory: %w", err)
 	}
-	return len(p), nil
+	return os.Chmod(filepath.Clean(dir), 0o700)
 }
-
-// tail keeps the last max bytes written.
-type tail struct {
-	buf []byte
-	max int
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string { return string(t.buf) }

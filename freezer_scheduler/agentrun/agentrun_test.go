@@ -44,6 +44,7 @@ func writeScript(t *testing.T, body string) string {
 
 func TestFakeAgentReceivesPrivateJobFile(t *testing.T) {
 	tmp := t.TempDir()
+	files := Files{Base: filepath.Join(tmp, "job1-0")}
 	agent := writeScript(t, `
 [ "$1" = --metadata-out ] && [ "$2" = - ] && [ "$3" = --config ] || { echo "bad args: $*" >&2; exit 9; }
 stat -c '%a' "$4" >&2
@@ -51,8 +52,8 @@ cat "$4" >&2
 echo '{"backup_name": "b1", "container": "c"}'
 echo "$FREEZER_TEST_MARK" >&2
 `)
-	r := &Runner{AgentPath: agent, TempDir: tmp, Env: []string{"FREEZER_TEST_MARK=env-ok", "PATH=/usr/bin:/bin"}}
-	p, err := r.Start(context.Background(), map[string]any{"action": "backup", "os_password": "s3cret"})
+	r := &Runner{AgentPath: agent, Env: []string{"FREEZER_TEST_MARK=env-ok", "PATH=/usr/bin:/bin"}}
+	p, err := r.Start(context.Background(), files, map[string]any{"action": "backup", "os_password": "s3cret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +67,11 @@ echo "$FREEZER_TEST_MARK" >&2
 	if strings.TrimSpace(string(res.Stdout)) != `{"backup_name": "b1", "container": "c"}` {
 		t.Errorf("stdout %q", res.Stdout)
 	}
-	left, _ := os.ReadDir(tmp)
-	if len(left) != 0 {
-		t.Errorf("job file left behind: %v", left)
+	if _, err := os.Stat(files.INI()); !os.IsNotExist(err) {
+		t.Errorf("job file left behind: %v", err)
+	}
+	if b, _ := os.ReadFile(files.RC()); strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("rc file %q", b)
 	}
 }
 
@@ -76,7 +79,7 @@ func TestFakeAgentFailureKeepsStderrTail(t *testing.T) {
 	agent := writeScript(t, `i=0; while [ $i -lt 3000 ]; do echo "noise line $i" >&2; i=$((i+1)); done
 echo "Critical Error: path /nope does not exist" >&2; exit 1`)
 	r := &Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}}
-	p, err := r.Start(context.Background(), map[string]any{"action": "backup"})
+	p, err := r.Start(context.Background(), Files{Base: filepath.Join(t.TempDir(), "r")}, map[string]any{"action": "backup"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +110,7 @@ func TestFakeAgentAbortKillsTheProcessGroup(t *testing.T) {
 sleep 60 & echo $! > `+pidFile+`
 while :; do sleep 1; done`)
 	r := &Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}, AbortGrace: 500 * time.Millisecond}
-	p, err := r.Start(context.Background(), map[string]any{"action": "backup"})
+	p, err := r.Start(context.Background(), Files{Base: filepath.Join(t.TempDir(), "r")}, map[string]any{"action": "backup"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +130,7 @@ while :; do sleep 1; done`)
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("abort took %s", took)
 	}
-	if !res.Aborted || res.Success() || res.ExitCode != -int(syscall.SIGKILL) {
+	if !res.Aborted || res.Success() || res.ExitCode >= 0 {
 		t.Errorf("result %+v", res)
 	}
 	deadline := time.Now().Add(2 * time.Second)
@@ -144,7 +147,7 @@ func TestFakeAgentContextCancelAborts(t *testing.T) {
 	agent := writeScript(t, `exec sleep 60`)
 	r := &Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}}
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := r.Start(ctx, map[string]any{"action": "backup"})
+	p, err := r.Start(ctx, Files{Base: filepath.Join(t.TempDir(), "r")}, map[string]any{"action": "backup"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,15 +163,56 @@ func TestFakeAgentContextCancelAborts(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
-	if _, err := (&Runner{}).Start(context.Background(), nil); err == nil {
+	tmp := t.TempDir()
+	if _, err := (&Runner{}).Start(context.Background(), Files{Base: filepath.Join(tmp, "r")}, nil); err == nil {
 		t.Error("no agent path accepted")
 	}
-	tmp := t.TempDir()
-	_, err := (&Runner{AgentPath: filepath.Join(tmp, "missing"), TempDir: tmp}).Start(context.Background(), map[string]any{})
+	_, err := (&Runner{AgentPath: filepath.Join(tmp, "missing")}).Start(context.Background(), Files{Base: filepath.Join(tmp, "r")}, map[string]any{})
 	if err == nil {
 		t.Fatal("missing agent accepted")
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("job file left behind after a failed start: %v", left)
+	}
+}
+
+func TestFakeAgentAdoptedAfterSchedulerLoss(t *testing.T) {
+	dir := t.TempDir()
+	files := Files{Base: filepath.Join(dir, "job-0")}
+	release := filepath.Join(dir, "release")
+	agent := writeScript(t, `while [ ! -e `+release+` ]; do sleep 0.05; done
+echo '{"backup_name": "adopted"}'; exit 0`)
+	r := &Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}}
+	p, err := r.Start(context.Background(), files, map[string]any{"action": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new scheduler knows only the pid and the files.
+	if !IsRun(p.Pid(), files) || IsRun(p.Pid(), Files{Base: filepath.Join(dir, "other")}) || IsRun(os.Getpid(), files) {
+		t.Fatal("IsRun does not recognise the run")
+	}
+	a := Adopt(p.Pid(), files, time.Second)
+	select {
+	case <-a.Done():
+		t.Fatal("adopted run reported done while the agent runs")
+	case <-time.After(300 * time.Millisecond):
+	}
+	os.WriteFile(release, nil, 0o600)
+	p.Wait() // reap our child so that the pid really goes away
+	select {
+	case <-a.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("adopted run never finished")
+	}
+	res := a.Wait()
+	if !res.Success() || strings.TrimSpace(string(res.Stdout)) != `{"backup_name": "adopted"}` {
+		t.Errorf("adopted result %+v", res)
+	}
+
+	// A run whose wrapper is gone and left no status is lost, not a success.
+	lost := Files{Base: filepath.Join(dir, "lost")}
+	os.WriteFile(lost.Out(), []byte("{}"), 0o600)
+	if res := Adopt(999999999, lost, time.Second).Wait(); !res.Lost || res.Success() {
+		t.Errorf("lost run result %+v", res)
 	}
 }
