@@ -222,6 +222,9 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.URL, e.Status, msg)
 }
 
+// StatusCode is the HTTP status of the answer.
+func (e *StatusError) StatusCode() int { return e.Status }
+
 // IsStatus reports whether err is an API answer with the given status.
 func IsStatus(err error, status int) bool {
 	var se *StatusError
