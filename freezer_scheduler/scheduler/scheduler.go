@@ -213,7 +213,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) register(ctx context.Context) {
 	info := apiv2.ClientInfo{
 		ClientID: s.cfg.ClientID, Hostname: s.cfg.Hostname, IsCentral: s.cfg.Centralized,
-		Description: "freezer-scheduler on " + s.cfg.Hostname,
+		Description:      "freezer-scheduler on " + s.cfg.Hostname,
 		SupportedActions: s.cfg.Capabilities.Actions, SupportedModes: s.cfg.Capabilities.Modes,
 		SupportedStorages: s.cfg.Capabilities.Storages, SupportedEngines: s.cfg.Capabilities.Engines,
 	}
