@@ -37,7 +37,7 @@ func newServer(t *testing.T) string {
 	}
 	lg := logrus.New()
 	lg.SetOutput(io.Discard)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: lg,
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: logrus.NewEntry(lg),
 		Auth: auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}}}))
 	t.Cleanup(srv.Close)
 	return srv.URL

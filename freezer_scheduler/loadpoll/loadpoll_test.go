@@ -32,7 +32,7 @@ func TestSmallLoadAgainstOurAPI(t *testing.T) {
 	pol, _ := auth.NewPolicy(nil)
 	lg := logrus.New()
 	lg.SetOutput(io.Discard)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: lg,
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: logrus.NewEntry(lg),
 		Auth: auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}}}))
 	defer srv.Close()
 	c, err := client.NewNoAuth(srv.URL, "p1", "", nil)

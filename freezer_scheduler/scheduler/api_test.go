@@ -44,7 +44,7 @@ func apiServer(t *testing.T) *client.Client {
 	}
 	lg := logrus.New()
 	lg.SetOutput(io.Discard)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: lg,
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: logrus.NewEntry(lg),
 		Auth: auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}}}))
 	t.Cleanup(srv.Close)
 	c, err := client.NewNoAuth(srv.URL, "p1", "", nil)
