@@ -90,7 +90,7 @@ func (s *Scheduler) reconcile(j *job) {
 		j.dirty = true
 	case rerr == nil && rec.Pid > 0 && (js.CurrentPID == 0 || js.CurrentPID == rec.Pid):
 		alive := agentrun.IsRun(rec.Pid, agentrun.Files{Base: rec.Base})
-		j.log.WithField("pid", rec.Pid).WithField("alive", alive).Info("re-attaching to the run of an earlier scheduler process")
+		j.log.WithField("agent_pid", rec.Pid).WithField("alive", alive).Info("re-attaching to the run of an earlier scheduler process")
 		j.state = stRunning
 		j.aborted = make(chan struct{})
 		proc := agentrun.Adopt(rec.Pid, agentrun.Files{Base: rec.Base}, s.agent.AbortGrace)
@@ -102,7 +102,7 @@ func (s *Scheduler) reconcile(j *job) {
 		s.runs.Add(1)
 		go s.resume(j, rec, proc, started)
 	default:
-		j.log.WithField("pid", js.CurrentPID).Warn("job was running in an earlier scheduler process and its run cannot be found; reporting it failed")
+		j.log.WithField("agent_pid", js.CurrentPID).Warn("job was running in an earlier scheduler process and its run cannot be found; reporting it failed")
 		js.Result = apiv2.ResultFail
 		js.TimeEnded = now.Unix()
 		s.settle(j)

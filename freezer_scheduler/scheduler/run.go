@@ -190,7 +190,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 			if isAborted(aborted) {
 				p.Abort()
 			}
-			log.WithField("pid", p.Pid()).WithField("try", try+1).Info("agent started")
+			log.WithField("agent_pid", p.Pid()).WithField("try", try+1).Info("agent started")
 			s.patch(ctx, j, body)
 		}
 		res := p.Wait()
