@@ -255,7 +255,10 @@ func (s *Scheduler) Poll(ctx context.Context) {
 	if s.api == nil {
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, maxDur(s.cfg.Interval, 30*time.Second))
+	s.mu.Lock()
+	timeout := maxDur(s.cfg.Interval, 30*time.Second)
+	s.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	docs, err := s.api.ActiveJobs(pctx, s.cfg.ClientID, s.cfg.Centralized)
 	s.metrics.Polled(err)
