@@ -3,13 +3,6 @@ module freezer.dev/freezer
 go 1.26.0
 
 require (
-<<<<<<< HEAD
-	github.com/gophercloud/gophercloud/v2 v2.15.0
-	github.com/sirupsen/logrus v1.10.2
-)
-
-require golang.org/x/sys v0.47.0 // indirect
-=======
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/gophercloud/gophercloud/v2 v2.15.0
 	github.com/jlaffaye/ftp v0.2.4
@@ -43,4 +36,3 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
 )
->>>>>>> main
