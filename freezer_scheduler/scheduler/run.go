@@ -198,7 +198,12 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 		j.proc = nil
 		s.mu.Unlock()
 		if res.Success() {
-			s.uploadMetadata(ctx, j, res.Stdout)
+			if name == "backup" {
+				s.uploadMetadata(ctx, j, res.Stdout)
+			} else if len(res.Stdout) > 0 {
+				// info prints its listing; only a backup makes a record.
+				log.WithField("output", truncate(string(res.Stdout), 200)).Debug("agent output")
+			}
 			p.Files().Remove()
 			log.Info("action succeeded")
 			return apiv2.ResultSuccess
