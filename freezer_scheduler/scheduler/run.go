@@ -198,7 +198,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 		j.proc = nil
 		s.mu.Unlock()
 		if res.Success() {
-			if name == "backup" {
+			if name == "backup" || name == "" { // the agent defaults to backup
 				s.uploadMetadata(ctx, j, res.Stdout)
 			} else if len(res.Stdout) > 0 {
 				// info prints its listing; only a backup makes a record.
