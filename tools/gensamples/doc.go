@@ -1,0 +1,15 @@
+// Command gensamples writes the sample configuration files in etc/freezer
+// from the programs themselves, so that the samples are never edited by
+// hand and always list every option with its default and help:
+//
+//	go run ./tools/gensamples          # rewrite etc/freezer/*.sample
+//	go run ./tools/gensamples -check   # exit 1 when a committed sample drifted
+//
+// Each sample is the output of one program's sample flag (for example
+// `freezer-api --print-sample-config`); the table is in samples.go. The
+// programs are built from this checkout into a temporary directory unless
+// -bin names a directory that already holds them (make build's build/).
+//
+// Its tests fail when a committed sample differs from what the code prints,
+// and when a committed sample does not load in the program that owns it.
+package main
