@@ -40,6 +40,8 @@ if is_service_enabled freezer-api freezer-scheduler freezer; then
             echo_summary "Starting Freezer scheduler"
             start_freezer_scheduler
         fi
+        echo_summary "Installing python-freezerclient"
+        install_freezerclient
     fi
 
     if [[ "$1" == "unstack" ]]; then

@@ -137,6 +137,8 @@ FREEZER_SCHEDULER_PASSWORD=$(envget DEMO_OS_PASSWORD)
 FREEZER_SCHEDULER_PROJECT_NAME=$(envget DEMO_OS_PROJECT_NAME)
 export FREEZER_SCHEDULER_INTERVAL=5
 export FREEZER_AGENT_STORAGE=local FREEZER_AGENT_CONTAINER=$WORK/backups
+# python-freezerclient comes from Debian here (no network for git_clone).
+export FREEZER_INSTALL_CLIENT=False
 
 # shellcheck source=devstack/tests/shim.sh
 source "$TESTS_DIR/shim.sh"

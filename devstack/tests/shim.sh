@@ -51,6 +51,17 @@ function is_service_enabled {
     return 1
 }
 
+# trueorfalse DEFAULT VARNAME: devstack's boolean normalisation.
+function trueorfalse {
+    local default=$1 value
+    value=${!2:-$default}
+    case ${value,,} in
+        1 | yes | true | on) echo True ;;
+        0 | no | false | off) echo False ;;
+        *) echo "$default" ;;
+    esac
+}
+
 function enable_service {
     local service
     for service in "$@"; do
