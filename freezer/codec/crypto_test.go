@@ -209,7 +209,7 @@ func encChain(t testing.TB, compression, encryption string, pass []byte) *Chain 
 func TestChainRoundTripEveryCombination(t *testing.T) {
 	for _, comp := range CompressorNames() {
 		for _, enc := range []string{"", OpenSSL, FZAE1} {
-			for _, size := range testSizes {
+			for _, size := range testSizes(comp) {
 				c := encChain(t, comp, enc, testPass)
 				t.Run(fmt.Sprintf("%s/%d", c.Name(), size), func(t *testing.T) {
 					data := testData(uint64(size)*3+1, size)
@@ -264,7 +264,7 @@ func TestChainNames(t *testing.T) {
 func TestOpenSSLCLIDecryptsOurs(t *testing.T) {
 	passFile := writeTemp(t, "pass", append(bytes.Clone(testPass), '\n'))
 	for comp, bin := range cliTools {
-		for _, size := range []int{0, 1000, 2<<20 + 5} {
+		for _, size := range []int{0, 1000, bigFor(comp)} {
 			data := testData(uint64(size)+5, size)
 			stored := encodeAll(t, encChain(t, comp, OpenSSL, testPass), data)
 			compressed := run(t, stored, "openssl", "enc", "-d", "-aes-256-cfb", "-md", "sha256", "-pass", "file:"+passFile)
@@ -288,7 +288,7 @@ func TestOpenSSLReadsCLIOutput(t *testing.T) {
 	}
 	for comp, bin := range cliTools {
 		for _, md := range []string{"sha256", "md5"} {
-			for _, size := range []int{1, 1000, 2<<20 + 5} {
+			for _, size := range []int{1, 1000, bigFor(comp)} {
 				data := testData(uint64(size)+9, size)
 				stored := run(t, run(t, data, bin, "-c"), "openssl", "enc", "-aes-256-cfb", "-md", md, "-pass", "file:"+passFile)
 				if got := mustDecode(t, encChain(t, comp, OpenSSL, pass), stored); !bytes.Equal(got, data) {
@@ -423,7 +423,7 @@ func TestFZAE1DefaultCostRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := testData(1, 3<<20)
+	data := testData(1, bigSize())
 	stored := encodeAll(t, c, data)
 	h := stored[:fzae1HeaderLen]
 	if string(h[:5]) != "FZAE1" || h[5] != 1 || h[6] != 1 || h[7] != 2 || h[16] != 20 ||
@@ -500,9 +500,9 @@ func TestOpenSSLTamperedDetectedByCompression(t *testing.T) {
 }
 
 func TestChainErrorsPropagate(t *testing.T) {
-	data := testData(6, 2<<20)
 	for _, enc := range []string{OpenSSL, FZAE1} {
 		for _, comp := range []string{Gzip, Zstd, Bzip2} {
+			data := testData(6, bigFor(comp))
 			c := encChain(t, comp, enc, testPass)
 			w, err := c.Encode(&failWriter{n: 5000})
 			if err != nil {
