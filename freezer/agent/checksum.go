@@ -20,8 +20,8 @@ import (
 // restore-time comparison can fail for nothing).
 //
 // Algorithm (version 1): walk the tree in lexical order of the entries'
-// relative paths ("." for the root of a tree, the base name for a single
-// file), skipping entries whose base name matches an exclude pattern. For
+// relative paths ("." for the root of a tree; a single file is hashed as a
+// directory "." holding it, which is what its restore produces), skipping entries whose base name matches an exclude pattern. For
 // each entry, feed one record to a single SHA-256:
 //
 //	"d" <path> "\x00"                          directory
