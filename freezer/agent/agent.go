@@ -19,8 +19,9 @@ type Codecs interface {
 	// Compressor returns the named compressor ("gzip", "zstd", ...).
 	Compressor(name string) (backup.Codec, error)
 	// Cipher returns the named encryption format ("openssl", ...) keyed
-	// with passphrase.
-	Cipher(format string, passphrase []byte) (backup.Codec, error)
+	// with passphrase, over data compressed with compression (the openssl
+	// format uses it to tell the right key derivation on decode).
+	Cipher(format string, passphrase []byte, compression string) (backup.Codec, error)
 }
 
 // Agent runs actions. Its fields are its dependencies; the zero values of
@@ -229,4 +230,3 @@ func (a *Agent) spool(ctx context.Context, key string) (*os.File, error) {
 	}
 	return f, nil
 }
-

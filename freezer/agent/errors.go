@@ -46,3 +46,7 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("command exited with status %d", e.Code) }
+
+// Usage marks err as a usage error (exit status 2) without changing its
+// message.
+func Usage(err error) error { return withKind(ErrUsage, err) }

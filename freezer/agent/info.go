@@ -16,7 +16,7 @@ type BackupInfo struct {
 	Level            int    `json:"level"`
 	LevelZero        int64  `json:"level_zero_timestamp"`
 	TimeStamp        int64  `json:"time_stamp"`
-	Time             string `json:"time"` // UTC, RFC 3339
+	Time             string `json:"time"`      // UTC, RFC 3339
 	Size             int64  `json:"data_size"` // stored bytes; -1 = not recorded (upstream backups)
 	Compression      string `json:"compression"`
 	Encrypted        bool   `json:"encrypted"`
