@@ -63,7 +63,7 @@ type Result struct {
 
 // Run validates o and runs its action.
 func (a *Agent) Run(ctx context.Context, o Options) (*Result, error) {
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	switch o.Action {

@@ -88,8 +88,8 @@ func ParseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DDThh:mm:ss (UTC) or with a zone, e.g. 2026-03-25T23:23:23+01:00", s)
 }
 
-// validate checks what every action needs before it touches anything.
-func (o Options) validate() error {
+// Validate checks what every action needs before it touches anything.
+func (o Options) Validate() error {
 	switch o.Action {
 	case ActionBackup, ActionRestore, ActionInfo, ActionAdmin, ActionExec:
 	default:

@@ -74,6 +74,11 @@ func Run(ctx context.Context, env Env) int {
 		env.Stderr = io.Discard
 	}
 	opts := options()
+	if len(env.Args) == 0 {
+		// As upstream: no arguments at all prints the help, and fails.
+		writeHelp(env.Stderr, opts)
+		return ExitUsage
+	}
 	cl, err := parseArgs(env.Args, opts)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "usage: freezer-agent [options]\nfreezer-agent: error: %v\n(see freezer-agent --help)\n", err)
@@ -153,6 +158,9 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	quiet := s.bool("quiet")
 	o, err := s.agentOptions(env.Getenv)
 	if err != nil {
+		return fail(env, log, quiet, err)
+	}
+	if err := o.Validate(); err != nil {
 		return fail(env, log, quiet, err)
 	}
 	log = log.WithFields(logrus.Fields{"action": o.Action, "backup_name": o.BackupName})
