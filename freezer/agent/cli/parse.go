@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 // flagSpec is what a command-line spelling means.
@@ -156,7 +157,9 @@ type iniSection struct {
 	vals map[string]string
 }
 
-// parseINI reads an INI file with Python configparser's rules, the parser
+// parseINI reads an INI file with Python configparser's rules (not
+// internal/config's oslo rules: configparser keeps section names' case,
+// does not unquote values, and rejects duplicate sections and keys), the parser
 // upstream uses for --config job files: "[section]" headers, "key = value"
 // or "key: value", keys lower-cased, values stripped, "#" and ";" comment
 // lines (no inline comments), indented continuation lines joined with a
@@ -315,37 +318,29 @@ func loadJobINI(path string, opts []opt) (jobINI, error) {
 	return j, nil
 }
 
-// loadOsloFiles reads --config-file and --config-dir/*.conf (sorted) and
-// returns the [DEFAULT] option values, later files winning.
+// loadOsloFiles reads --config-file and --config-dir/*.conf (sorted) with
+// oslo's rules and returns the [DEFAULT] option values, later files winning.
 func loadOsloFiles(file, dir string, opts []opt) (map[string]string, error) {
-	var files []string
+	out := map[string]string{}
+	if file == "" && dir == "" {
+		return out, nil
+	}
+	var files, dirs []string
 	if file != "" {
 		files = append(files, file)
 	}
 	if dir != "" {
-		m, err := filepath.Glob(filepath.Join(dir, "*.conf"))
-		if err != nil {
-			return nil, fmt.Errorf("listing --config-dir: %w", err)
-		}
-		sort.Strings(m)
-		files = append(files, m...)
+		dirs = append(dirs, dir)
+	}
+	f, err := config.LoadFiles(files, dirs)
+	if err != nil {
+		return nil, err
 	}
 	idx := iniIndex(opts)
-	out := map[string]string{}
-	for _, f := range files {
-		secs, err := readINIFile(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range secs {
-			if s.name != "DEFAULT" {
-				continue
-			}
-			for _, k := range s.keys {
-				if o, ok := idx[normKey(k)]; ok {
-					out[o] = jobValue(s.vals[k])
-				}
-			}
+	for _, k := range f.Keys(config.DefaultSection) {
+		if o, ok := idx[normKey(k)]; ok {
+			v, _ := f.Get(config.DefaultSection, k)
+			out[o] = jobValue(v)
 		}
 	}
 	return out, nil
