@@ -54,7 +54,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if o.Sync {
-		syncFilesystems()
+		syncFilesystems(src)
 	}
 	checksum := ""
 	if o.ConsistencyCheck {

@@ -9,7 +9,7 @@ import (
 
 // syncFilesystems has nothing portable to call here; files the engine reads
 // are read through the OS cache anyway.
-func syncFilesystems() {}
+func syncFilesystems(string) {}
 
 func terminate(p *os.Process) error { return p.Kill() }
 

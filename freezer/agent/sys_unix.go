@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package agent
 
@@ -10,7 +10,7 @@ import (
 
 // syncFilesystems flushes file system buffers before a backup, as upstream's
 // --sync runs sync(1).
-func syncFilesystems() { syscall.Sync() }
+func syncFilesystems(string) { syscall.Sync() }
 
 func terminate(p *os.Process) error { return p.Signal(syscall.SIGTERM) }
 
