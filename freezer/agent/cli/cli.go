@@ -310,6 +310,9 @@ func resolve(cl cmdline, opts []opt, getenv func(string) string) (*settings, err
 		}
 		switch o.Kind {
 		case boolean:
+			if name == "no_incremental" {
+				break // 13.0's StrOpt: any other non-empty value means "yes"
+			}
 			if _, err := parseBool(v); err != nil {
 				return nil, fmt.Errorf("%s: %w", flagName(name), err)
 			}
@@ -363,7 +366,10 @@ func (s *settings) str(name string) string {
 }
 
 func (s *settings) bool(name string) bool {
-	b, _ := parseBool(s.values[name])
+	b, err := parseBool(s.values[name])
+	if err != nil && name == "no_incremental" {
+		return true
+	}
 	return b
 }
 

@@ -215,6 +215,7 @@ func TestIncrementalDefault(t *testing.T) {
 		{[]string{"--max-level", "2", "--no-incremental"}, false},
 		{[]string{"--max-level", "2", "--noincremental"}, false},
 		{[]string{"--incremental", "--no-incremental"}, false},
+		{[]string{"--max-level", "2", "--no-incremental=anything"}, false}, // 13.0: any non-empty value
 	} {
 		cl, err := parseArgs(c.args, options())
 		if err != nil {
