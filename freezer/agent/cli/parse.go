@@ -95,6 +95,9 @@ func parseArgs(args []string, opts []opt) (cmdline, error) {
 			v := "True"
 			if hasVal {
 				b, err := parseBool(val)
+				if err != nil && o.Name == "no_incremental" {
+					b, err = true, nil // 13.0's StrOpt: any non-empty value
+				}
 				if err != nil {
 					return c, fmt.Errorf("%s: %w", name, err)
 				}
