@@ -492,7 +492,11 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, error) {
 	base := map[string]string{}
 	for _, k := range storageKeys() {
-		base[k] = s.str(k)
+		v := s.str(k)
+		if s.opts[k].Kind == boolean && !s.bool(k) {
+			v = "" // unset, so a storage may fall back to the environment (OS_INSECURE)
+		}
+		base[k] = v
 	}
 	base["ssh_key"] = expandHome(base["ssh_key"], getenv)
 	if len(s.storages) == 0 {

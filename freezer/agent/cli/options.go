@@ -107,12 +107,16 @@ func options() []opt {
 		{Name: "ssh_host", Kind: str, Group: gStorage, Help: "ssh storage: host."},
 		{Name: "ssh_password", Kind: str, Group: gStorage, Help: "ssh storage: password (the key is then not used)."},
 		{Name: "ssh_port", Kind: integer, Default: "22", Group: gStorage, Help: "ssh storage: port."},
+		{Name: "ssh_known_hosts", Kind: str, Group: gStorage, Help: "ssh storage: known_hosts file the server's host key is checked against. Default: ~/.ssh/known_hosts."},
+		{Name: "ssh_insecure_ignore_host_key", Kind: boolean, Group: gStorage, Help: "ssh storage: do not check the server's host key (unsafe; upstream never checked it)."},
 		{Name: "ftp_username", Kind: str, Group: gStorage, Help: "ftp/ftps storage: user name."},
 		{Name: "ftp_password", Kind: str, Group: gStorage, Help: "ftp/ftps storage: password."},
 		{Name: "ftp_host", Kind: str, Group: gStorage, Help: "ftp/ftps storage: host."},
 		{Name: "ftp_port", Kind: integer, Default: "21", Group: gStorage, Help: "ftp/ftps storage: port."},
 		{Name: "ftp_keyfile", Kind: str, Group: gStorage, Help: "ftps storage: client key file."},
 		{Name: "ftp_certfile", Kind: str, Group: gStorage, Help: "ftps storage: client certificate file."},
+		{Name: "ftp_cacert", Kind: str, Group: gStorage, Help: "ftps storage: CA certificate file the server's certificate is checked against."},
+		{Name: "ftp_insecure", Kind: boolean, Group: gStorage, Help: "ftps storage: do not verify the server's certificate."},
 		{Name: "access_key", Kind: str, Group: gStorage, Help: "s3 storage: access key (default: $ACCESS_KEY)."},
 		{Name: "secret_key", Kind: str, Group: gStorage, Help: "s3 storage: secret key (default: $SECRET_KEY)."},
 		{Name: "endpoint", Kind: str, Group: gStorage, Help: "s3 storage: endpoint URL (default: $ENDPOINT)."},
@@ -173,7 +177,9 @@ func options() []opt {
 func storageKeys() []string {
 	return []string{
 		"max_segment_size", "ssh_key", "ssh_username", "ssh_host", "ssh_password", "ssh_port",
+		"ssh_known_hosts", "ssh_insecure_ignore_host_key",
 		"ftp_username", "ftp_password", "ftp_host", "ftp_port", "ftp_keyfile", "ftp_certfile",
+		"ftp_cacert", "ftp_insecure",
 		"access_key", "secret_key", "endpoint", "upload_limit", "download_limit", "insecure",
 		"timeout", "proxy", "os_identity_api_version", "project_id", "os_trust_id",
 	}

@@ -170,8 +170,8 @@ func TestInteropPythonChainRestoresWithOurs(t *testing.T) {
 				for n := 0; n < 3; n++ {
 					step(t, src, n)
 					time.Sleep(1100 * time.Millisecond) // distinct timestamps and mtimes
-					python(t, env, append(append(append([]string{"--action", "backup", "--mode", "fs", "--path-to-backup", src,
-						"--max-level", "3", "--compression", comp}, common...), extra...))...)
+					python(t, env, append(append([]string{"--action", "backup", "--mode", "fs", "--path-to-backup", src,
+						"--max-level", "3", "--compression", comp}, common...), extra...)...)
 					states = append(states, treeState(t, src))
 				}
 				// The Python agent wrote levels 0, 1, 2.
