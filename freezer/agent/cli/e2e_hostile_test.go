@@ -384,3 +384,57 @@ func TestRetentionEndToEnd(t *testing.T) {
 		t.Fatalf("data of a possibly running backup was removed: %v", err)
 	}
 }
+
+// TestJobINIWithSeveralStorages: a --config job file in the form the
+// scheduler writes ([action] with underscore names, True/False/None
+// values) and two [storage:NAME] sections: the backup lands in both, each
+// restores on its own, and the top-level storage/container are ignored.
+func TestJobINIWithSeveralStorages(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	src := smallTree(t)
+	job := filepath.Join(dir, "job.ini")
+	must(t, os.WriteFile(job, []byte(fmt.Sprintf(`[action]
+action = backup
+path_to_backup = %s
+backup_name = b
+hostname = h
+storage = swift
+container = ignored
+max_level = 2
+dry_run = False
+exclude = None
+nosync = True
+sync = False
+compression = zstd
+
+[storage:first]
+storage = local
+container = %s
+
+[storage:second]
+storage = local
+container = %s
+`, src, a, b)), 0o600))
+	h := newHarness(t)
+	h.base = nil
+	code, out, errOut := h.run("--config", job, "--metadata-out", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var m map[string]any
+	must(t, json.Unmarshal([]byte(out), &m))
+	if m["container"] != "ignored" || m["compression"] != "zstd" {
+		t.Errorf("result %v", m)
+	}
+	for _, store := range []string{a, b} {
+		if got := metadataFiles(t, store); len(got) != 1 {
+			t.Fatalf("%s holds %v", store, got)
+		}
+		dst := filepath.Join(t.TempDir(), "dst")
+		h.base = []string{"--nosync", "--storage", "local", "--container", store, "--hostname", "h", "--backup-name", "b"}
+		h.restore(dst)
+		sameTree(t, store, manifest(t, src), manifest(t, dst))
+		h.base = nil
+	}
+}
