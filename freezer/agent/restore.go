@@ -22,11 +22,6 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, usagef("--restore-abs-path %q: %v", o.RestoreAbsPath, err)
 	}
-	if !o.DryRun {
-		if err := prepareTarget(dir, o.Overwrite); err != nil {
-			return nil, err
-		}
-	}
 	engine := a.Engine.Name()
 	existing, err := a.listRefs(ctx, engine, o.HostBackupName())
 	if err != nil {
@@ -86,6 +81,11 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		levels = append(levels, l)
 	}
 
+	if !o.DryRun {
+		if err := prepareTarget(dir, o.Overwrite); err != nil {
+			return nil, err
+		}
+	}
 	var total backup.Stats
 	var stored int64
 	for _, l := range levels {
