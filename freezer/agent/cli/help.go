@@ -109,6 +109,9 @@ func writeOptHelp(w io.Writer, o opt) {
 		spell += " " + strings.ToUpper(o.Name)
 	}
 	help := o.Help
+	if c := nonEmpty(o.Choices); len(c) > 0 {
+		help += " One of: " + strings.Join(c, ", ") + "."
+	}
 	if o.Default != "" {
 		help += " Default: " + o.Default + "."
 	}
