@@ -268,7 +268,8 @@ type jobINI struct {
 }
 
 // jobValue applies the job INI value rules: False, false and None mean
-// false/unset; True and true mean true; anything else is kept as is.
+// false/unset; True and true mean true; anything else is kept as is. An
+// empty value leaves the option unset.
 func jobValue(v string) string {
 	switch v {
 	case "False", "false", "None":
@@ -312,6 +313,11 @@ func loadJobINI(path string, opts []opt) (jobINI, error) {
 			o, ok := idx[nk]
 			if !ok {
 				j.unknown = append(j.unknown, nk)
+				continue
+			}
+			if s.vals[k] == "" {
+				// "max_level =": unset (a scheduler job may carry empty
+				// fields), so the default applies, not a bad integer.
 				continue
 			}
 			j.values[o] = jobValue(s.vals[k])

@@ -132,6 +132,8 @@ exclude = None
 compression = False
 unknown_key = 1
 Engine = tar
+always_level =
+compression_unused =
 
 [storage:a]
 storage = local
@@ -168,7 +170,10 @@ ssh_port = 2222
 	if !s.bool("dry_run") || s.bool("overwrite") || s.int("max_level") != 3 {
 		t.Errorf("typed values wrong: dry_run %v overwrite %v max_level %d", s.bool("dry_run"), s.bool("overwrite"), s.int("max_level"))
 	}
-	if !reflect.DeepEqual(s.unknown, []string{"unknown_key"}) {
+	if s.int("always_level") != 0 || s.setBy["always_level"] != "" {
+		t.Errorf("empty always_level: %q set by %q", s.values["always_level"], s.setBy["always_level"])
+	}
+	if !reflect.DeepEqual(s.unknown, []string{"compression_unused", "unknown_key"}) {
 		t.Errorf("unknown %v", s.unknown)
 	}
 	specs, err := s.storageSpecs(os.Getenv)
