@@ -438,3 +438,28 @@ container = %s
 		h.base = nil
 	}
 }
+
+func TestSingleFileAndExclude(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "only.txt")
+	write(t, f, []byte("just me"), 0o640)
+	h.backup(f, "--consistency-check")
+	dst := filepath.Join(t.TempDir(), "dst")
+	h.restore(dst)
+	if b, err := os.ReadFile(filepath.Join(dst, "only.txt")); err != nil || string(b) != "just me" {
+		t.Fatalf("single file restored as %q, %v", b, err)
+	}
+
+	h2 := newHarness(t)
+	src := smallTree(t)
+	write(t, filepath.Join(src, "noise.log"), []byte("x"), 0o644)
+	write(t, filepath.Join(src, "dir1", "deep.log"), []byte("x"), 0o644)
+	h2.backup(src, "--exclude", "*.log")
+	dst2 := filepath.Join(t.TempDir(), "dst")
+	h2.restore(dst2)
+	want := manifest(t, src)
+	delete(want, "noise.log")
+	delete(want, filepath.Join("dir1", "deep.log"))
+	sameTree(t, "with --exclude", want, manifest(t, dst2))
+}
