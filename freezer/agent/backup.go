@@ -84,11 +84,20 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	var prevState io.Reader
 	if prev != nil {
 		f, err := a.spool(ctx, prev.EngineMetadataKey())
-		if err != nil {
+		switch {
+		case errors.Is(err, backup.ErrNotFound):
+			// The chain cannot be extended without its state; a new level
+			// 0 is always restorable.
+			log.WithField("previous", prev.String()).Warn("engine state of the previous backup is missing: starting a new level 0")
+			policy.Incremental = false
+			ref, prev = backup.NextBackup(existing, engine, name, policy, now)
+			log = a.log().WithField("backup", ref.String())
+		case err != nil:
 			return nil, fmt.Errorf("fetching the engine state of %s: %w", prev, err)
+		default:
+			defer f.Close()
+			prevState = f
 		}
-		defer f.Close()
-		prevState = f
 	}
 	state, err := os.CreateTemp(a.TempDir, "freezer-state-*")
 	if err != nil {

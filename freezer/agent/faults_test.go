@@ -179,3 +179,25 @@ func (c *cancelAfter) Write(b []byte) (int, error) {
 	}
 	return c.w.Write(b)
 }
+
+// TestMissingEngineStateStartsNewChain: when the previous backup's
+// engine_metadata is gone, the next backup is a level 0 (restorable),
+// not a failure on every run.
+func TestMissingEngineStateStartsNewChain(t *testing.T) {
+	a, _ := newTestAgent(t)
+	src := testTree(t)
+	if _, err := a.Run(context.Background(), backupOpts(src)); err != nil {
+		t.Fatal(err)
+	}
+	refs := committed(t, a)
+	if err := a.Storage.Delete(context.Background(), refs[0].EngineMetadataKey()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Run(context.Background(), backupOpts(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Metadata["level"] != 0 || res.Metadata["level_zero_timestamp"] == refs[0].L0 {
+		t.Fatalf("got level %v of chain %v, want a new level 0", res.Metadata["level"], res.Metadata["level_zero_timestamp"])
+	}
+}
