@@ -183,6 +183,14 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		if err != nil {
 			return fail(env, log, quiet, err)
 		}
+		if p := s.str("proxy"); p != "" {
+			// As upstream: --proxy rewrites the proxy environment, which
+			// every HTTP client of the storages reads (once, at its first
+			// request, so before any storage is opened).
+			for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+				os.Setenv(k, p)
+			}
+		}
 		if env.Deps.OpenStorage == nil {
 			return fail(env, log, quiet, errors.New("this build has no storage backends"))
 		}
