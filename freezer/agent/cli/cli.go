@@ -165,6 +165,11 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	}
 	log = log.WithFields(logrus.Fields{"action": o.Action, "backup_name": o.BackupName})
 	log.Info("freezer-agent starting")
+	if v := s.str("max_priority"); v != "" && v != "False" {
+		if err := raisePriority(); err != nil {
+			log.WithError(err).Warn("--max-priority: could not raise the priority")
+		}
+	}
 	a := &agent.Agent{
 		Codecs:   env.Deps.Codecs,
 		Now:      env.Now,
