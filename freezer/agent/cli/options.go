@@ -124,9 +124,9 @@ func options() []opt {
 		{Name: "upload_limit", Kind: str, Default: "-1", Group: gStorage, Help: "Upload bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
 		{Name: "download_limit", Kind: str, Default: "-1", Group: gStorage, Help: "Download bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
 		{Name: "insecure", Kind: boolean, Default: "False", Group: gStorage, Help: "Do not verify TLS certificates."},
-		{Name: "timeout", Kind: integer, Default: "120", Group: gStorage, Help: "Seconds to wait for a storage operation."},
+		{Name: "timeout", Kind: integer, Default: "120", Group: gCompat, Ignored: true},
 		{Name: "proxy", Kind: str, Group: gStorage, Help: "HTTP(S) proxy URL for storages that speak HTTP."},
-		{Name: "os_identity_api_version", Aliases: []string{"--os-auth-ver"}, Kind: str, Default: "3", Group: gStorage, Help: "Keystone API version (swift storage); only 3 is supported."},
+		{Name: "os_identity_api_version", Aliases: []string{"--os-auth-ver"}, Kind: str, Default: "3", Group: gCompat, Ignored: true},
 		{Name: "project_id", Kind: str, Group: gStorage, Help: "Keystone project id to scope to (swift storage)."},
 		{Name: "os_trust_id", Kind: str, Group: gStorage, Help: "Keystone trust id (swift storage)."},
 
