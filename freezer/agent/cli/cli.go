@@ -165,6 +165,11 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	}
 	log = log.WithFields(logrus.Fields{"action": o.Action, "backup_name": o.BackupName})
 	log.Info("freezer-agent starting")
+	for name, op := range s.opts {
+		if op.Ignored && s.has(name) && s.setBy[name] != "default" {
+			log.WithField("option", flagName(name)).Debug("option accepted for compatibility; it has no effect here")
+		}
+	}
 	if v := s.str("max_priority"); v != "" && v != "False" {
 		if err := raisePriority(); err != nil {
 			log.WithError(err).Warn("--max-priority: could not raise the priority")
