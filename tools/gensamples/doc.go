@@ -5,10 +5,12 @@
 //	go run ./tools/gensamples          # rewrite etc/freezer/*.sample
 //	go run ./tools/gensamples -check   # exit 1 when a committed sample drifted
 //
-// Each sample is the output of one program's sample flag (for example
-// `freezer-api --print-sample-config`); the table is in samples.go. The
-// programs are built from this checkout into a temporary directory unless
-// -bin names a directory that already holds them (make build's build/).
+// A sample is the output of its program's sample flag (for example
+// `freezer-api --print-sample-config`) or, where a program has no such
+// flag, rendered here from the program's own option schema or rules
+// (scheduler options, API policy); the table is in samples.go. Programs
+// are built from this checkout into a temporary directory unless -bin
+// names a directory that already holds them (make build's build/).
 //
 // Its tests fail when a committed sample differs from what the code prints,
 // and when a committed sample does not load in the program that owns it.

@@ -54,7 +54,7 @@ func generate(ctx context.Context, binDir string, check bool) (drifted []string,
 		defer os.RemoveAll(tmp)
 		binDir = tmp
 		for _, s := range allSamples() {
-			if _, ok := built[s.Program]; s.Program != "" && !ok {
+			if _, ok := built[s.Program]; s.Render == nil && !ok {
 				built[s.Program] = buildProgram(ctx, root, binDir, s)
 			}
 		}

@@ -9,24 +9,40 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"freezer.dev/freezer/freezer_scheduler/options"
+	"freezer.dev/freezer/internal/config"
 )
 
 // sample is one generated file: which program prints it, with which
-// flags, or, for the policy, which function renders it.
+// flags, or which function renders it from the program's own option
+// schema (when the program has no flag for it). Program and Package also
+// name the program the load tests run the sample with.
 type sample struct {
 	File    string                 // name in etc/freezer
 	Program string                 // binary name, also the last element of its package path
 	Package string                 // package path of the program, relative to the module root
 	Args    []string               // flags that make the program print the sample on stdout
-	Render  func() ([]byte, error) // in-process renderer instead of a program
+	Render  func() ([]byte, error) // in-process renderer instead of running the program
 }
 
 // allSamples lists every file etc/freezer holds that is generated from code.
 func allSamples() []sample {
 	return []sample{
 		{File: "freezer-api.conf.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Args: []string{"--print-sample-config"}},
-		{File: "policy.yaml.sample", Render: renderPolicy},
+		{File: "policy.yaml.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Render: renderPolicy},
+		{File: "scheduler.conf.sample", Program: "freezer-scheduler", Package: "./freezer_scheduler/cmd/freezer-scheduler", Render: renderScheduler},
 	}
+}
+
+// renderScheduler renders the scheduler's option schema, exactly what its
+// configuration loader binds.
+func renderScheduler() ([]byte, error) {
+	var b bytes.Buffer
+	if err := config.WriteSample(&b, options.Schema()); err != nil {
+		return nil, fmt.Errorf("rendering the scheduler's options: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // moduleRoot walks up from dir to the directory holding go.mod.
