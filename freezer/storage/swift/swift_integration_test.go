@@ -26,7 +26,7 @@ import (
 
 const testContainer = "freezer-go-storagetest"
 
-func demoOptions(t *testing.T, container string) Options {
+func demoOptions(t testing.TB, container string) Options {
 	env := testenv.Load(t)
 	v := storage.Values{
 		"container":              container,
@@ -382,4 +382,14 @@ func TestSwiftDownloadResumesAfterOutage(t *testing.T) {
 	if r := rc.(*resumeReader).resumes; r == 0 {
 		t.Fatal("the outage did not cut the download: nothing was resumed")
 	}
+}
+
+func newBench(b *testing.B) *Storage {
+	o := demoOptions(b, testContainer+"/bench")
+	o.SegmentSize = 32 << 20
+	s, err := New(context.Background(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
