@@ -123,10 +123,20 @@ func New(ctx context.Context, v storage.Values, env Env) (backup.Storage, error)
 // FromSections builds one storage per [storage:NAME] section, each
 // section's keys over defaults (the job's other options, e.g.
 // max_segment_size or the os_* settings), and combines them with multi
-// when there is more than one.
+// when there is more than one. Limits given in defaults (the job-wide
+// --upload-limit / --download-limit) apply once, to the combined stream;
+// limits inside a section apply to that storage alone.
 func FromSections(ctx context.Context, defaults storage.Values, sections map[string]storage.Values, env Env) (backup.Storage, error) {
 	if len(sections) == 0 {
 		return nil, fmt.Errorf("no [storage:NAME] section")
+	}
+	up, err := storage.ParseSize(defaults.Get("upload_limit"))
+	if err != nil {
+		return nil, fmt.Errorf("option upload-limit: %w", err)
+	}
+	down, err := storage.ParseSize(defaults.Get("download_limit"))
+	if err != nil {
+		return nil, fmt.Errorf("option download-limit: %w", err)
 	}
 	names := make([]string, 0, len(sections))
 	for n := range sections {
@@ -142,7 +152,9 @@ func FromSections(ctx context.Context, defaults storage.Values, sections map[str
 		}
 		v := storage.Values{}
 		for k, val := range defaults {
-			v[storage.NormKey(k)] = val
+			if nk := storage.NormKey(k); nk != "upload_limit" && nk != "download_limit" {
+				v[nk] = val
+			}
 		}
 		for k, val := range sec {
 			v[storage.NormKey(k)] = val
@@ -154,10 +166,16 @@ func FromSections(ctx context.Context, defaults storage.Values, sections map[str
 		}
 		built = append(built, st)
 	}
-	if len(built) == 1 {
-		return built[0], nil
+	var combined backup.Storage = built[0]
+	if len(built) > 1 {
+		m, err := multi.New(built...)
+		if err != nil {
+			closeAll(built)
+			return nil, err
+		}
+		combined = m
 	}
-	return multi.New(built...)
+	return ratelimit.Wrap(combined, up, down), nil
 }
 
 func closeAll(sts []backup.Storage) {
