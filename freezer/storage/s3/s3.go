@@ -152,13 +152,16 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	if s.parallel <= 0 {
 		s.parallel = 4
 	}
+	// A one-key listing rather than HEAD: s3api answers HEAD with a
+	// chunked terminator that net/http then logs as an unsolicited
+	// response.
 	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		ok, err := cl.BucketExists(ctx, bucket)
-		if err != nil {
-			return classify(err)
-		}
-		if ok {
+		_, err := s.core.ListObjectsV2(bucket, "", "", "", "/", 1)
+		if err == nil {
 			return nil
+		}
+		if minio.ToErrorResponse(err).Code != "NoSuchBucket" {
+			return classify(err)
 		}
 		err = cl.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: o.Region})
 		if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" {
