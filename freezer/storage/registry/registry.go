@@ -27,6 +27,10 @@ type Env struct {
 	Getenv func(string) string
 	// Home is the user's home directory, for the ~/.ssh defaults.
 	Home string
+	// Retry is the retry policy of every backend (per Swift segment or S3
+	// part, per call for ssh and ftp); zero means retry.Default(). Its
+	// OnRetry hook is where the agent logs retries.
+	Retry retry.Policy
 }
 
 // Constructor builds one storage from its option values.
@@ -43,6 +47,7 @@ func Constructors() map[string]Constructor {
 			if err != nil {
 				return nil, err
 			}
+			o.Retry = env.Retry
 			return swift.New(ctx, o)
 		},
 		"s3": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
@@ -50,6 +55,7 @@ func Constructors() map[string]Constructor {
 			if err != nil {
 				return nil, err
 			}
+			o.Retry = env.Retry
 			return s3.New(ctx, o)
 		},
 		"ssh": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
@@ -62,7 +68,7 @@ func Constructors() map[string]Constructor {
 				return nil, err
 			}
 			// A dropped SSH connection is redialled on the next call.
-			return retry.Wrap(st, retry.Policy{}), nil
+			return retry.Wrap(st, env.Retry), nil
 		},
 		"ftp":  ftpConstructor(false),
 		"ftps": ftpConstructor(true),
@@ -70,7 +76,7 @@ func Constructors() map[string]Constructor {
 }
 
 func ftpConstructor(tls bool) Constructor {
-	return func(ctx context.Context, v storage.Values, _ Env) (backup.Storage, error) {
+	return func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
 		o, err := ftp.OptionsFrom(v, tls)
 		if err != nil {
 			return nil, err
@@ -79,7 +85,7 @@ func ftpConstructor(tls bool) Constructor {
 		if err != nil {
 			return nil, err
 		}
-		return retry.Wrap(st, retry.Policy{}), nil
+		return retry.Wrap(st, env.Retry), nil
 	}
 }
 
