@@ -25,6 +25,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
@@ -287,21 +288,40 @@ func sums(b []byte) (md5b64, shaHex string) {
 	return base64.StdEncoding.EncodeToString(m[:]), hex.EncodeToString(h[:])
 }
 
-// Get opens the object at key.
+// Get opens the object at key; a transfer cut in the middle resumes with
+// a Range request.
 func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	var body io.ReadCloser
-	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		rc, _, _, err := s.core.GetObject(ctx, s.bucket, s.name(key), minio.GetObjectOptions{})
-		body = rc
-		return classify(err)
+	var etag string
+	r, err := resume.Open(ctx, key, s.policy, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
+		var opts minio.GetObjectOptions
+		if off > 0 {
+			if err := opts.SetRange(off, 0); err != nil {
+				return nil, 0, err
+			}
+			// Never splice two versions of an object.
+			if etag != "" {
+				if err := opts.SetMatchETag(etag); err != nil {
+					return nil, 0, err
+				}
+			}
+		}
+		rc, info, _, err := s.core.GetObject(ctx, s.bucket, s.name(key), opts)
+		if err != nil {
+			return nil, 0, classify(err)
+		}
+		if off == 0 {
+			etag = info.ETag
+			return rc, info.Size, nil
+		}
+		return rc, -1, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
 	}
-	return storage.ContextReadCloser(ctx, body), nil
+	return r, nil
 }
 
 // List lists under "<dir>/" with delimiter "/".

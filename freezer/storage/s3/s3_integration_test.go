@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 	"freezer.dev/freezer/internal/testutil/testenv"
@@ -157,5 +159,68 @@ func TestS3WrongSecret(t *testing.T) {
 	o.SecretKey = "wrong"
 	if _, err := New(context.Background(), o); err == nil {
 		t.Fatal("New with a wrong secret succeeded")
+	}
+}
+
+// cutGet cuts the body of the first full-object GET after n bytes, as a
+// dropped connection would.
+type cutGet struct {
+	next http.RoundTripper
+	n    int64
+	done atomic.Bool
+}
+
+func (c *cutGet) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || r.Header.Get("Range") != "" || !strings.Contains(r.URL.Path, "/r/data") || c.done.Swap(true) {
+		return resp, err
+	}
+	resp.Body = &cutBody{rc: resp.Body, left: c.n}
+	return resp, nil
+}
+
+type cutBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (c *cutBody) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.rc.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func (c *cutBody) Close() error { return c.rc.Close() }
+
+// TestS3DownloadResumes: a download cut in the middle continues with a
+// Range request and yields exactly the object.
+func TestS3DownloadResumes(t *testing.T) {
+	cg := &cutGet{n: 3 << 20}
+	s := newTest(t, func(o *Options) {
+		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { cg.next = rt; return cg }
+	})
+	ctx := context.Background()
+	size := int64(12 << 20)
+	if err := s.Put(ctx, "r/data", storagetest.Generator(6, size)); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Get(ctx, "r/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, n, err := storagetest.HashOf(rc)
+	want, _, _ := storagetest.HashOf(storagetest.Generator(6, size))
+	if err != nil || n != size || got != want {
+		t.Fatalf("read %d bytes, hash ok %v, %v", n, got == want, err)
+	}
+	if !cg.done.Load() || rc.(*resume.Reader).Resumes != 1 {
+		t.Fatalf("the cut was not exercised (cut %v, resumes %d)", cg.done.Load(), rc.(*resume.Reader).Resumes)
 	}
 }

@@ -29,6 +29,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
@@ -373,79 +374,32 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	r := &resumeReader{ctx: ctx, s: s, key: key, size: -1}
-	if err := r.open(ctx, 0); err != nil {
-		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
-	}
-	return r, nil
-}
-
-type resumeReader struct {
-	ctx  context.Context
-	s    *Storage
-	key  string
-	body io.ReadCloser
-	off  int64
-	size int64 // -1 when the server did not say
-	// resumes counts the Range requests made after a cut.
-	resumes int
-}
-
-// open (re)starts the download at off.
-func (r *resumeReader) open(ctx context.Context, off int64) error {
-	return retry.Do(ctx, r.s.policy, func(ctx context.Context) error {
+	r, err := resume.Open(ctx, key, s.policy, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
 		var opts objects.DownloadOpts
 		if off > 0 {
 			opts.Range = "bytes=" + strconv.FormatInt(off, 10) + "-"
 		}
-		res := objects.Download(ctx, r.s.client, r.s.container, r.s.name(r.key), opts)
+		res := objects.Download(ctx, s.client, s.container, s.name(key), opts)
 		if res.Err != nil {
-			return classify(res.Err)
+			return nil, 0, classify(res.Err)
 		}
+		size := int64(-1)
 		if off > 0 {
 			cr := res.Header.Get("Content-Range")
 			if !strings.HasPrefix(cr, "bytes "+strconv.FormatInt(off, 10)+"-") {
 				res.Body.Close()
-				return fmt.Errorf("resuming at byte %d: server answered Content-Range %q", off, cr)
+				return nil, 0, fmt.Errorf("resuming at byte %d: server answered Content-Range %q", off, cr)
 			}
 		} else if cl, err := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64); err == nil {
-			r.size = cl
+			size = cl
 		}
-		r.body = res.Body
-		return nil
+		return res.Body, size, nil
 	})
-}
-
-func (r *resumeReader) Read(p []byte) (int, error) {
-	for {
-		if err := r.ctx.Err(); err != nil {
-			return 0, err
-		}
-		n, err := r.body.Read(p)
-		r.off += int64(n)
-		if err == io.EOF && r.size >= 0 && r.off < r.size {
-			err = io.ErrUnexpectedEOF
-		}
-		if err == nil || err == io.EOF || n > 0 {
-			if err != nil && err != io.EOF {
-				// Hand out the bytes first; the error comes back on the
-				// next Read.
-				err = nil
-			}
-			return n, err
-		}
-		if !storage.IsTransient(err) || r.ctx.Err() != nil {
-			return 0, err
-		}
-		r.body.Close()
-		r.resumes++
-		if oerr := r.open(r.ctx, r.off); oerr != nil {
-			return 0, fmt.Errorf("download of %s cut at byte %d (%w); resuming failed: %w", r.key, r.off, err, oerr)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
 	}
+	return r, nil
 }
-
-func (r *resumeReader) Close() error { return r.body.Close() }
 
 // List lists with delimiter "/" under "<dir>/", so "host_b1" never
 // matches "host_b10".

@@ -19,6 +19,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 	"freezer.dev/freezer/internal/testutil/testenv"
@@ -379,7 +380,7 @@ func TestSwiftDownloadResumesAfterOutage(t *testing.T) {
 	if n != size || got != want {
 		t.Fatalf("read %d bytes (want %d), hash ok %v", n, size, got == want)
 	}
-	if r := rc.(*resumeReader).resumes; r == 0 {
+	if r := rc.(*resume.Reader).Resumes; r == 0 {
 		t.Fatal("the outage did not cut the download: nothing was resumed")
 	}
 }
