@@ -20,6 +20,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/s3"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 	"freezer.dev/freezer/internal/testutil/testenv"
 )
@@ -101,6 +102,14 @@ func TestKilledPutLeavesNothing(t *testing.T) {
 				names = slices.DeleteFunc(names, func(n string) bool { return name == "swift" && n == "segments" })
 				if len(names) != 0 {
 					t.Fatalf("listing after the kill shows %q", names)
+				}
+			}
+			if s3st, ok := st.(*s3.Storage); ok {
+				// The killed writers' multipart uploads are invisible but
+				// hold their parts until aborted.
+				n, err := s3st.AbortStale(ctx, time.Now().Add(time.Minute))
+				if err != nil || n != 2 {
+					t.Fatalf("AbortStale after two killed uploads: %d, %v", n, err)
 				}
 			}
 			if err := st.Put(ctx, "data/tar/h_k/1/0_1/data", strings.NewReader("next run")); err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
@@ -78,11 +80,11 @@ func TestS3Conformance(t *testing.T) {
 }
 
 func pendingUploads(t *testing.T, s *Storage) int {
-	res, err := s.core.ListMultipartUploads(context.Background(), s.bucket, s.prefix, "", "", "", 1000)
+	ups, err := s.uploads(context.Background(), s.prefix+"/")
 	if err != nil {
 		t.Fatalf("listing multipart uploads: %v", err)
 	}
-	return len(res.Uploads)
+	return len(ups)
 }
 
 // TestS3PayloadIsOneMultipartObject: a payload longer than a part is one
@@ -222,5 +224,28 @@ func TestS3DownloadResumes(t *testing.T) {
 	}
 	if !cg.done.Load() || rc.(*resume.Reader).Resumes != 1 {
 		t.Fatalf("the cut was not exercised (cut %v, resumes %d)", cg.done.Load(), rc.(*resume.Reader).Resumes)
+	}
+}
+
+// TestS3AbortStale: an upload abandoned by a dead writer (begun, parts
+// sent, never completed) is found and aborted.
+func TestS3AbortStale(t *testing.T) {
+	s := newTest(t, nil)
+	ctx := context.Background()
+	if _, err := s.core.NewMultipartUpload(ctx, s.bucket, s.prefix+"/x/data", minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := pendingUploads(t, s); n != 1 {
+		t.Fatalf("%d pending uploads, want 1", n)
+	}
+	if n, err := s.AbortStale(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("AbortStale with an old cutoff aborted %d, %v", n, err)
+	}
+	n, err := s.AbortStale(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("AbortStale aborted %d, %v; want 1", n, err)
+	}
+	if n := pendingUploads(t, s); n != 0 {
+		t.Fatalf("%d pending uploads left", n)
 	}
 }
