@@ -129,6 +129,15 @@ func (b *backupRun) warn(format string, args ...any) {
 	b.stats.Warnings = append(b.stats.Warnings, fmt.Sprintf(format, args...))
 }
 
+// addBytes counts file content as it is read, so progress moves during
+// large files too.
+func (b *backupRun) addBytes(n int64) {
+	b.stats.Bytes += n
+	if b.progress != nil && n >= 256<<10 {
+		b.progress(b.stats)
+	}
+}
+
 func (b *backupRun) report() {
 	if b.progress != nil {
 		b.progress(b.stats)
@@ -369,7 +378,7 @@ func (b *backupRun) entry(fsPath, arcName string, m fileMeta) error {
 			f.Close()
 			return err
 		}
-		err = b.out.readFrom(f, m.size, nil)
+		err = b.out.readFrom(f, m.size, b.addBytes)
 		f.Close()
 		if err != nil {
 			var wErr *writeError
@@ -386,7 +395,6 @@ func (b *backupRun) entry(fsPath, arcName string, m fileMeta) error {
 			b.links[key] = arcName
 		}
 		b.stats.Files++
-		b.stats.Bytes += m.size
 	default:
 		b.warn("%s: %s skipped", arcName, kindOf(m.mode))
 		return nil

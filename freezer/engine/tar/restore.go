@@ -372,6 +372,11 @@ func (r *restorer) apply(hdr *tar.Header, tr *tar.Reader) error {
 	case typeDumpDir:
 		return r.dumpdir(rel, hdr, tr)
 	case tar.TypeDir:
+		// In the POSIX format, GNU tar puts the dumpdir of an incremental
+		// archive into a PAX record of the directory member.
+		if d, ok := hdr.PAXRecords["GNU.dumpdir"]; ok {
+			return r.applyDumpdir(rel, hdr, []byte(d))
+		}
 		_, err := r.mkdir(rel, hdr)
 		return err
 	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
@@ -534,6 +539,10 @@ func (r *restorer) dumpdir(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("reading archive: %w", err)
 	}
+	return r.applyDumpdir(rel, hdr, content)
+}
+
+func (r *restorer) applyDumpdir(rel string, hdr *tar.Header, content []byte) error {
 	ents, err := parseDumpdir(content)
 	if err != nil {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
@@ -622,8 +631,17 @@ func (r *restorer) rename(src, dst string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("renaming %s to %s: source is not a directory", src, dst)
 	}
-	dp, _ := splitRel(dst)
-	if _, err := r.dirHandle(dp, true); err != nil {
+	dp, dbase := splitRel(dst)
+	dh, err := r.dirHandle(dp, true)
+	if err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
+	}
+	// Whatever is at the destination is stale: after the rename the
+	// destination is the renamed directory, and its own dumpdir then
+	// prunes it. GNU tar fails here (a file, or a non-empty directory, in
+	// the way), e.g. when a new directory reused the inode of a deleted
+	// one and was taken for a rename.
+	if err := r.clear(dh, dst, dbase); err != nil {
 		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
 	}
 	r.forget(src)
@@ -702,7 +720,7 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", rel, err)
 	}
-	n, err := r.copy(f, tr)
+	n, err := r.copy(f, tr, isSparse(hdr))
 	r.stats.Bytes += n
 	if err == nil && r.chown {
 		uid, gid := r.owner(hdr)
@@ -728,19 +746,83 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	return nil
 }
 
+// holeGranule is the size of the zero runs turned into holes: a page,
+// the unit file systems allocate in.
+const holeGranule = 4096
+
+var zeroGranule [holeGranule]byte
+
+// writeSparse writes p at the current offset of f, seeking over zero
+// granules instead of writing them. It reports whether p ended in a hole.
+func writeSparse(f *os.File, p []byte) (bool, error) {
+	hole := false
+	for len(p) > 0 {
+		// Extend a run of granules of the same kind, then write or skip it.
+		n := min(len(p), holeGranule)
+		zero := bytes.Equal(p[:n], zeroGranule[:n])
+		for n < len(p) {
+			m := min(len(p)-n, holeGranule)
+			if bytes.Equal(p[n:n+m], zeroGranule[:m]) != zero {
+				break
+			}
+			n += m
+		}
+		var err error
+		if zero {
+			_, err = f.Seek(int64(n), io.SeekCurrent)
+		} else {
+			_, err = f.Write(p[:n])
+		}
+		if err != nil {
+			return false, err
+		}
+		hole = zero
+		p = p[n:]
+	}
+	return hole, nil
+}
+
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 // copy moves a member's data to f with the restorer's buffer; io.Copy
 // would take os.File's ReadFrom path and a small buffer of its own.
-func (r *restorer) copy(f *os.File, tr *tar.Reader) (int64, error) {
+//
+// For a sparse member, archive/tar hands out the holes as zeros; runs of
+// zeros are skipped with a seek instead, so the file is sparse again and a
+// huge logical size costs no disk space.
+func (r *restorer) copy(f *os.File, tr *tar.Reader, sparse bool) (int64, error) {
 	var total int64
+	holeAtEnd := false // a trailing hole needs the size set explicitly
 	for {
 		n, err := tr.Read(r.buf)
 		if n > 0 {
-			if _, werr := f.Write(r.buf[:n]); werr != nil {
+			chunk := r.buf[:n]
+			if sparse {
+				var werr error
+				if holeAtEnd, werr = writeSparse(f, chunk); werr != nil {
+					return total, fmt.Errorf("writing %s: %w", f.Name(), werr)
+				}
+			} else if _, werr := f.Write(chunk); werr != nil {
 				return total, fmt.Errorf("writing %s: %w", f.Name(), werr)
 			}
 			total += int64(n)
 		}
 		if err == io.EOF {
+			if holeAtEnd {
+				if terr := f.Truncate(total); terr != nil {
+					return total, fmt.Errorf("writing %s: %w", f.Name(), terr)
+				}
+			}
 			return total, nil
 		}
 		if err != nil {
@@ -835,7 +917,7 @@ func (r *restorer) finishDirs() error {
 			parent, base := splitRel(d.rel)
 			var err error
 			if h, err = r.dirHandle(parent, false); err != nil {
-				return err
+				continue // removed or replaced later in the same archive
 			}
 			name = base
 			fi, err := h.Lstat(name)
