@@ -619,6 +619,9 @@ func (r *restorer) rename(src, dst string) error {
 	if src == "" || dst == "" {
 		return fmt.Errorf("cannot rename the restore directory itself: %w", ErrUnsafePath)
 	}
+	if src == dst {
+		return nil
+	}
 	sp, sbase := splitRel(src)
 	h, err := r.dirHandle(sp, false)
 	if err != nil {
