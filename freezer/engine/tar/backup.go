@@ -45,6 +45,10 @@ type backupRun struct {
 	progress  func(backup.Stats)
 	hdr       header
 	dumpdir   []byte
+	// renamedFrom maps a directory's archive name to the name it had in
+	// the previous snapshot, for the directories renamed since.
+	renamedFrom map[string]string
+	renames     []byte // R/T dumpdir records of those renames
 }
 
 // Backup writes the archive of req.Path to out and the new snapshot to
@@ -93,6 +97,9 @@ func (e *Engine) Backup(ctx context.Context, req backup.BackupRequest, out io.Wr
 	if fi.IsDir() {
 		m := metaOf(fi)
 		b.onPath[devIno{m.dev, m.ino}] = true
+		if b.prev != nil {
+			b.findRenames(req.Path, m)
+		}
 		err = b.dir(req.Path, ".", m, false, m.dev)
 	} else {
 		if !b.derefSoft {
@@ -166,12 +173,14 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 	if b.prev != nil {
 		// With --no-check-device a directory is the same one when its
 		// inode is; a different inode under the same name is a new tree.
-		if rec := b.prev.dirs[arcName]; rec != nil && rec.ino == m.ino {
+		if rec := b.prev.dirs[b.prevName(arcName)]; rec != nil && rec.ino == m.ino {
 			mode = changedChildren
 			oldNames, oldFlags = rec.entries()
 		}
 	}
-	if forceAll {
+	// Below a new directory everything is new, except a directory that was
+	// renamed there: its previous listing still tells what changed.
+	if forceAll && mode != changedChildren {
 		mode = allChildren
 	}
 	if m.dev != parentDev {
@@ -244,13 +253,20 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 	dd = append(dd, 0)
 	b.dumpdir = dd
 
+	member := dd
+	if arcName == "." && len(b.renames) > 0 {
+		// Renames go into the first member, so that a restore moves the
+		// directories before any purge could delete them at their old
+		// place; the snapshot keeps the plain listing.
+		member = append(append(dd[:len(dd)-1:len(dd)-1], b.renames...), 0)
+	}
 	h := b.fill(arcName+"/", m)
 	h.typeflag = typeDumpDir
-	h.size = int64(len(dd))
+	h.size = int64(len(member))
 	if err := b.out.writeHeader(h); err != nil {
 		return err
 	}
-	if err := b.out.writeData(dd); err != nil {
+	if err := b.out.writeData(member); err != nil {
 		return err
 	}
 	b.snap.dir(arcName, m.mtime, m.dev, m.ino, dd)
