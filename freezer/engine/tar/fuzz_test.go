@@ -166,6 +166,10 @@ func FuzzSnapshot(f *testing.F) {
 		if _, err := readSnapshot(&state); err != nil {
 			t.Fatalf("our own snapshot does not parse: %v", err)
 		}
+		// Whatever the previous state said, the level restores.
+		if _, err := e.Restore(context.Background(), backup.RestoreRequest{Dir: t.TempDir()}, &out); err != nil {
+			t.Fatalf("level made from this snapshot does not restore: %v", err)
+		}
 	})
 }
 

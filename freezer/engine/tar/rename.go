@@ -40,6 +40,9 @@ func (b *backupRun) prevName(arcName string) string {
 func (b *backupRun) findRenames(root string, m fileMeta) {
 	byMeta := make(map[devIno]string, len(b.prev.dirs))
 	for name, rec := range b.prev.dirs {
+		if !plainDirName(name) {
+			continue // a name our restore would refuse must not become an R record
+		}
 		k := devIno{rec.dev, rec.ino}
 		if _, dup := byMeta[k]; dup {
 			byMeta[k] = "" // ambiguous: never use
@@ -100,4 +103,21 @@ func (b *backupRun) findRenames(root string, m fileMeta) {
 		b.renames = append(b.renames, pr[1]...)
 		b.renames = append(b.renames, 0)
 	}
+}
+
+// plainDirName reports whether a snapshot directory name has the shape
+// this engine writes: "." or "./a/b", without empty, "." or ".." parts.
+func plainDirName(name string) bool {
+	if name == "." {
+		return true
+	}
+	if !strings.HasPrefix(name, "./") {
+		return false
+	}
+	for part := range strings.SplitSeq(name[2:], "/") {
+		if part == "" || part == "." || part == ".." || strings.IndexByte(part, 0) >= 0 {
+			return false
+		}
+	}
+	return true
 }
