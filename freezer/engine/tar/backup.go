@@ -133,7 +133,21 @@ func (b *backupRun) olderThanThreshold(m fileMeta) bool {
 }
 
 func (b *backupRun) warn(format string, args ...any) {
-	b.stats.Warnings = append(b.stats.Warnings, fmt.Sprintf(format, args...))
+	b.stats.Warnings = addWarning(b.stats.Warnings, fmt.Sprintf(format, args...))
+}
+
+// maxWarnings bounds the warnings kept in Stats: a tree of a million
+// sockets must not cost a million strings.
+const maxWarnings = 1000
+
+func addWarning(ws []string, w string) []string {
+	switch {
+	case len(ws) < maxWarnings:
+		return append(ws, w)
+	case len(ws) == maxWarnings:
+		return append(ws, "further warnings omitted")
+	}
+	return ws
 }
 
 // addBytes counts file content as it is read, so progress moves during

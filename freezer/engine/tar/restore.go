@@ -240,7 +240,7 @@ func (r *restorer) close() {
 }
 
 func (r *restorer) warn(format string, args ...any) {
-	r.stats.Warnings = append(r.stats.Warnings, fmt.Sprintf(format, args...))
+	r.stats.Warnings = addWarning(r.stats.Warnings, fmt.Sprintf(format, args...))
 }
 
 // cleanName turns a member name into a path relative to the target,
@@ -723,8 +723,7 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", rel, err)
 	}
-	n, err := r.copy(f, tr, isSparse(hdr))
-	r.stats.Bytes += n
+	_, err = r.copy(f, tr, isSparse(hdr))
 	if err == nil && r.chown {
 		uid, gid := r.owner(hdr)
 		if cerr := f.Chown(uid, gid); cerr != nil {
@@ -819,6 +818,10 @@ func (r *restorer) copy(f *os.File, tr *tar.Reader, sparse bool) (int64, error) 
 				return total, fmt.Errorf("writing %s: %w", f.Name(), werr)
 			}
 			total += int64(n)
+			r.stats.Bytes += int64(n)
+			if r.progress != nil && n >= 256<<10 {
+				r.progress(r.stats)
+			}
 		}
 		if err == io.EOF {
 			if holeAtEnd {
