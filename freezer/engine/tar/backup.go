@@ -85,7 +85,9 @@ func (e *Engine) Backup(ctx context.Context, req backup.BackupRequest, out io.Wr
 		if b.prev, err = readSnapshot(req.PrevState); err != nil {
 			return backup.Stats{}, fmt.Errorf("tar backup: previous state: %w", err)
 		}
-		b.newer = b.prev.start
+		if b.prev != nil {
+			b.newer = b.prev.start
+		}
 	}
 	b.out = newBlockWriter(out, e.bufSize)
 	b.snap = newSnapshotWriter(req.State, start.Add(-snapshotMargin))

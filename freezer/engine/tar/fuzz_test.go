@@ -159,6 +159,7 @@ func FuzzSnapshot(f *testing.F) {
 		if _, err := readSnapshot(bytes.NewReader(data)); err != nil {
 			return
 		}
+		// (an empty one means "nothing known": a full backup)
 		var out, state bytes.Buffer
 		if _, err := e.Backup(context.Background(), backup.BackupRequest{Path: src, PrevState: bytes.NewReader(data), State: &state}, &out); err != nil {
 			t.Fatalf("backup with a snapshot that parsed: %v", err)
