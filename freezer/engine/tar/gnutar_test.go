@@ -3,7 +3,10 @@
 package tar
 
 import (
+	"archive/tar"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,4 +189,64 @@ func TestGNUContinuesOurChain(t *testing.T) {
 		runRestore(t, e, dst, arc)
 	}
 	requireSameTree(t, src, dst)
+}
+
+// memberTypes maps the member names of an archive to their type flags.
+func memberTypes(t *testing.T, archive []byte) map[string]byte {
+	t.Helper()
+	m := map[string]byte{}
+	tr := tar.NewReader(bytes.NewReader(archive))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return m
+		}
+		must(t, err)
+		m[h.Name] = h.Typeflag
+	}
+}
+
+// --exclude and --dereference-symlink select the same members, of the
+// same types, as GNU tar run with the flags upstream passes.
+func TestExcludeAndDereferenceLikeGNU(t *testing.T) {
+	requireGNUTar(t)
+	src := t.TempDir()
+	for _, p := range []string{"keep.txt", "drop.log", "sub/deep.log", "sub/keep2", "cache/big", "sub/cache/x",
+		"sub/x1", "sub/y1", "a.tmp", "c.tmp", "real/f", "dir with space/file.log", "dir with space/k"} {
+		mustWrite(t, filepath.Join(src, p), p, 0o644)
+	}
+	must(t, os.Symlink("real", filepath.Join(src, "dirlink")))
+	must(t, os.Symlink("real/f", filepath.Join(src, "filelink")))
+	must(t, os.Link(filepath.Join(src, "real", "f"), filepath.Join(src, "hard")))
+	settle(t, src)
+	cases := []struct {
+		exclude []string
+		deref   string
+		flags   []string
+	}{
+		{exclude: []string{"*.log"}},
+		{exclude: []string{"cache"}},
+		{exclude: []string{"sub/x*"}},
+		{exclude: []string{"[ab]*.tmp"}},
+		{exclude: []string{"./sub"}},
+		{exclude: []string{"dir with space"}},
+		{deref: "soft", flags: []string{"--dereference"}},
+		{deref: "hard", flags: []string{"--hard-dereference"}},
+		{deref: "all", flags: []string{"--hard-dereference", "--dereference"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(append(c.exclude, c.deref), ","), func(t *testing.T) {
+			flags := c.flags
+			for _, x := range c.exclude {
+				flags = append(flags, "--exclude="+x)
+			}
+			theirs := memberTypes(t, gnuBackup(t, src, filepath.Join(t.TempDir(), "snap"), flags...))
+			ours := memberTypes(t, runBackup(t, New(Options{}), src, nil, func(r *backupRequest) {
+				r.Exclude, r.Dereference = c.exclude, c.deref
+			}).archive)
+			if fmt.Sprint(theirs) != fmt.Sprint(ours) {
+				t.Errorf("members differ:\n GNU tar %q\n ours    %q", theirs, ours)
+			}
+		})
+	}
 }
