@@ -1,0 +1,301 @@
+package config
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Type is an option's value type.
+type Type int
+
+// The option types oslo.config has and our programs use.
+const (
+	String Type = iota
+	Int
+	Float
+	Bool
+	List        // comma-separated, blanks trimmed
+	MultiString // the key may repeat; every value is kept
+)
+
+func (t Type) String() string {
+	switch t {
+	case Int:
+		return "integer"
+	case Float:
+		return "floating point"
+	case Bool:
+		return "boolean"
+	case List:
+		return "list"
+	case MultiString:
+		return "multi valued"
+	default:
+		return "string"
+	}
+}
+
+// Name is a (group, option) pair.
+type Name struct{ Group, Name string }
+
+// Opt describes one option: where it lives, its type, default and help.
+type Opt struct {
+	Group   string // section; "" means DEFAULT
+	Name    string // with underscores, as in files
+	Type    Type
+	Default string // textual default; "" means unset
+	Help    string // one line
+	Secret  bool   // never logged
+	Choices []string
+	// Deprecated lists older spellings that are still read, e.g. the flat
+	// [DEFAULT] names of 13.0 for options that moved into a group.
+	Deprecated []Name
+}
+
+func (o Opt) group() string {
+	if o.Group == "" {
+		return DefaultSection
+	}
+	return o.Group
+}
+
+// Schema is a program's complete option list, in sample order.
+type Schema []Opt
+
+// Values holds the resolved options of a Schema.
+type Values struct {
+	opts map[Name]Opt
+	vals map[Name][]string
+	set  map[Name]bool // given by a file or an override, not a default
+}
+
+// Bind resolves every option of s from f (which may be nil) and the
+// defaults, validating types and choices. Options in f that the schema does
+// not know are ignored, as oslo does.
+func (s Schema) Bind(f *INI) (*Values, error) {
+	v := &Values{opts: map[Name]Opt{}, vals: map[Name][]string{}, set: map[Name]bool{}}
+	for _, o := range s {
+		n := Name{o.group(), o.Name}
+		if _, dup := v.opts[n]; dup {
+			return nil, fmt.Errorf("option [%s] %s declared twice", n.Group, n.Name)
+		}
+		v.opts[n] = o
+		if o.Default != "" {
+			v.vals[n] = []string{o.Default}
+		}
+		if f == nil {
+			continue
+		}
+		// The current name wins over deprecated spellings.
+		for _, alt := range append([]Name{n}, o.Deprecated...) {
+			g := alt.Group
+			if g == "" {
+				g = DefaultSection
+			}
+			all := f.GetAll(g, alt.Name)
+			if len(all) == 0 {
+				continue
+			}
+			if o.Type != MultiString {
+				all = all[len(all)-1:]
+			}
+			for _, raw := range all {
+				if err := check(o, raw); err != nil {
+					return nil, fmt.Errorf("option [%s] %s: %w", g, alt.Name, err)
+				}
+			}
+			v.vals[n] = all
+			v.set[n] = true
+			break
+		}
+	}
+	return v, nil
+}
+
+func check(o Opt, raw string) error {
+	switch o.Type {
+	case Int:
+		if _, err := strconv.Atoi(strings.TrimSpace(raw)); err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+	case Float:
+		if _, err := strconv.ParseFloat(strings.TrimSpace(raw), 64); err != nil {
+			return fmt.Errorf("%q is not a number", raw)
+		}
+	case Bool:
+		if _, err := ParseBool(raw); err != nil {
+			return err
+		}
+	}
+	if len(o.Choices) > 0 && !slices.Contains(o.Choices, raw) {
+		return fmt.Errorf("%q is not one of %s", raw, strings.Join(o.Choices, ", "))
+	}
+	return nil
+}
+
+// ParseBool accepts the spellings oslo.config accepts.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean", s)
+}
+
+func (v *Values) lookup(group, name string) (Opt, []string) {
+	if group == "" {
+		group = DefaultSection
+	}
+	n := Name{group, name}
+	o, ok := v.opts[n]
+	if !ok {
+		// Asking for an undeclared option is a programming error; failing
+		// loudly beats silently reading a default of "".
+		panic(fmt.Sprintf("config: option [%s] %s is not in the schema", group, name))
+	}
+	return o, v.vals[n]
+}
+
+// Set overrides an option (from a command-line flag or the environment),
+// validating it like a file value.
+func (v *Values) Set(group, name, value string) error {
+	o, _ := v.lookup(group, name)
+	if err := check(o, value); err != nil {
+		return fmt.Errorf("option %s: %w", name, err)
+	}
+	n := Name{o.group(), name}
+	if o.Type == MultiString && v.set[n] {
+		v.vals[n] = append(v.vals[n], value)
+	} else {
+		v.vals[n] = []string{value}
+	}
+	v.set[n] = true
+	return nil
+}
+
+// IsSet reports whether a file or an override gave the option a value.
+func (v *Values) IsSet(group, name string) bool {
+	o, _ := v.lookup(group, name)
+	return v.set[Name{o.group(), name}]
+}
+
+// String returns the option's value, "" when unset.
+func (v *Values) String(group, name string) string {
+	_, vals := v.lookup(group, name)
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[len(vals)-1]
+}
+
+// Int returns an integer option; unset is 0. Values were validated by Bind
+// and Set, so parsing cannot fail here.
+func (v *Values) Int(group, name string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(v.String(group, name)))
+	return n
+}
+
+// Float returns a floating point option; unset is 0.
+func (v *Values) Float(group, name string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(v.String(group, name)), 64)
+	return f
+}
+
+// Bool returns a boolean option; unset is false.
+func (v *Values) Bool(group, name string) bool {
+	b, _ := ParseBool(v.String(group, name))
+	return b
+}
+
+// List returns a comma-separated list option, blanks trimmed, empty items
+// dropped; for a MultiString option, every value.
+func (v *Values) List(group, name string) []string {
+	o, vals := v.lookup(group, name)
+	if o.Type == MultiString {
+		return append([]string(nil), vals...)
+	}
+	var out []string
+	for _, item := range strings.Split(v.String(group, name), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// WriteSample renders the schema as a commented oslo-style sample file:
+// every option with its help, type, default, choices and deprecated names,
+// commented out so that the file changes nothing when copied as is.
+func WriteSample(w io.Writer, s Schema) error {
+	bw := bufio.NewWriter(w)
+	var groups []string
+	byGroup := map[string][]Opt{}
+	for _, o := range s {
+		g := o.group()
+		if _, ok := byGroup[g]; !ok {
+			groups = append(groups, g)
+		}
+		byGroup[g] = append(byGroup[g], o)
+	}
+	// DEFAULT comes first, as in oslo's generated samples.
+	slices.SortStableFunc(groups, func(a, b string) int {
+		switch {
+		case a == b:
+			return 0
+		case a == DefaultSection:
+			return -1
+		case b == DefaultSection:
+			return 1
+		}
+		return 0
+	})
+	for i, g := range groups {
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		fmt.Fprintf(bw, "[%s]\n", g)
+		for _, o := range byGroup[g] {
+			fmt.Fprintln(bw)
+			for _, line := range wrap(o.Help, 70) {
+				fmt.Fprintf(bw, "# %s\n", line)
+			}
+			fmt.Fprintf(bw, "# (%s value)\n", o.Type)
+			if len(o.Choices) > 0 {
+				fmt.Fprintf(bw, "# Possible values: %s\n", strings.Join(o.Choices, ", "))
+			}
+			for _, d := range o.Deprecated {
+				dg := d.Group
+				if dg == "" {
+					dg = DefaultSection
+				}
+				fmt.Fprintf(bw, "# Deprecated name: [%s] %s\n", dg, d.Name)
+			}
+			fmt.Fprintf(bw, "#%s = %s\n", o.Name, o.Default)
+		}
+	}
+	return bw.Flush()
+}
+
+func wrap(s string, width int) []string {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return []string{"(no help text)"}
+	}
+	var lines []string
+	cur := words[0]
+	for _, w := range words[1:] {
+		if len(cur)+1+len(w) > width {
+			lines = append(lines, cur)
+			cur = w
+			continue
+		}
+		cur += " " + w
+	}
+	return append(lines, cur)
+}
