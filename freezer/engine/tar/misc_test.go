@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -164,5 +165,33 @@ func TestProgressReportsGrowingCounts(t *testing.T) {
 	must(t, err)
 	if calls < 5 || rs.Bytes != final.Bytes || last.Bytes != rs.Bytes {
 		t.Errorf("restore progress: %d calls, last %+v, restored %+v, backed up %+v", calls, last, rs, final)
+	}
+}
+
+// --one-file-system: a directory on another file system (here procfs,
+// reached through a dereferenced symlink) is listed but not descended.
+func TestOneFileSystem(t *testing.T) {
+	src := t.TempDir()
+	mustWrite(t, filepath.Join(src, "f"), "x", 0o644)
+	must(t, os.Symlink("/proc/self", filepath.Join(src, "elsewhere")))
+	l := runBackup(t, New(Options{}), src, nil, func(r *backupRequest) { r.Dereference = "soft" })
+	types := map[string]byte{}
+	tr := tar.NewReader(bytes.NewReader(l.archive))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		types[h.Name] = h.Typeflag
+	}
+	if types["./elsewhere/"] != typeDumpDir || types["./f"] != tar.TypeReg || len(types) != 3 {
+		t.Errorf("members: %q", types)
+	}
+	found := false
+	for _, w := range l.stats.Warnings {
+		found = found || strings.Contains(w, "different filesystem")
+	}
+	if !found {
+		t.Errorf("no warning about the other file system: %q", l.stats.Warnings)
 	}
 }
