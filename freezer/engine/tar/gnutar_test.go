@@ -250,3 +250,27 @@ func TestExcludeAndDereferenceLikeGNU(t *testing.T) {
 		})
 	}
 }
+
+// Like "gnutar --ignore-zeros", which upstream restores with, a stream of
+// concatenated archives restores all of them; garbage after the end does
+// not pass silently.
+func TestConcatenatedArchives(t *testing.T) {
+	requireGNUTar(t)
+	first := craft(t, member{name: "./a", data: "first"})
+	second := craft(t, member{name: "./b", data: "second"}, member{name: "./a", data: "overwritten"})
+	stream := append(bytes.Clone(first), second...)
+	ours, theirs := t.TempDir(), t.TempDir()
+	runRestore(t, New(Options{}), ours, stream)
+	gnuRestore(t, theirs, stream)
+	requireSameTree(t, theirs, ours)
+	if got, _ := os.ReadFile(filepath.Join(ours, "a")); string(got) != "overwritten" {
+		t.Errorf("a = %q", got)
+	}
+	for _, tail := range [][]byte{[]byte("junk"), bytes.Repeat([]byte{1}, 512), append(make([]byte, 700), 'x')} {
+		if err := restoreErr(New(Options{}), t.TempDir(), append(bytes.Clone(first), tail...)); err == nil {
+			t.Errorf("archive followed by %d bytes of garbage restored without error", len(tail))
+		}
+	}
+	// Zero padding of any length is fine.
+	runRestore(t, New(Options{}), t.TempDir(), append(bytes.Clone(first), make([]byte, 777)...))
+}

@@ -32,32 +32,88 @@ var ErrUnsafePath = errors.New("unsafe path in archive")
 // Restore applies one archive under req.Dir as
 // "gnutar --extract --incremental --overwrite" would, confined to req.Dir.
 func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.Reader) (backup.Stats, error) {
-	br := bufio.NewReaderSize(in, e.bufSize)
-	zt := &zeroTracker{r: br}
-	tr := tar.NewReader(zt)
+	mr := newMemberReader(bufio.NewReaderSize(in, e.bufSize))
 	var (
 		stats backup.Stats
 		err   error
 	)
 	if req.DryRun {
-		stats, err = list(ctx, req, tr)
+		stats, err = list(ctx, req, mr)
 	} else {
-		stats, err = e.extract(ctx, req, tr)
-	}
-	if err == nil && !zt.sawEnd() {
-		err = errors.New("archive is truncated: no end-of-archive marker")
-	}
-	if err == nil {
-		// Read the stream to its end so that codecs below can verify
-		// their trailers and authentication tags.
-		if _, derr := io.Copy(io.Discard, br); derr != nil {
-			err = fmt.Errorf("reading after the end of the archive: %w", derr)
-		}
+		stats, err = e.extract(ctx, req, mr)
 	}
 	if err != nil {
 		return stats, fmt.Errorf("tar restore: %w", err)
 	}
 	return stats, nil
+}
+
+// memberReader reads the members of a stream of one or more archives, as
+// "gnutar --ignore-zeros" (which upstream passes) does: zero blocks after
+// an archive's end are skipped and a following archive is read too. It
+// reads the stream to its end, so that codecs below can verify their
+// trailers and authentication tags.
+type memberReader struct {
+	br *bufio.Reader
+	zt *zeroTracker
+	tr *tar.Reader // reads the data of the member next returned
+}
+
+func newMemberReader(br *bufio.Reader) *memberReader {
+	m := &memberReader{br: br}
+	m.start()
+	return m
+}
+
+func (m *memberReader) start() {
+	m.zt = &zeroTracker{r: m.br}
+	m.tr = tar.NewReader(m.zt)
+}
+
+// next returns the next member, or io.EOF at the end of the stream.
+func (m *memberReader) next() (*tar.Header, error) {
+	for {
+		hdr, err := m.tr.Next()
+		if err != io.EOF {
+			if err != nil {
+				return nil, fmt.Errorf("reading archive: %w", err)
+			}
+			return hdr, nil
+		}
+		if !m.zt.sawEnd() {
+			return nil, errors.New("archive is truncated: no end-of-archive marker")
+		}
+		more, err := skipZeroBlocks(m.br)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return nil, io.EOF
+		}
+		m.start()
+	}
+}
+
+// skipZeroBlocks consumes zero blocks and reports whether a non-zero
+// block (another archive) follows.
+func skipZeroBlocks(br *bufio.Reader) (bool, error) {
+	for {
+		b, err := br.Peek(blockSize)
+		if len(b) == blockSize {
+			if !bytes.Equal(b, zeroGranule[:blockSize]) {
+				return true, nil
+			}
+			br.Discard(blockSize)
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return false, fmt.Errorf("reading after the end of the archive: %w", err)
+		}
+		if !bytes.Equal(b, zeroGranule[:len(b)]) {
+			return false, errors.New("garbage after the end of the archive")
+		}
+		return false, nil
+	}
 }
 
 // zeroTracker remembers how many zero bytes the archive reader consumed
@@ -86,7 +142,7 @@ func (z *zeroTracker) Read(p []byte) (int, error) {
 
 func (z *zeroTracker) sawEnd() bool { return z.zeros >= blockSize }
 
-func list(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backup.Stats, error) {
+func list(ctx context.Context, req backup.RestoreRequest, mr *memberReader) (backup.Stats, error) {
 	var stats backup.Stats
 	w := req.List
 	if w == nil {
@@ -97,12 +153,12 @@ func list(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backu
 		if err := ctx.Err(); err != nil {
 			return stats, err
 		}
-		hdr, err := tr.Next()
+		hdr, err := mr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return stats, fmt.Errorf("reading archive: %w", err)
+			return stats, err
 		}
 		tc, perm := typeChar(hdr.Typeflag), fileMode(hdr.Mode).Perm().String()[1:]
 		owner := hdr.Uname
@@ -192,7 +248,7 @@ type dirAttr struct {
 	uid, gid     int
 }
 
-func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backup.Stats, error) {
+func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *memberReader) (backup.Stats, error) {
 	root, err := os.OpenRoot(req.Dir)
 	if err != nil {
 		return backup.Stats{}, fmt.Errorf("opening restore directory: %w", err)
@@ -212,14 +268,14 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, tr *tar
 		if err := ctx.Err(); err != nil {
 			return r.stats, err
 		}
-		hdr, err := tr.Next()
+		hdr, err := mr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return r.stats, fmt.Errorf("reading archive: %w", err)
+			return r.stats, err
 		}
-		if err := r.apply(hdr, tr); err != nil {
+		if err := r.apply(hdr, mr.tr); err != nil {
 			return r.stats, err
 		}
 		if r.progress != nil {
