@@ -626,6 +626,7 @@ func (r *restorer) applyDumpdir(rel string, hdr *tar.Header, content []byte) err
 }
 
 func (r *restorer) renames(ents []dumpEntry) error {
+	var pairs [][2]string
 	for i := 0; i < len(ents); i++ {
 		switch ents[i].flag {
 		case 'X':
@@ -663,12 +664,88 @@ func (r *restorer) renames(ents []dumpEntry) error {
 			} else if dst, err = cleanName(dst); err != nil {
 				return err
 			}
-			if err := r.rename(src, dst); err != nil {
-				return err
-			}
+			pairs = append(pairs, [2]string{src, dst})
 		}
 	}
+	return r.applyRenames(pairs)
+}
+
+// applyRenames performs the renames of a dumpdir. GNU tar writes them in
+// an order of its own, naming a source by where a later rename puts its
+// parent; it then fails to restore its own archive. So a rename waits
+// while its source is missing, or while its destination's parent is
+// missing and another pending rename may create it; the others go first.
+// What can never become ready is attempted in order and fails clearly.
+func (r *restorer) applyRenames(pairs [][2]string) error {
+	var done [][2]string
+	for len(pairs) > 0 {
+		// A source may also be named as it was before renames already
+		// done here moved one of its parents.
+		for i := range pairs {
+			if !r.isDir(pairs[i][0]) {
+				if alt := movedBy(pairs[i][0], done); r.isDir(alt) {
+					pairs[i][0] = alt
+				}
+			}
+		}
+		next := -1
+		for i, p := range pairs {
+			if r.renameReady(p, pairs) {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			next = 0
+		}
+		if err := r.rename(pairs[next][0], pairs[next][1]); err != nil {
+			return err
+		}
+		done = append(done, pairs[next])
+		pairs = append(pairs[:next], pairs[next+1:]...)
+	}
 	return nil
+}
+
+// movedBy returns where path is after the renames done, in order.
+func movedBy(path string, done [][2]string) string {
+	for _, d := range done {
+		if path == d[0] || strings.HasPrefix(path, d[0]+"/") {
+			path = d[1] + path[len(d[0]):]
+		}
+	}
+	return path
+}
+
+// isDir reports whether rel is a real directory reached through real
+// directories.
+func (r *restorer) isDir(rel string) bool {
+	if rel == "" {
+		return true
+	}
+	parent, base := splitRel(rel)
+	h, err := r.dirHandle(parent, false)
+	if err != nil {
+		return false
+	}
+	fi, err := h.Lstat(base)
+	return err == nil && fi.IsDir()
+}
+
+func (r *restorer) renameReady(p [2]string, pending [][2]string) bool {
+	if !r.isDir(p[0]) {
+		return false
+	}
+	dp, _ := splitRel(p[1])
+	if _, err := r.dirHandle(dp, false); err == nil {
+		return true
+	}
+	for _, q := range pending {
+		if q != p && (q[1] == dp || strings.HasPrefix(dp, q[1]+"/")) {
+			return false // another rename makes the destination's parent
+		}
+	}
+	return true
 }
 
 func (r *restorer) rename(src, dst string) error {
