@@ -1042,6 +1042,9 @@ func (r *restorer) symlink(rel string, hdr *tar.Header) error {
 			r.warn("%s: cannot change owner: %v", rel, err)
 		}
 	}
+	if err := setSymlinkTimes(p, base, accessTime(hdr), hdr.ModTime); err != nil {
+		r.warn("%s: cannot set times: %v", rel, err)
+	}
 	r.stats.Links++
 	return nil
 }
