@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the main job on embedded defaults, end to end, in build/run/:
+# `make run`: the main job on embedded defaults, end to end, in build/_run/:
 # freezer-api on SQLite without auth (127.0.0.1 only), a backup job created
 # through the REST API, freezer-scheduler picking it up and running
 # freezer-agent into local storage, the job and backup shown by the API,
@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$PWD/build
-R=$B/run
+# The leading "_" keeps the go tool from treating the copied sample sources
+# below it as packages of this module (./... skips such directories).
+R=$B/_run
 # A free loopback port: the first of a range that nothing answers on.
 PORT=${FREEZER_QUICKSTART_PORT:-}
 if [ -z "$PORT" ]; then
