@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/containers"
 	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/objects"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -97,13 +98,7 @@ func TestSwiftConformanceWholeContainer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() {
-				for _, n := range mustList(t, s, "") {
-					if err := s.Delete(ctx, n); err != nil {
-						t.Errorf("cleanup: %v", err)
-					}
-				}
-			})
+			t.Cleanup(func() { dropContainer(t, s) })
 			return s
 		})
 }
@@ -393,4 +388,17 @@ func newBench(b *testing.B) *Storage {
 		b.Fatal(err)
 	}
 	return s
+}
+
+// dropContainer empties and deletes a test's own container.
+func dropContainer(t *testing.T, s *Storage) {
+	ctx := context.Background()
+	for _, n := range mustList(t, s, "") {
+		if err := s.Delete(ctx, n); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	}
+	if err := containers.Delete(ctx, s.client, s.container).Err; err != nil {
+		t.Errorf("cleanup: deleting container %s: %v", s.container, err)
+	}
 }

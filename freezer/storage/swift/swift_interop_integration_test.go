@@ -37,11 +37,7 @@ func TestSwiftReadsPythonAgentBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		for _, d := range []string{"data", "metadata"} {
-			s.Delete(ctx, d)
-		}
-	}()
+	defer dropContainer(t, s)
 	ref := storagetest.CheckTarBackup(t, s, "pyhost_bk", files)
 	if got := mustList(t, s, ref.DataDir()); strings.Join(got, ",") != "data,engine_metadata,segments" {
 		t.Fatalf("data dir holds %q", got)
@@ -61,11 +57,7 @@ func TestPythonAgentRestoresSwiftBackup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		for _, d := range []string{"data", "metadata"} {
-			s.Delete(ctx, d)
-		}
-	}()
+	defer dropContainer(t, s)
 	ts := time.Now().Unix() - 60
 	storagetest.WriteTarBackup(t, s, backup.Ref{Engine: "tar", Name: "gohost_bk", L0: ts, TS: ts}, src)
 	dst := t.TempDir()
