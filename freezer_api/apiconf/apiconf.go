@@ -281,7 +281,7 @@ func ParseArgs(args []string) (Args, []string, map[string]bool, error) {
 			a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_port"}] = val
 		case "debug", "d":
 			a.Overrides[config.Name{Group: "DEFAULT", Name: "debug"}] = "true"
-		case "print-sample-config", "help", "h", "version":
+		case "print-sample-config", "print-policy", "help", "h", "version":
 			seen[name] = true
 		default:
 			return a, nil, nil, fmt.Errorf("unknown flag %s", arg)
