@@ -64,6 +64,12 @@ func Schema() config.Schema {
 		{Group: "keystone_authtoken", Name: "region_name", Type: config.String, Help: "Region of the identity endpoint."},
 		{Group: "keystone_authtoken", Name: "token_cache_time", Type: config.Int, Default: "300", Help: "Seconds a validated token is trusted before asking Keystone again (never past its expiry)."},
 
+		{Group: "centralized_scheduler", Name: "enabled", Type: config.Bool, Default: "true",
+			Help: "Create a Keystone trust from the job's owner to the service user when a job is created for a central client."},
+		{Group: "centralized_scheduler", Name: "enforce_trusts", Type: config.Bool, Default: "false", Help: "Create the trust for every job, not only for central clients."},
+		{Group: "centralized_scheduler", Name: "trusts_delegated_roles", Type: config.List, Default: "member",
+			Help: "Roles the trust delegates; empty delegates the caller's roles."},
+
 		{Group: "oslo_policy", Name: "policy_file", Type: config.String, Default: "policy.yaml", Help: "Policy overrides (YAML or JSON); relative paths are looked up next to the config files and in /etc/freezer."},
 
 		{Group: "oslo_middleware", Name: "max_request_body_size", Type: config.Int, Default: "1048576", Help: "Largest request body in bytes (413 above it)."},
@@ -93,6 +99,7 @@ type Settings struct {
 	RetryInterval   time.Duration
 	Keystone        Keystone
 	PolicyFile      string
+	Trusts          Trusts
 	MaxBodyBytes    int64
 	HealthcheckFile string
 
@@ -105,6 +112,12 @@ type NoAuth struct {
 	ProjectID, UserID string
 	Roles             []string
 	TrustHeaders      bool
+}
+
+// Trusts is the [centralized_scheduler] section.
+type Trusts struct {
+	Enabled, Enforce bool
+	Roles            []string
 }
 
 // Keystone is the [keystone_authtoken] subset used.
@@ -185,6 +198,8 @@ func Load(a Args) (Settings, error) {
 			RegionName:         v.String("keystone_authtoken", "region_name"),
 			CacheTime:          time.Duration(v.Int("keystone_authtoken", "token_cache_time")) * time.Second,
 		},
+		Trusts: Trusts{Enabled: v.Bool("centralized_scheduler", "enabled"), Enforce: v.Bool("centralized_scheduler", "enforce_trusts"),
+			Roles: v.List("centralized_scheduler", "trusts_delegated_roles")},
 		MaxBodyBytes:    int64(v.Int("oslo_middleware", "max_request_body_size")),
 		HealthcheckFile: v.String("healthcheck", "disable_by_file_path"),
 		ConfigFiles:     files,

@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_api/auth"
 )
 
 func (s *Server) addJobs(r *mux.Router) {
@@ -131,9 +132,38 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 	return nil
 }
 
+// withTrust attaches user_credentials to a job that a central scheduler
+// will run: a trust from the caller to the service user on the job's
+// project (upstream: when [centralized_scheduler] enabled and the client is
+// central, or enforce_trusts).
+func (s *Server) withTrust(r *http.Request, c *call, j *apiv2.Job) error {
+	tc := s.cfg.Trusts
+	if tc.Manager == nil || !tc.Enabled {
+		return nil
+	}
+	if !tc.Enforce {
+		cl, err := s.cfg.Store.GetClient(r.Context(), c.scope, j.ClientID)
+		if err != nil || !cl.Client.IsCentral {
+			return nil // an unknown client is the store's 422
+		}
+	}
+	id, err := tc.Manager.EnsureTrust(r.Context(), auth.TrustRequest{
+		CallerToken: r.Header.Get("X-Auth-Token"), Trustor: c.id, ProjectID: c.scope.ProjectID, Roles: tc.Roles})
+	if err != nil {
+		logFrom(r.Context()).WithError(err).Warn("could not obtain a trust for a central scheduler")
+		return &apiError{Status: http.StatusUnprocessableEntity, Title: "Missing required credentials",
+			Description: "Could not create a trust for the central scheduler."}
+	}
+	j.UserCredentials = &apiv2.UserCredentials{TrustID: id, TrustorUserID: c.id.UserID}
+	return nil
+}
+
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	j, err := jobBody(r)
 	if err != nil {
+		return err
+	}
+	if err := s.withTrust(r, c, &j); err != nil {
 		return err
 	}
 	id, err := s.cfg.Store.CreateJob(r.Context(), c.scope, j)
@@ -151,6 +181,9 @@ func (s *Server) replaceJob(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	j, err := jobBody(r)
 	if err != nil {
+		return err
+	}
+	if err := s.withTrust(r, c, &j); err != nil {
 		return err
 	}
 	v, err := s.cfg.Store.ReplaceJob(r.Context(), c.scope, id, j)
@@ -208,8 +241,16 @@ func (s *Server) patchJob(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.cfg.Store.DeleteJob(r.Context(), c.scope, c.vars["job_id"]); err != nil {
+	orphan, err := s.cfg.Store.DeleteJob(r.Context(), c.scope, c.vars["job_id"])
+	if err != nil {
 		return err
+	}
+	if orphan != "" && s.cfg.Trusts.Manager != nil {
+		// No job uses the trust any more; a failure is only logged, as
+		// upstream does: the job is gone either way.
+		if err := s.cfg.Trusts.Manager.DeleteTrust(r.Context(), r.Header.Get("X-Auth-Token"), orphan); err != nil {
+			logFrom(r.Context()).WithError(err).Warn("could not delete an unused trust")
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -36,10 +36,30 @@ type Config struct {
 	HealthcheckDisableFile string
 	// WWWAuthenticate is the Keystone URL announced on 401.
 	WWWAuthenticate string
+	// Trusts, when its Manager is set, makes job creation obtain a
+	// Keystone trust for central schedulers ([centralized_scheduler]).
+	Trusts TrustConfig
 	// Metrics, if set, is where the metrics are registered; a new registry
 	// otherwise.
 	Metrics *prometheus.Registry
 	Now     func() time.Time
+}
+
+// TrustManager obtains and releases the Keystone trusts a central
+// scheduler uses to act for a job's owner (auth.Keystone implements it).
+type TrustManager interface {
+	EnsureTrust(ctx context.Context, req auth.TrustRequest) (string, error)
+	DeleteTrust(ctx context.Context, callerToken, trustID string) error
+}
+
+// TrustConfig is the [centralized_scheduler] section.
+type TrustConfig struct {
+	Manager TrustManager
+	Enabled bool
+	// Enforce: every job gets a trust, not only jobs of central clients.
+	Enforce bool
+	// Roles delegated by the trust; empty means the caller's roles.
+	Roles []string
 }
 
 // Server serves the Freezer v2 API.

@@ -106,8 +106,13 @@ func serve(ctx context.Context, s apiconf.Settings, log *logrus.Entry, ready fun
 	if err != nil {
 		return err
 	}
+	var trusts server.TrustConfig
+	if k, ok := authn.(*auth.Keystone); ok {
+		trusts = server.TrustConfig{Manager: k, Enabled: s.Trusts.Enabled, Enforce: s.Trusts.Enforce, Roles: s.Trusts.Roles}
+	}
 	h := server.New(server.Config{
-		Store: st, Auth: authn, Policy: pol, Logger: log,
+		Trusts: trusts,
+		Store:  st, Auth: authn, Policy: pol, Logger: log,
 		MaxBodyBytes: s.MaxBodyBytes, MaxLimit: s.MaxLimit,
 		HealthcheckDisableFile: s.HealthcheckFile, WWWAuthenticate: s.Keystone.WWWAuthenticateURI,
 	})
