@@ -96,12 +96,28 @@ func checkJobActions(m map[string]any) error {
 	return nil
 }
 
-// visibleJob hides what the caller must not see: trust ids are only for
-// the central scheduler (admin or service).
-func (s *Server) visibleJob(c *call, j *apiv2.Job) {
-	if j.UserCredentials != nil && !s.allowed("jobs:get_all_projects", c) {
-		j.UserCredentials = nil
+// visibleJobs hides what the caller must not see unless it is the central
+// scheduler (admin or service): trust ids, and, as upstream does, the
+// process id of jobs that run on a central client of another project.
+func (s *Server) visibleJobs(r *http.Request, c *call, jobs []apiv2.Job) error {
+	if s.allowed("jobs:get_all_projects", c) {
+		return nil
 	}
+	var ids []string
+	for i := range jobs {
+		jobs[i].UserCredentials = nil
+		ids = append(ids, jobs[i].ClientID)
+	}
+	foreign, err := s.cfg.Store.ForeignCentralClients(r.Context(), c.scope.ProjectID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range jobs {
+		if foreign[jobs[i].ClientID] {
+			jobs[i].JobSchedule.CurrentPID = 0
+		}
+	}
+	return nil
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -125,8 +141,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	for i := range jobs {
-		s.visibleJob(c, &jobs[i])
+	if err := s.visibleJobs(r, c, jobs); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, apiv2.JobList{Jobs: jobs})
 	return nil
@@ -199,8 +215,11 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	s.visibleJob(c, &j)
-	writeJSON(w, http.StatusOK, j)
+	one := []apiv2.Job{j}
+	if err := s.visibleJobs(r, c, one); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, one[0])
 	return nil
 }
 
