@@ -63,8 +63,12 @@ func jobBody(r *http.Request) (apiv2.Job, error) {
 	if err := expandActionDefaults(m); err != nil {
 		return j, err
 	}
-	if _, ok := m["job_schedule"]; !ok {
+	if v, ok := m["job_schedule"]; !ok || v == nil {
 		m["job_schedule"] = map[string]any{}
+	}
+	// A Go client marshals an empty slice field as null.
+	if v, ok := m["job_actions"]; ok && v == nil {
+		m["job_actions"] = []any{}
 	}
 	if err := jobSchema.validate(m); err != nil {
 		return j, err

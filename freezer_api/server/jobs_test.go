@@ -38,6 +38,8 @@ func TestJobCreateGetList(t *testing.T) {
 	if _, has := r.body.(map[string]any)["user_credentials"]; has {
 		t.Fatal("user_credentials present without a trust")
 	}
+	// Null job_actions / job_schedule (a Go client's nil fields) mean empty.
+	e.expect(memberP1, "POST", "/v2/p1/jobs", `{"client_id":"p1_h1","job_actions":null,"job_schedule":null}`, 201, "")
 	// A client-chosen id; a duplicate is 409.
 	e.expect(memberP1, "POST", "/v2/p1/jobs", strings.Replace(jobBody, `"client_id"`, `"job_id":"my-job","client_id"`, 1), 201, `{"job_id":"my-job"}`)
 	e.expect(memberP1, "POST", "/v2/p1/jobs", strings.Replace(jobBody, `"client_id"`, `"job_id":"my-job","client_id"`, 1), 409, `{"title":"Document already existing"}`)
