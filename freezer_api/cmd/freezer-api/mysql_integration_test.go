@@ -55,7 +55,9 @@ func TestServeOnMariaDB(t *testing.T) {
 	}
 	addr := make(chan string, 1)
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"--config-file", conf}, io.Discard, io.Discard, func(a string) { addr <- a }) }()
+	go func() {
+		code <- run(ctx, []string{"--config-file", conf}, io.Discard, io.Discard, func(a string) { addr <- a })
+	}()
 	var base string
 	select {
 	case a := <-addr:
