@@ -1,0 +1,24 @@
+// Package tar is the native "tar" engine: it writes GNU tar archives with
+// the listed-incremental semantics of
+//
+//	gnutar --create --listed-incremental=SNAP --no-check-device \
+//	       --one-file-system --preserve-permissions --same-owner .
+//
+// run inside the backed-up directory, and restores them like
+//
+//	gnutar --extract --incremental --overwrite --directory DIR
+//
+// without any tar binary, so it behaves the same on every platform Go
+// supports. The engine metadata of a backup is a GNU tar snapshot file
+// (format 2) that GNU tar itself accepts, so chains may be continued or
+// restored by the upstream Python agent and the reverse.
+//
+// Every directory in an archive carries a GNU dumpdir ('D' member) listing
+// its entries: 'Y' for an entry stored in this archive, 'N' for one that is
+// unchanged and 'D' for a sub-directory. Restoring a level deletes what the
+// dumpdir no longer lists, which is how deletions propagate along a chain.
+//
+// Restore is confined to the target directory: every file system operation
+// goes through an os.Root, and names that are absolute, contain "..", or
+// would pass through a symbolic link are rejected with an error.
+package tar

@@ -1,0 +1,131 @@
+//go:build unix
+
+package tar
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"freezer.dev/freezer/freezer/backup"
+)
+
+// Owners are restored by name when the name exists here, by number
+// otherwise, as GNU tar does for root.
+func TestRestoreOwnersByNameThenNumber(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing owners needs root")
+	}
+	dst := t.TempDir()
+	arc := craft(t,
+		member{name: "./named", data: "n", uid: 12345, gid: 12345, uname: "nobody"},
+		member{name: "./numeric", data: "n", uid: 4242, gid: 4343, uname: "no-such-user-here"},
+	)
+	runRestore(t, New(Options{}), dst, arc)
+	owner := func(p string) (uint32, uint32) {
+		fi, err := os.Lstat(filepath.Join(dst, p))
+		must(t, err)
+		st := fi.Sys().(*syscall.Stat_t)
+		return st.Uid, st.Gid
+	}
+	if uid, _ := owner("named"); uid != 65534 {
+		t.Errorf("named: uid %d, want nobody's 65534", uid)
+	}
+	if uid, gid := owner("numeric"); uid != 4242 || gid != 4343 {
+		t.Errorf("numeric: %d:%d, want 4242:4343", uid, gid)
+	}
+}
+
+// Numbers beyond the octal fields use GNU base-256, which readers parse.
+func TestHeaderLargeNumbers(t *testing.T) {
+	var buf bytes.Buffer
+	w := newBlockWriter(&buf, 64<<10)
+	h := header{name: "./big", typeflag: typeReg, mode: 0o644, uid: 1 << 30, gid: 3, size: 20 << 30, mtime: -86400 * 365, atime: 1 << 40}
+	must(t, w.writeHeader(&h))
+	must(t, w.flush())
+	got, err := tar.NewReader(&buf).Next()
+	must(t, err)
+	if got.Size != h.size || got.Uid != int(h.uid) || got.ModTime.Unix() != h.mtime || got.Name != h.name {
+		t.Fatalf("read back %+v", got)
+	}
+}
+
+func TestBackupHonoursCancellation(t *testing.T) {
+	src := t.TempDir()
+	buildTree(t, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, state bytes.Buffer
+	_, err := New(Options{}).Backup(ctx, backup.BackupRequest{Path: src, State: &state}, &out)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("backup with a cancelled context: %v", err)
+	}
+}
+
+func TestBackupErrors(t *testing.T) {
+	e := New(Options{})
+	var out, state bytes.Buffer
+	if _, err := e.Backup(context.Background(), backup.BackupRequest{Path: filepath.Join(t.TempDir(), "missing"), State: &state}, &out); err == nil {
+		t.Error("backup of a missing path succeeded")
+	}
+	if _, err := e.Backup(context.Background(), backup.BackupRequest{Path: t.TempDir()}, &out); err == nil {
+		t.Error("backup without a State writer succeeded")
+	}
+	if _, err := e.Backup(context.Background(), backup.BackupRequest{Path: t.TempDir(), State: &state, PrevState: bytes.NewReader([]byte("not a snapshot"))}, &out); err == nil {
+		t.Error("backup with a garbage previous state succeeded")
+	}
+	if _, err := e.Backup(context.Background(), backup.BackupRequest{Path: t.TempDir(), State: &state, Exclude: []string{"[abc"}}, &out); err == nil {
+		t.Error("backup with an unterminated bracket pattern succeeded")
+	}
+}
+
+// A file that grows while it is read is cut at the size in its header
+// and one that shrinks is padded, with a warning: the archive stays valid.
+func TestFileShrinkingDuringBackupIsPadded(t *testing.T) {
+	src := t.TempDir()
+	p := filepath.Join(src, "f")
+	mustWrite(t, p, "0123456789", 0o644)
+	var buf bytes.Buffer
+	w := newBlockWriter(&buf, 64<<10)
+	err := w.readFrom(bytes.NewReader([]byte("01234")), 10, nil)
+	if !errors.Is(err, errShrank) {
+		t.Fatalf("short read: %v", err)
+	}
+	if w.n != blockSize || !bytes.Equal(w.buf[:10], []byte("01234\x00\x00\x00\x00\x00")) {
+		t.Fatalf("padding: n=%d %q", w.n, w.buf[:10])
+	}
+}
+
+func TestExcludeMatching(t *testing.T) {
+	cases := []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"*.log", "./a/b.log", true},
+		{"*.log", "./a/b.log.1", false},
+		{"cache", "./x/cache", true},
+		{"cache", "./x/cache2", false},
+		{"x/cache", "./x/cache", true},
+		{"./x/*", "./x/y/z", true},
+		{"[a-c]?", "./q/b1", true},
+		{"[!a-c]?", "./q/b1", false},
+		{"\\*", "./*", true},
+		{"\\*", "./a", false},
+		{"/abs", "./abs", false},
+	}
+	for _, c := range cases {
+		ex, err := newExcluder([]string{c.pattern})
+		must(t, err)
+		if got := ex.match(c.name); got != c.want {
+			t.Errorf("%q vs %q: %v, want %v", c.pattern, c.name, got, c.want)
+		}
+	}
+}
+
+var _ = time.Second

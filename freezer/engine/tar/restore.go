@@ -1,0 +1,860 @@
+package tar
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"freezer.dev/freezer/freezer/backup"
+)
+
+// maxDumpdirSize bounds the in-memory listing of one directory member.
+const maxDumpdirSize = 256 << 20
+
+// maxOpenDirs bounds the cache of open directory handles.
+const maxOpenDirs = 256
+
+// ErrUnsafePath is wrapped by restore errors for members that would
+// create, change or remove something outside the target directory.
+var ErrUnsafePath = errors.New("unsafe path in archive")
+
+// Restore applies one archive under req.Dir as
+// "gnutar --extract --incremental --overwrite" would, confined to req.Dir.
+func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.Reader) (backup.Stats, error) {
+	br := bufio.NewReaderSize(in, e.bufSize)
+	zt := &zeroTracker{r: br}
+	tr := tar.NewReader(zt)
+	var (
+		stats backup.Stats
+		err   error
+	)
+	if req.DryRun {
+		stats, err = list(ctx, req, tr)
+	} else {
+		stats, err = e.extract(ctx, req, tr)
+	}
+	if err == nil && !zt.sawEnd() {
+		err = errors.New("archive is truncated: no end-of-archive marker")
+	}
+	if err == nil {
+		// Read the stream to its end so that codecs below can verify
+		// their trailers and authentication tags.
+		if _, derr := io.Copy(io.Discard, br); derr != nil {
+			err = fmt.Errorf("reading after the end of the archive: %w", derr)
+		}
+	}
+	if err != nil {
+		return stats, fmt.Errorf("tar restore: %w", err)
+	}
+	return stats, nil
+}
+
+// zeroTracker remembers how many zero bytes the archive reader consumed
+// last, to tell an archive ending with its end-of-archive blocks from one
+// cut at a member boundary (which archive/tar reports as a plain EOF).
+type zeroTracker struct {
+	r     io.Reader
+	zeros int64
+}
+
+func (z *zeroTracker) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	if n > 0 {
+		i := n
+		for i > 0 && p[i-1] == 0 {
+			i--
+		}
+		if i == 0 {
+			z.zeros += int64(n)
+		} else {
+			z.zeros = int64(n - i)
+		}
+	}
+	return n, err
+}
+
+func (z *zeroTracker) sawEnd() bool { return z.zeros >= blockSize }
+
+func list(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backup.Stats, error) {
+	var stats backup.Stats
+	w := req.List
+	if w == nil {
+		w = io.Discard
+	}
+	bw := bufio.NewWriter(w)
+	for {
+		if err := ctx.Err(); err != nil {
+			return stats, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return stats, fmt.Errorf("reading archive: %w", err)
+		}
+		tc, perm := typeChar(hdr.Typeflag), fileMode(hdr.Mode).Perm().String()[1:]
+		owner := hdr.Uname
+		if owner == "" {
+			owner = strconv.Itoa(hdr.Uid)
+		}
+		group := hdr.Gname
+		if group == "" {
+			group = strconv.Itoa(hdr.Gid)
+		}
+		fmt.Fprintf(bw, "%c%s %s/%s %d %s %s", tc, perm, owner, group, hdr.Size,
+			hdr.ModTime.UTC().Format("2006-01-02 15:04"), quoteName(hdr.Name))
+		switch hdr.Typeflag {
+		case tar.TypeSymlink:
+			fmt.Fprintf(bw, " -> %s", quoteName(hdr.Linkname))
+			stats.Links++
+		case tar.TypeLink:
+			fmt.Fprintf(bw, " link to %s", quoteName(hdr.Linkname))
+			stats.Links++
+		case tar.TypeDir, typeDumpDir:
+			stats.Dirs++
+		case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+			stats.Files++
+			stats.Bytes += hdr.Size
+		}
+		bw.WriteByte('\n')
+		if req.Progress != nil {
+			req.Progress(stats)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return stats, fmt.Errorf("writing listing: %w", err)
+	}
+	return stats, nil
+}
+
+func typeChar(t byte) byte {
+	switch t {
+	case tar.TypeDir, typeDumpDir:
+		return 'd'
+	case tar.TypeSymlink:
+		return 'l'
+	case tar.TypeLink:
+		return 'h'
+	case tar.TypeChar:
+		return 'c'
+	case tar.TypeBlock:
+		return 'b'
+	case tar.TypeFifo:
+		return 'p'
+	}
+	return '-'
+}
+
+// quoteName prints names as they are unless they would garble the
+// listing (control characters or invalid UTF-8).
+func quoteName(s string) string {
+	for _, r := range s {
+		if r < ' ' || r == 0x7f || r == '\uFFFD' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// restorer is the state of one extraction.
+type restorer struct {
+	ctx      context.Context
+	root     *os.Root
+	dirs     map[string]*os.Root // verified directory handles by relative path
+	delayed  []dirAttr
+	buf      []byte
+	chown    bool
+	uids     map[string]int
+	gids     map[string]int
+	temp     string // temporary directory of a rename cycle ('X')
+	tempSeq  int
+	stats    backup.Stats
+	progress func(backup.Stats)
+}
+
+// dirAttr is applied to a directory once everything below it is written.
+type dirAttr struct {
+	rel          string
+	mode         fs.FileMode
+	atime, mtime time.Time
+	uid, gid     int
+}
+
+func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backup.Stats, error) {
+	root, err := os.OpenRoot(req.Dir)
+	if err != nil {
+		return backup.Stats{}, fmt.Errorf("opening restore directory: %w", err)
+	}
+	r := &restorer{
+		ctx:      ctx,
+		root:     root,
+		dirs:     map[string]*os.Root{},
+		buf:      make([]byte, e.bufSize),
+		chown:    os.Geteuid() == 0,
+		uids:     map[string]int{},
+		gids:     map[string]int{},
+		progress: req.Progress,
+	}
+	defer r.close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return r.stats, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return r.stats, fmt.Errorf("reading archive: %w", err)
+		}
+		if err := r.apply(hdr, tr); err != nil {
+			return r.stats, err
+		}
+		if r.progress != nil {
+			r.progress(r.stats)
+		}
+	}
+	if err := r.finishDirs(); err != nil {
+		return r.stats, err
+	}
+	return r.stats, nil
+}
+
+func (r *restorer) close() {
+	for _, h := range r.dirs {
+		h.Close()
+	}
+	r.root.Close()
+}
+
+func (r *restorer) warn(format string, args ...any) {
+	r.stats.Warnings = append(r.stats.Warnings, fmt.Sprintf(format, args...))
+}
+
+// cleanName turns a member name into a path relative to the target,
+// "" being the target itself, or rejects it.
+func cleanName(name string) (string, error) {
+	if name == "" {
+		return "", fmt.Errorf("empty member name: %w", ErrUnsafePath)
+	}
+	if strings.IndexByte(name, 0) >= 0 {
+		return "", fmt.Errorf("member name %q contains a NUL byte: %w", name, ErrUnsafePath)
+	}
+	if name[0] == '/' || (runtime.GOOS == "windows" && (name[0] == '\\' || len(name) > 1 && name[1] == ':')) {
+		return "", fmt.Errorf("member name %q is absolute: %w", name, ErrUnsafePath)
+	}
+	var b strings.Builder
+	for part := range strings.SplitSeq(name, "/") {
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			return "", fmt.Errorf("member name %q contains \"..\": %w", name, ErrUnsafePath)
+		}
+		if runtime.GOOS == "windows" && strings.ContainsAny(part, `\:`) {
+			return "", fmt.Errorf("member name %q is not portable to this system: %w", name, ErrUnsafePath)
+		}
+		if b.Len() > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(part)
+	}
+	return b.String(), nil
+}
+
+func splitRel(rel string) (parent, base string) {
+	i := strings.LastIndexByte(rel, '/')
+	if i < 0 {
+		return "", rel
+	}
+	return rel[:i], rel[i+1:]
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// dirHandle returns a handle on directory rel after checking that every
+// component is a real directory, never a symbolic link. With create,
+// missing components are made.
+func (r *restorer) dirHandle(rel string, create bool) (*os.Root, error) {
+	if rel == "" {
+		return r.root, nil
+	}
+	if h, ok := r.dirs[rel]; ok {
+		return h, nil
+	}
+	parent, base := splitRel(rel)
+	p, err := r.dirHandle(parent, create)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := p.Lstat(base)
+	switch {
+	case err == nil && fi.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("%s: refusing to go through a symbolic link: %w", rel, ErrUnsafePath)
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("%s: not a directory", rel)
+	case err != nil && errors.Is(err, fs.ErrNotExist) && create:
+		if err := p.Mkdir(base, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("creating directory %s: %w", rel, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	h, err := p.OpenRoot(base)
+	if err != nil {
+		return nil, fmt.Errorf("opening directory %s: %w", rel, err)
+	}
+	if len(r.dirs) >= maxOpenDirs {
+		for k, d := range r.dirs {
+			d.Close()
+			delete(r.dirs, k)
+		}
+	}
+	r.dirs[rel] = h
+	return h, nil
+}
+
+// forget closes the handles of rel and everything below it, after it was
+// removed or renamed.
+func (r *restorer) forget(rel string) {
+	for k, d := range r.dirs {
+		if k == rel || strings.HasPrefix(k, rel+"/") {
+			d.Close()
+			delete(r.dirs, k)
+		}
+	}
+}
+
+// clear removes whatever is at base in directory p (path rel).
+func (r *restorer) clear(p *os.Root, rel, base string) error {
+	fi, err := p.Lstat(base)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+	if fi.IsDir() {
+		err = p.RemoveAll(base)
+		r.forget(rel)
+	} else {
+		err = p.Remove(base)
+	}
+	if err != nil {
+		return fmt.Errorf("replacing %s: %w", rel, err)
+	}
+	return nil
+}
+
+func (r *restorer) apply(hdr *tar.Header, tr *tar.Reader) error {
+	rel, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case typeDumpDir:
+		return r.dumpdir(rel, hdr, tr)
+	case tar.TypeDir:
+		_, err := r.mkdir(rel, hdr)
+		return err
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
+		return r.regular(rel, hdr, tr)
+	case tar.TypeLink:
+		return r.hardlink(rel, hdr)
+	case tar.TypeSymlink:
+		return r.symlink(rel, hdr)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		r.warn("%s: %s skipped", hdr.Name, map[byte]string{tar.TypeChar: "character device", tar.TypeBlock: "block device", tar.TypeFifo: "fifo"}[hdr.Typeflag])
+		return nil
+	case 'V': // volume label
+		return nil
+	case 'M':
+		return fmt.Errorf("%s: multi-volume archives are not supported", hdr.Name)
+	default:
+		r.warn("%s: unknown member type %q skipped", hdr.Name, hdr.Typeflag)
+		return nil
+	}
+}
+
+func (r *restorer) owner(hdr *tar.Header) (uid, gid int) {
+	uid, gid = hdr.Uid, hdr.Gid
+	if hdr.Uname != "" {
+		id, ok := r.uids[hdr.Uname]
+		if !ok {
+			id = -1
+			if u, err := user.Lookup(hdr.Uname); err == nil {
+				if v, err := strconv.Atoi(u.Uid); err == nil {
+					id = v
+				}
+			}
+			r.uids[hdr.Uname] = id
+		}
+		if id >= 0 {
+			uid = id
+		}
+	}
+	if hdr.Gname != "" {
+		id, ok := r.gids[hdr.Gname]
+		if !ok {
+			id = -1
+			if g, err := user.LookupGroup(hdr.Gname); err == nil {
+				if v, err := strconv.Atoi(g.Gid); err == nil {
+					id = v
+				}
+			}
+			r.gids[hdr.Gname] = id
+		}
+		if id >= 0 {
+			gid = id
+		}
+	}
+	return uid, gid
+}
+
+func accessTime(hdr *tar.Header) time.Time {
+	if hdr.AccessTime.IsZero() {
+		return hdr.ModTime
+	}
+	return hdr.AccessTime
+}
+
+// mkdir makes sure rel is a real directory and schedules its attributes.
+// It reports whether the directory existed before.
+func (r *restorer) mkdir(rel string, hdr *tar.Header) (bool, error) {
+	existed := true
+	if rel != "" {
+		parent, base := splitRel(rel)
+		p, err := r.dirHandle(parent, true)
+		if err != nil {
+			return false, err
+		}
+		fi, err := p.Lstat(base)
+		switch {
+		case err == nil && fi.IsDir():
+			if !r.chown && fi.Mode().Perm()&0o700 != 0o700 {
+				// Let us write below it; its mode is set at the end.
+				if err := p.Chmod(base, fi.Mode().Perm()|0o700); err != nil {
+					return false, fmt.Errorf("%s: %w", rel, err)
+				}
+			}
+		case err == nil || errors.Is(err, fs.ErrNotExist):
+			existed = false
+			if err == nil {
+				if err := r.clear(p, rel, base); err != nil {
+					return false, err
+				}
+			}
+			if err := p.Mkdir(base, 0o700); err != nil {
+				return false, fmt.Errorf("creating directory %s: %w", rel, err)
+			}
+		default:
+			return false, fmt.Errorf("%s: %w", rel, err)
+		}
+	}
+	uid, gid := r.owner(hdr)
+	r.delayed = append(r.delayed, dirAttr{rel: rel, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime, uid: uid, gid: gid})
+	r.stats.Dirs++
+	return existed, nil
+}
+
+type dumpEntry struct {
+	flag byte
+	name string
+}
+
+func parseDumpdir(b []byte) ([]dumpEntry, error) {
+	var ents []dumpEntry
+	expect := byte(0)
+	hasTemp := false
+	for len(b) > 0 && b[0] != 0 {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return nil, errors.New("malformed dumpdir: unterminated entry")
+		}
+		e := dumpEntry{flag: b[0], name: string(b[1:i])}
+		b = b[i+1:]
+		if expect != 0 && e.flag != expect {
+			return nil, fmt.Errorf("malformed dumpdir: expected %q but found %q", expect, e.flag)
+		}
+		switch e.flag {
+		case 'X':
+			if hasTemp {
+				return nil, errors.New("malformed dumpdir: 'X' duplicated")
+			}
+			hasTemp = true
+		case 'R':
+			if e.name == "" {
+				if !hasTemp {
+					return nil, errors.New("malformed dumpdir: empty name in 'R'")
+				}
+				hasTemp = false
+			}
+			expect = 'T'
+		case 'T':
+			if expect != 'T' {
+				return nil, errors.New("malformed dumpdir: 'T' not preceded by 'R'")
+			}
+			if e.name == "" && !hasTemp {
+				return nil, errors.New("malformed dumpdir: empty name in 'T'")
+			}
+			expect = 0
+		}
+		ents = append(ents, e)
+	}
+	if expect != 0 {
+		return nil, errors.New("malformed dumpdir: 'R' without 'T'")
+	}
+	return ents, nil
+}
+
+// dumpdir applies a GNU directory member: renames, then deletion of what
+// the listing no longer holds, then the directory itself.
+func (r *restorer) dumpdir(rel string, hdr *tar.Header, tr *tar.Reader) error {
+	if hdr.Size > maxDumpdirSize {
+		return fmt.Errorf("%s: directory listing of %d bytes is too large", hdr.Name, hdr.Size)
+	}
+	content, err := io.ReadAll(tr)
+	if err != nil {
+		return fmt.Errorf("reading archive: %w", err)
+	}
+	ents, err := parseDumpdir(content)
+	if err != nil {
+		return fmt.Errorf("%s: %w", hdr.Name, err)
+	}
+	isDir := rel == ""
+	if !isDir {
+		parent, base := splitRel(rel)
+		p, err := r.dirHandle(parent, true)
+		if err != nil {
+			return err
+		}
+		fi, err := p.Lstat(base)
+		isDir = err == nil && fi.IsDir()
+	}
+	if isDir {
+		if err := r.renames(ents); err != nil {
+			return err
+		}
+		if err := r.purge(rel, ents); err != nil {
+			return err
+		}
+	}
+	_, err = r.mkdir(rel, hdr)
+	return err
+}
+
+func (r *restorer) renames(ents []dumpEntry) error {
+	for i := 0; i < len(ents); i++ {
+		switch ents[i].flag {
+		case 'X':
+			dir, err := cleanName(ents[i].name)
+			if err != nil {
+				return err
+			}
+			h, err := r.dirHandle(dir, false)
+			if err != nil {
+				return fmt.Errorf("rename temporary directory: %w", err)
+			}
+			for {
+				r.tempSeq++
+				name := fmt.Sprintf(".freezer-tar-rename.%d", r.tempSeq)
+				err := h.Mkdir(name, 0o700)
+				if err == nil {
+					r.temp = joinRel(dir, name)
+					break
+				}
+				if !errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("creating rename temporary directory: %w", err)
+				}
+			}
+		case 'R':
+			src, dst := ents[i].name, ents[i+1].name
+			i++
+			var err error
+			if src == "" {
+				src = r.temp
+			} else if src, err = cleanName(src); err != nil {
+				return err
+			}
+			if dst == "" {
+				dst = r.temp
+			} else if dst, err = cleanName(dst); err != nil {
+				return err
+			}
+			if err := r.rename(src, dst); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *restorer) rename(src, dst string) error {
+	if src == "" || dst == "" {
+		return fmt.Errorf("cannot rename the restore directory itself: %w", ErrUnsafePath)
+	}
+	sp, sbase := splitRel(src)
+	h, err := r.dirHandle(sp, false)
+	if err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
+	}
+	fi, err := h.Lstat(sbase)
+	if err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("renaming %s to %s: source is not a directory", src, dst)
+	}
+	dp, _ := splitRel(dst)
+	if _, err := r.dirHandle(dp, true); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
+	}
+	r.forget(src)
+	r.forget(dst)
+	if err := r.root.Rename(src, dst); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
+	}
+	return nil
+}
+
+// purge deletes the entries of directory rel that the dumpdir does not
+// list, or lists with another type, as GNU tar's purge_directory.
+func (r *restorer) purge(rel string, ents []dumpEntry) error {
+	h, err := r.dirHandle(rel, false)
+	if err != nil {
+		return err
+	}
+	d, err := h.Open(".")
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", rel, err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", rel, err)
+	}
+	listed := make(map[string]byte, len(ents))
+	for _, e := range ents {
+		if e.flag == 'Y' || e.flag == 'N' || e.flag == 'D' {
+			listed[e.name] = e.flag
+		}
+	}
+	for _, name := range names {
+		fi, err := h.Lstat(name)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				r.warn("%s: not purging: %v", joinRel(rel, name), err)
+			}
+			continue
+		}
+		flag, ok := listed[name]
+		if ok && !(flag == 'D' && !fi.IsDir()) && !(flag == 'Y' && fi.IsDir()) {
+			continue
+		}
+		if fi.IsDir() {
+			err = h.RemoveAll(name)
+			r.forget(joinRel(rel, name))
+		} else {
+			err = h.Remove(name)
+		}
+		if err != nil {
+			return fmt.Errorf("deleting %s: %w", joinRel(rel, name), err)
+		}
+		r.stats.Deleted++
+	}
+	return nil
+}
+
+func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
+	if rel == "" {
+		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
+	}
+	parent, base := splitRel(rel)
+	p, err := r.dirHandle(parent, true)
+	if err != nil {
+		return err
+	}
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	f, err := p.OpenFile(base, flags, 0o600)
+	if err != nil && errors.Is(err, fs.ErrExist) {
+		if err := r.clear(p, rel, base); err != nil {
+			return err
+		}
+		f, err = p.OpenFile(base, flags, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", rel, err)
+	}
+	n, err := r.copy(f, tr)
+	r.stats.Bytes += n
+	if err == nil && r.chown {
+		uid, gid := r.owner(hdr)
+		if cerr := f.Chown(uid, gid); cerr != nil {
+			r.warn("%s: cannot change owner: %v", rel, cerr)
+		}
+	}
+	if err == nil {
+		if cerr := f.Chmod(fileMode(hdr.Mode)); cerr != nil {
+			err = fmt.Errorf("setting mode of %s: %w", rel, cerr)
+		}
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing %s: %w", rel, cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := p.Chtimes(base, accessTime(hdr), hdr.ModTime); err != nil {
+		return fmt.Errorf("setting times of %s: %w", rel, err)
+	}
+	r.stats.Files++
+	return nil
+}
+
+// copy moves a member's data to f with the restorer's buffer; io.Copy
+// would take os.File's ReadFrom path and a small buffer of its own.
+func (r *restorer) copy(f *os.File, tr *tar.Reader) (int64, error) {
+	var total int64
+	for {
+		n, err := tr.Read(r.buf)
+		if n > 0 {
+			if _, werr := f.Write(r.buf[:n]); werr != nil {
+				return total, fmt.Errorf("writing %s: %w", f.Name(), werr)
+			}
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("reading archive: %w", err)
+		}
+		if err := r.ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
+	if rel == "" {
+		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
+	}
+	target, err := cleanName(hdr.Linkname)
+	if err != nil {
+		return fmt.Errorf("hard link %s: %w", rel, err)
+	}
+	if target == "" {
+		return fmt.Errorf("hard link %s points to the restore directory: %w", rel, ErrUnsafePath)
+	}
+	tp, tbase := splitRel(target)
+	th, err := r.dirHandle(tp, false)
+	if err != nil {
+		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
+	}
+	tfi, err := th.Lstat(tbase)
+	if err != nil {
+		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
+	}
+	if tfi.IsDir() {
+		return fmt.Errorf("hard link %s to %s: target is a directory", rel, target)
+	}
+	parent, base := splitRel(rel)
+	p, err := r.dirHandle(parent, true)
+	if err != nil {
+		return err
+	}
+	if fi, err := p.Lstat(base); err == nil {
+		if os.SameFile(fi, tfi) {
+			r.stats.Links++
+			return nil
+		}
+		if err := r.clear(p, rel, base); err != nil {
+			return err
+		}
+	}
+	if err := r.root.Link(target, rel); err != nil {
+		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
+	}
+	r.stats.Links++
+	return nil
+}
+
+func (r *restorer) symlink(rel string, hdr *tar.Header) error {
+	if rel == "" {
+		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
+	}
+	parent, base := splitRel(rel)
+	p, err := r.dirHandle(parent, true)
+	if err != nil {
+		return err
+	}
+	err = p.Symlink(hdr.Linkname, base)
+	if err != nil && errors.Is(err, fs.ErrExist) {
+		if err := r.clear(p, rel, base); err != nil {
+			return err
+		}
+		err = p.Symlink(hdr.Linkname, base)
+	}
+	if err != nil {
+		return fmt.Errorf("creating symbolic link %s: %w", rel, err)
+	}
+	if r.chown {
+		uid, gid := r.owner(hdr)
+		if err := p.Lchown(base, uid, gid); err != nil {
+			r.warn("%s: cannot change owner: %v", rel, err)
+		}
+	}
+	r.stats.Links++
+	return nil
+}
+
+// finishDirs sets directory attributes, children before parents, once
+// their contents are in place.
+func (r *restorer) finishDirs() error {
+	for i := len(r.delayed) - 1; i >= 0; i-- {
+		d := r.delayed[i]
+		h, name := r.root, "."
+		if d.rel != "" {
+			parent, base := splitRel(d.rel)
+			var err error
+			if h, err = r.dirHandle(parent, false); err != nil {
+				return err
+			}
+			name = base
+			fi, err := h.Lstat(name)
+			if err != nil || !fi.IsDir() {
+				continue // replaced later in the same archive
+			}
+		}
+		if r.chown {
+			if err := h.Lchown(name, d.uid, d.gid); err != nil {
+				r.warn("%s: cannot change owner: %v", d.rel, err)
+			}
+		}
+		if err := h.Chmod(name, d.mode); err != nil {
+			return fmt.Errorf("setting mode of %s: %w", d.rel, err)
+		}
+		if err := h.Chtimes(name, d.atime, d.mtime); err != nil {
+			return fmt.Errorf("setting times of %s: %w", d.rel, err)
+		}
+	}
+	r.delayed = r.delayed[:0]
+	return nil
+}

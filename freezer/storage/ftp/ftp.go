@@ -1,0 +1,542 @@
+package ftp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
+)
+
+const tempPrefix = ".freezer-tmp-"
+
+// Options configures an FTP or FTPS storage.
+type Options struct {
+	// Container is the remote root directory.
+	Container string
+	Host      string
+	Port      int // default 21
+	Username  string
+	Password  string
+	// TLS selects explicit FTPS (AUTH TLS, PROT P) for control and data.
+	TLS bool
+	// CACert is a PEM file of CAs trusted for the server certificate; the
+	// system pool otherwise.
+	CACert string
+	// Insecure skips verifying the server certificate.
+	Insecure bool
+	// CertFile and KeyFile are an optional client certificate
+	// (upstream's --ftp-certfile/--ftp-keyfile).
+	CertFile, KeyFile string
+	// Timeout bounds connecting and each command; default 30 s.
+	Timeout time.Duration
+	// MaxConns bounds the open connections; default 4.
+	MaxConns int
+}
+
+// OptionsFrom maps upstream's --ftp-* options; tls selects FTPS (the
+// "ftps" storage name). ftp_cacert and ftp_insecure are ours.
+func OptionsFrom(v storage.Values, tls bool) (Options, error) {
+	o := Options{
+		Container: v.Get("container"),
+		Host:      v.Get("ftp_host"),
+		Username:  v.Get("ftp_username"),
+		Password:  v.Get("ftp_password"),
+		TLS:       tls,
+		CACert:    v.Get("ftp_cacert"),
+		CertFile:  v.Get("ftp_certfile"),
+		KeyFile:   v.Get("ftp_keyfile"),
+	}
+	var err error
+	if o.Port, err = storage.Int("ftp-port", v.Get("ftp_port"), 21); err != nil {
+		return Options{}, err
+	}
+	if o.Insecure, err = storage.Bool(v.Get("ftp_insecure"), false); err != nil {
+		return Options{}, fmt.Errorf("option ftp-insecure: %w", err)
+	}
+	return o, nil
+}
+
+// Storage is a backup.Storage on an FTP server.
+type Storage struct {
+	opts Options
+	tls  *tls.Config
+	root string
+
+	sem  chan struct{}
+	mu   sync.Mutex
+	idle []*ftp.ServerConn
+}
+
+var _ backup.Storage = (*Storage)(nil)
+
+// New logs in once (to fail early on bad settings) and creates the root.
+func New(ctx context.Context, o Options) (*Storage, error) {
+	if o.Host == "" || o.Username == "" || o.Password == "" {
+		return nil, fmt.Errorf("ftp storage: --ftp-host, --ftp-username and --ftp-password are required")
+	}
+	if o.Container == "" {
+		return nil, fmt.Errorf("ftp storage: no container (remote directory) given")
+	}
+	if o.Port == 0 {
+		o.Port = 21
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 4
+	}
+	s := &Storage{opts: o, root: path.Clean("/" + strings.TrimPrefix(o.Container, "/")), sem: make(chan struct{}, o.MaxConns)}
+	if !strings.HasPrefix(o.Container, "/") {
+		// A relative container is relative to the login directory.
+		s.root = path.Clean(o.Container)
+	}
+	if o.TLS {
+		cfg := &tls.Config{ServerName: o.Host, InsecureSkipVerify: o.Insecure, ClientSessionCache: tls.NewLRUClientSessionCache(8)} //nolint:gosec // explicit option
+		if o.CACert != "" {
+			pem, err := os.ReadFile(o.CACert)
+			if err != nil {
+				return nil, fmt.Errorf("ftps storage: reading CA file: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("ftps storage: CA file %s: no PEM certificate", o.CACert)
+			}
+		}
+		if o.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(o.CertFile, firstOf(o.KeyFile, o.CertFile))
+			if err != nil {
+				return nil, fmt.Errorf("ftps storage: client certificate: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		s.tls = cfg
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.mkdirAll(c, s.root)
+	s.release(c, err)
+	if err != nil {
+		return nil, fmt.Errorf("%s: creating %s: %w", s.kind(), s.root, err)
+	}
+	return s, nil
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *Storage) kind() string {
+	if s.tls != nil {
+		return "ftps storage"
+	}
+	return "ftp storage"
+}
+
+// String names the storage.
+func (s *Storage) String() string {
+	scheme := "ftp"
+	if s.tls != nil {
+		scheme = "ftps"
+	}
+	return fmt.Sprintf("%s:%s@%s:%d%s", scheme, s.opts.Username, s.opts.Host, s.opts.Port, s.root)
+}
+
+func (s *Storage) path(key string) string { return path.Join(s.root, key) }
+
+// acquire takes an idle connection or dials one, within MaxConns.
+func (s *Storage) acquire(ctx context.Context) (*ftp.ServerConn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	if n := len(s.idle); n > 0 {
+		c := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.mu.Unlock()
+		return c, nil
+	}
+	s.mu.Unlock()
+	addr := net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port))
+	opts := []ftp.DialOption{ftp.DialWithContext(ctx), ftp.DialWithTimeout(s.opts.Timeout), ftp.DialWithForceListHidden(true)}
+	if s.tls != nil {
+		opts = append(opts, ftp.DialWithExplicitTLS(s.tls), ftp.DialWithDialFunc(s.dialFunc(ctx, addr)))
+	}
+	c, err := ftp.Dial(addr, opts...)
+	if err != nil {
+		<-s.sem
+		return nil, storage.MarkTransient(fmt.Errorf("%s: connecting to %s: %w", s.kind(), addr, err))
+	}
+	if err := c.Login(s.opts.Username, s.opts.Password); err != nil {
+		c.Quit()
+		<-s.sem
+		return nil, fmt.Errorf("%s: logging in to %s as %s: %w", s.kind(), addr, s.opts.Username, err)
+	}
+	return c, nil
+}
+
+// dialFunc dials the control connection plainly (the library upgrades it
+// with AUTH TLS) and wraps data connections in TLS that shuts down
+// cleanly: see tlsData.
+func (s *Storage) dialFunc(ctx context.Context, control string) func(network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: s.opts.Timeout}
+	return func(network, addr string) (net.Conn, error) {
+		nc, err := d.DialContext(context.WithoutCancel(ctx), network, addr)
+		if err != nil || addr == control {
+			return nc, err
+		}
+		return &tlsData{Conn: tls.Client(nc, s.tls)}, nil
+	}
+}
+
+// tlsData is a TLS data connection whose Close sends close_notify and
+// drains what the server still sends before closing the socket. With TLS
+// 1.3 the server sends session tickets after the handshake; an upload
+// never reads them, and closing a socket with unread data makes the kernel
+// send a reset, which vsftpd reports as "426 Failure reading network
+// stream" and treats as a failed upload.
+type tlsData struct {
+	*tls.Conn
+}
+
+func (t *tlsData) Close() error {
+	if !t.Conn.ConnectionState().HandshakeComplete {
+		// Never used (the command was refused): nothing to shut down,
+		// and reading would start a handshake the server will not answer.
+		return t.Conn.NetConn().Close()
+	}
+	werr := t.Conn.CloseWrite()
+	t.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, t.Conn)
+	cerr := t.Conn.Close()
+	if werr != nil && !errors.Is(werr, net.ErrClosed) {
+		return werr
+	}
+	return cerr
+}
+
+// release returns c to the pool unless err says the connection is broken.
+func (s *Storage) release(c *ftp.ServerConn, err error) {
+	defer func() { <-s.sem }()
+	if err != nil && !isReply(err) {
+		c.Quit()
+		return
+	}
+	s.mu.Lock()
+	s.idle = append(s.idle, c)
+	s.mu.Unlock()
+}
+
+// Close ends the idle connections.
+func (s *Storage) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.idle {
+		c.Quit()
+	}
+	s.idle = nil
+	return nil
+}
+
+// isReply reports whether err is a regular FTP error reply, after which
+// the connection is still in a known state.
+func isReply(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te)
+}
+
+func replyCode(err error) int {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+// classify marks 4xx replies and connection failures as transient.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := replyCode(err)
+	if (code >= 400 && code < 500) || (code == 0 && !errors.Is(err, context.Canceled)) {
+		return storage.MarkTransient(err)
+	}
+	return err
+}
+
+// isDir reports whether p is a directory, by changing into it.
+func isDir(c *ftp.ServerConn, p string) (bool, error) {
+	err := c.ChangeDir(p)
+	if err == nil {
+		return true, nil
+	}
+	if replyCode(err) == ftp.StatusFileUnavailable {
+		return false, nil
+	}
+	return false, err
+}
+
+// mkdirAll creates p and its parents; existing ones are fine.
+func (s *Storage) mkdirAll(c *ftp.ServerConn, p string) error {
+	if ok, err := isDir(c, p); err != nil || ok {
+		return err
+	}
+	parent := path.Dir(p)
+	if parent != p && parent != "." && parent != "/" {
+		if err := s.mkdirAll(c, parent); err != nil {
+			return err
+		}
+	}
+	if err := c.MakeDir(p); err != nil {
+		// Lost a race with another writer, or a real failure.
+		if ok, derr := isDir(c, p); derr == nil && ok {
+			return nil
+		}
+		return fmt.Errorf("creating directory %s: %w", p, err)
+	}
+	return nil
+}
+
+// Put streams r to a temporary file and renames it into place.
+func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uploading %s: %w", key, err)
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("uploading %s: %w", key, err)
+	}
+	defer func() {
+		s.release(c, err)
+		if err != nil {
+			err = fmt.Errorf("uploading %s to %s: %w", key, s, classify(err))
+		}
+	}()
+	target := s.path(key)
+	dir := path.Dir(target)
+	if err := s.mkdirAll(c, dir); err != nil {
+		return err
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := path.Join(dir, tempPrefix+path.Base(target)+"-"+hex.EncodeToString(rnd[:]))
+	if err := c.Stor(tmp, storage.ContextReader(ctx, r)); err != nil {
+		if isReply(err) || errors.Is(err, ctx.Err()) || !isNetErr(err) {
+			c.Delete(tmp)
+		}
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		c.Delete(tmp)
+		return err
+	}
+	if ok, _ := isDir(c, target); ok {
+		c.Delete(tmp)
+		return fmt.Errorf("a directory exists at that key")
+	}
+	if err := c.Rename(tmp, target); err != nil {
+		c.Delete(tmp)
+		return fmt.Errorf("renaming into place: %w", err)
+	}
+	return nil
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// Get streams the file with RETR; the connection is busy until Close.
+func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return nil, err
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s: %w", key, err)
+	}
+	resp, err := c.Retr(s.path(key))
+	if err != nil {
+		s.release(c, err)
+		if replyCode(err) == ftp.StatusFileUnavailable {
+			return nil, fmt.Errorf("downloading %s from %s: %w: %w", key, s, backup.ErrNotFound, err)
+		}
+		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, classify(err))
+	}
+	return &getReader{ctx: ctx, s: s, c: c, resp: resp}, nil
+}
+
+type getReader struct {
+	ctx    context.Context
+	s      *Storage
+	c      *ftp.ServerConn
+	resp   *ftp.Response
+	err    error
+	eof    bool
+	closed bool
+}
+
+func (g *getReader) Read(p []byte) (int, error) {
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := g.resp.Read(p)
+	if err == io.EOF {
+		g.eof = true
+	} else if err != nil {
+		g.err = err
+	}
+	return n, err
+}
+
+func (g *getReader) Close() error {
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	err := g.resp.Close()
+	if !g.eof && err == nil {
+		// Closed early: the server may answer 426; do not reuse a
+		// connection whose state is uncertain.
+		err = errors.New("transfer closed before its end")
+	}
+	if g.eof {
+		g.s.release(g.c, err)
+	} else {
+		g.s.release(g.c, errors.Join(err, errors.New("abandoned transfer")))
+		err = nil
+	}
+	if g.eof && err != nil {
+		return fmt.Errorf("finishing download: %w", err)
+	}
+	return nil
+}
+
+// List changes into dir and lists it, so a missing dir or a file lists as
+// empty (LIST itself answers success for both on some servers).
+func (s *Storage) List(ctx context.Context, dir string) (names []string, err error) {
+	if err := storage.CheckDir(dir); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("listing %q: %w", dir, err)
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing %q: %w", dir, err)
+	}
+	defer func() { s.release(c, err) }()
+	ok, err := isDir(c, s.path(dir))
+	if err != nil {
+		return nil, fmt.Errorf("listing %q in %s: %w", dir, s, classify(err))
+	}
+	if !ok {
+		return []string{}, nil
+	}
+	entries, err := c.List("")
+	if err != nil {
+		return nil, fmt.Errorf("listing %q in %s: %w", dir, s, classify(err))
+	}
+	names = make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Name == "." || e.Name == ".." || strings.HasPrefix(e.Name, tempPrefix) {
+			continue
+		}
+		names = append(names, e.Name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Delete removes the file, or the directory tree, at key.
+func (s *Storage) Delete(ctx context.Context, key string) (err error) {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	defer func() { s.release(c, err) }()
+	if err := s.removeAll(ctx, c, s.path(key)); err != nil {
+		return fmt.Errorf("deleting %s from %s: %w", key, s, classify(err))
+	}
+	return nil
+}
+
+func (s *Storage) removeAll(ctx context.Context, c *ftp.ServerConn, p string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ok, err := isDir(c, p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		err := c.Delete(p)
+		if replyCode(err) == ftp.StatusFileUnavailable {
+			return nil // absent
+		}
+		return err
+	}
+	entries, err := c.List("")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name == "." || e.Name == ".." {
+			continue
+		}
+		child := path.Join(p, e.Name)
+		if e.Type == ftp.EntryTypeFolder {
+			if err := s.removeAll(ctx, c, child); err != nil {
+				return err
+			}
+		} else if err := c.Delete(child); err != nil {
+			return fmt.Errorf("deleting %s: %w", child, err)
+		}
+	}
+	// Leave the directory before removing it.
+	if err := c.ChangeDir(path.Dir(p)); err != nil {
+		return err
+	}
+	if err := c.RemoveDir(p); err != nil {
+		return fmt.Errorf("removing directory %s: %w", p, err)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage/local"
+	"freezer.dev/freezer/freezer/storage/storagetest"
+)
+
+func newLocal(t *testing.T) backup.Storage {
+	s, err := local.New(local.Options{Root: filepath.Join(t.TempDir(), "c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) backup.Storage { return Wrap(newLocal(t), Options{}) })
+}
+
+func TestCounts(t *testing.T) {
+	var events []Event
+	s := Wrap(newLocal(t), Options{Log: func(e Event) { events = append(events, e) }})
+	ctx := context.Background()
+	if err := s.Put(ctx, "a/data", strings.NewReader("12345")); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Get(ctx, "a/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(rc)
+	rc.Close()
+	rc.Close()
+	if _, err := s.Get(ctx, "missing"); !errors.Is(err, backup.ErrNotFound) {
+		t.Fatal(err)
+	}
+	s.List(ctx, "a")
+	s.Delete(ctx, "a")
+	m := s.Metrics()
+	if c := m.Get(OpPut); c.Calls != 1 || c.Bytes != 5 || c.Errors != 0 {
+		t.Errorf("put %+v", c)
+	}
+	if c := m.Get(OpGet); c.Calls != 2 || c.Bytes != 5 || c.Errors != 1 {
+		t.Errorf("get %+v", c)
+	}
+	if c := m.Get(OpList); c.Calls != 1 {
+		t.Errorf("list %+v", c)
+	}
+	if c := m.Get(OpDelete); c.Calls != 1 {
+		t.Errorf("delete %+v", c)
+	}
+	if len(events) != 5 || events[0].Op != OpPut || events[0].Key != "a/data" || events[0].Storage == "" {
+		t.Errorf("events %+v", events)
+	}
+}

@@ -1,0 +1,392 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/segment"
+	"freezer.dev/freezer/freezer/storage/retry"
+)
+
+// MinPartSize is S3's smallest allowed part (except the last).
+const MinPartSize = 5 << 20
+
+// Options configures an S3 storage.
+type Options struct {
+	// Container is "bucket[/prefix]".
+	Container string
+	// Endpoint is the service URL, e.g. "http://127.0.0.1:8080".
+	Endpoint             string
+	AccessKey, SecretKey string
+	// Region defaults to us-east-1.
+	Region   string
+	Insecure bool
+	CACert   string
+	// SegmentSize is the part size (--max-segment-size), at least 5 MiB.
+	SegmentSize int
+	// Parallel bounds the parts uploaded at once; zero means 4.
+	Parallel int
+	Retry    retry.Policy
+	// WrapTransport, when set, wraps the HTTP transport (instrumentation,
+	// fault injection in tests).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// OptionsFrom maps upstream's --access-key/--secret-key/--endpoint (with
+// the ACCESS_KEY, SECRET_KEY and ENDPOINT fallbacks) and --container.
+func OptionsFrom(v storage.Values, getenv func(string) string) (Options, error) {
+	o := Options{
+		Container: v.Get("container"),
+		Endpoint:  v.Or(getenv, []string{"endpoint"}, "ENDPOINT"),
+		AccessKey: v.Or(getenv, []string{"access_key"}, "ACCESS_KEY"),
+		SecretKey: v.Or(getenv, []string{"secret_key"}, "SECRET_KEY"),
+		Region:    v.Or(getenv, []string{"region", "os_region_name"}, "AWS_DEFAULT_REGION"),
+		CACert:    v.Get("cacert", "os_cacert"),
+	}
+	var err error
+	if o.Insecure, err = storage.Bool(v.Get("insecure"), false); err != nil {
+		return Options{}, fmt.Errorf("option insecure: %w", err)
+	}
+	if o.SegmentSize, err = storage.SegmentSize(v); err != nil {
+		return Options{}, err
+	}
+	return o, nil
+}
+
+// Storage is a backup.Storage in one bucket.
+type Storage struct {
+	core     minio.Core
+	bucket   string
+	prefix   string
+	endpoint string
+	partSize int
+	parallel int
+	policy   retry.Policy
+}
+
+var _ backup.Storage = (*Storage)(nil)
+
+// New connects and creates the bucket when it is missing.
+func New(ctx context.Context, o Options) (*Storage, error) {
+	if o.Endpoint == "" || o.AccessKey == "" || o.SecretKey == "" {
+		return nil, fmt.Errorf("s3 storage: --endpoint, --access-key and --secret-key (or ENDPOINT, ACCESS_KEY, SECRET_KEY) are all required")
+	}
+	bucket, prefix, err := storage.SplitRoot(o.Container)
+	if err != nil {
+		return nil, fmt.Errorf("s3 storage: %w", err)
+	}
+	u, err := url.Parse(o.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("s3 storage: endpoint %q: want http(s)://host[:port]", o.Endpoint)
+	}
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = storage.DefaultSegmentSize
+	}
+	if o.SegmentSize < MinPartSize {
+		return nil, fmt.Errorf("s3 storage: max-segment-size %d is below S3's minimum part size of 5 MiB", o.SegmentSize)
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 2 * time.Minute
+	if o.Insecure || o.CACert != "" {
+		cfg := &tls.Config{InsecureSkipVerify: o.Insecure} //nolint:gosec // explicit --insecure
+		if o.CACert != "" {
+			pem, err := os.ReadFile(o.CACert)
+			if err != nil {
+				return nil, fmt.Errorf("s3 storage: reading CA file: %w", err)
+			}
+			cfg.RootCAs = x509.NewCertPool()
+			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("s3 storage: CA file %s: no PEM certificate", o.CACert)
+			}
+		}
+		tr.TLSClientConfig = cfg
+	}
+	var rt http.RoundTripper = tr
+	if o.WrapTransport != nil {
+		rt = o.WrapTransport(rt)
+	}
+	cl, err := minio.New(u.Host, &minio.Options{
+		Creds:        credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
+		Secure:       u.Scheme == "https",
+		Transport:    rt,
+		Region:       o.Region,
+		BucketLookup: minio.BucketLookupPath,
+		MaxRetries:   1, // retries are ours, per part, with our policy
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 storage: %w", err)
+	}
+	s := &Storage{
+		core:     minio.Core{Client: cl},
+		bucket:   bucket,
+		prefix:   prefix,
+		endpoint: u.Host,
+		partSize: o.SegmentSize,
+		parallel: o.Parallel,
+		policy:   o.Retry,
+	}
+	if s.parallel <= 0 {
+		s.parallel = 4
+	}
+	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		ok, err := cl.BucketExists(ctx, bucket)
+		if err != nil {
+			return classify(err)
+		}
+		if ok {
+			return nil
+		}
+		err = cl.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: o.Region})
+		if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" {
+			return nil
+		}
+		return classify(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 storage: bucket %q at %s: %w", bucket, o.Endpoint, err)
+	}
+	return s, nil
+}
+
+// String names the storage.
+func (s *Storage) String() string { return "s3:" + storage.Join(s.bucket, s.prefix) }
+
+func (s *Storage) name(key string) string { return storage.Join(s.prefix, key) }
+
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.Code == "NoSuchKey":
+		return fmt.Errorf("%w: %w", backup.ErrNotFound, err)
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests,
+		resp.Code == "SlowDown", resp.Code == "InternalError", resp.Code == "RequestTimeout":
+		return storage.MarkTransient(err)
+	}
+	return err
+}
+
+// Put stores r as one object: a single PUT when it fits in one part, else
+// a multipart upload that is aborted on any failure.
+func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uploading %s: %w", key, err)
+	}
+	name := s.name(key)
+	var (
+		uploadID string
+		mu       sync.Mutex
+		parts    []minio.CompletePart
+	)
+	plan := segment.Plan{
+		Size:     s.partSize,
+		Parallel: s.parallel,
+		Single: func(ctx context.Context, b []byte) error {
+			md5sum, shaHex := sums(b)
+			return retry.Do(ctx, s.policy, func(ctx context.Context) error {
+				_, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(b), int64(len(b)),
+					md5sum, shaHex, minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: true})
+				return classify(err)
+			})
+		},
+		Begin: func(ctx context.Context) error {
+			return retry.Do(ctx, s.policy, func(ctx context.Context) error {
+				id, err := s.core.NewMultipartUpload(ctx, s.bucket, name, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+				uploadID = id
+				return classify(err)
+			})
+		},
+		Part: func(ctx context.Context, i int, b []byte) error {
+			md5sum, shaHex := sums(b)
+			var part minio.ObjectPart
+			err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+				var err error
+				part, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, i+1, bytes.NewReader(b), int64(len(b)),
+					minio.PutObjectPartOptions{Md5Base64: md5sum, Sha256Hex: shaHex, DisableContentSha256: true})
+				return classify(err)
+			})
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: part.ETag})
+			mu.Unlock()
+			return nil
+		},
+	}
+	res, err := plan.Run(ctx, storage.ContextReader(ctx, r))
+	if err == nil && !res.Single {
+		if len(parts) == 0 {
+			// Exactly zero bytes after Begin cannot happen (Single takes
+			// short streams), but never complete an empty upload.
+			err = fmt.Errorf("no parts uploaded")
+		} else {
+			slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
+			err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
+				_, err := s.core.CompleteMultipartUpload(ctx, s.bucket, name, uploadID, parts, minio.PutObjectOptions{})
+				return classify(err)
+			})
+			if err != nil {
+				err = fmt.Errorf("completing the multipart upload: %w", err)
+			}
+		}
+	}
+	if err != nil {
+		if uploadID != "" {
+			// The caller's context may be what failed; aborting must still
+			// happen so the parts do not linger.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			if aerr := s.core.AbortMultipartUpload(actx, s.bucket, name, uploadID); aerr != nil {
+				err = fmt.Errorf("%w (and aborting the multipart upload failed: %v)", err, aerr)
+			}
+			cancel()
+		}
+		return fmt.Errorf("uploading %s to %s: %w", key, s, err)
+	}
+	return nil
+}
+
+// sums are the Content-MD5 (checked by the server) and the SHA-256 signed
+// into the request: a plain SigV4 payload signature, because s3api (and
+// other S3 look-alikes) refuse minio-go's aws-chunked streaming signature.
+func sums(b []byte) (md5b64, shaHex string) {
+	m := md5.Sum(b)
+	h := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(m[:]), hex.EncodeToString(h[:])
+}
+
+// Get opens the object at key.
+func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return nil, err
+	}
+	var body io.ReadCloser
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		rc, _, _, err := s.core.GetObject(ctx, s.bucket, s.name(key), minio.GetObjectOptions{})
+		body = rc
+		return classify(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
+	}
+	return storage.ContextReadCloser(ctx, body), nil
+}
+
+// List lists under "<dir>/" with delimiter "/".
+func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
+	if err := storage.CheckDir(dir); err != nil {
+		return nil, err
+	}
+	p := s.name(dir)
+	if p != "" {
+		p += "/"
+	}
+	var out []string
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		out = out[:0]
+		token := ""
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res, err := s.core.ListObjectsV2(s.bucket, p, "", token, "/", 1000)
+			if err != nil {
+				return classify(err)
+			}
+			for _, cp := range res.CommonPrefixes {
+				out = append(out, strings.TrimSuffix(strings.TrimPrefix(cp.Prefix, p), "/"))
+			}
+			for _, o := range res.Contents {
+				out = append(out, strings.TrimPrefix(o.Key, p))
+			}
+			if !res.IsTruncated || res.NextContinuationToken == "" {
+				return nil
+			}
+			token = res.NextContinuationToken
+		}
+	})
+	if errors.Is(err, backup.ErrNotFound) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %q in %s: %w", dir, s, err)
+	}
+	names := out[:0]
+	for _, n := range out {
+		if n != "" && !strings.Contains(n, "/") {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Delete removes the object at key and every object below "<key>/".
+func (s *Storage) Delete(ctx context.Context, key string) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	names := []string{s.name(key)}
+	p := s.name(key) + "/"
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		names = names[:1]
+		token := ""
+		for {
+			res, err := s.core.ListObjectsV2(s.bucket, p, "", token, "", 1000)
+			if err != nil {
+				return classify(err)
+			}
+			for _, o := range res.Contents {
+				names = append(names, o.Key)
+			}
+			if !res.IsTruncated || res.NextContinuationToken == "" {
+				return nil
+			}
+			token = res.NextContinuationToken
+		}
+	})
+	if err != nil && !errors.Is(err, backup.ErrNotFound) {
+		return fmt.Errorf("deleting %s from %s: listing: %w", key, s, err)
+	}
+	for _, n := range names {
+		err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+			return classify(s.core.RemoveObject(ctx, s.bucket, n, minio.RemoveObjectOptions{}))
+		})
+		if err != nil && !errors.Is(err, backup.ErrNotFound) {
+			return fmt.Errorf("deleting %s from %s: %w", n, s, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+//go:build integration
+
+package s3
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/retry"
+	"freezer.dev/freezer/freezer/storage/storagetest"
+	"freezer.dev/freezer/internal/testutil/testenv"
+)
+
+const testBucket = "freezer-go-storagetest"
+
+func demoOptions(t *testing.T, container string) Options {
+	env := testenv.Load(t)
+	v := storage.Values{
+		"container":        container,
+		"endpoint":         env.Get(t, "S3_ENDPOINT"),
+		"access_key":       env.Get(t, "DEMO_S3_ACCESS_KEY"),
+		"secret_key":       env.Get(t, "DEMO_S3_SECRET_KEY"),
+		"region":           env.Get(t, "S3_REGION"),
+		"max_segment_size": "5M",
+	}
+	o, err := OptionsFrom(v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Retry = retry.Policy{Attempts: 4, Base: 100 * time.Millisecond, Max: time.Second}
+	return o
+}
+
+func uniq(t *testing.T) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) + "-" + hex.EncodeToString(b)
+}
+
+func newTest(t *testing.T, mod func(*Options)) *Storage {
+	t.Helper()
+	run := uniq(t)
+	o := demoOptions(t, testBucket+"/"+run+"/root")
+	if mod != nil {
+		mod(&o)
+	}
+	ctx := context.Background()
+	s, err := New(ctx, o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		parent, err := New(ctx, demoOptions(t, testBucket+"/"+run))
+		if err == nil {
+			err = parent.Delete(ctx, "root")
+		}
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	return s
+}
+
+func TestS3Conformance(t *testing.T) {
+	storagetest.RunConfig(t, storagetest.Config{LargeSize: 12<<20 + 4321},
+		func(t *testing.T) backup.Storage { return newTest(t, nil) })
+}
+
+func pendingUploads(t *testing.T, s *Storage) int {
+	res, err := s.core.ListMultipartUploads(context.Background(), s.bucket, s.prefix, "", "", "", 1000)
+	if err != nil {
+		t.Fatalf("listing multipart uploads: %v", err)
+	}
+	return len(res.Uploads)
+}
+
+// TestS3PayloadIsOneMultipartObject: a payload longer than a part is one
+// object whose ETag says how many parts it was uploaded in.
+func TestS3PayloadIsOneMultipartObject(t *testing.T) {
+	s := newTest(t, nil)
+	ctx := context.Background()
+	ref := backup.Ref{Engine: "tar", Name: "hostA_bk1", L0: 1795627945, Level: 0, TS: 1795627945}
+	if err := s.Put(ctx, ref.DataKey(), storagetest.Generator(3, 11<<20)); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.core.StatObject(ctx, s.bucket, s.prefix+"/data/tar/hostA_bk1/1795627945/0_1795627945/data", minioStat())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size != 11<<20 || !strings.HasSuffix(info.ETag, "-3") {
+		t.Fatalf("object size %d etag %q, want %d bytes in 3 parts", info.Size, info.ETag, 11<<20)
+	}
+	if n := pendingUploads(t, s); n != 0 {
+		t.Fatalf("%d multipart uploads left open", n)
+	}
+}
+
+// failPart fails the upload of one part number at the HTTP level, as a
+// server error would, every time it is tried.
+type failPart struct {
+	next  http.RoundTripper
+	part  string
+	fails atomic.Int32
+}
+
+func (f *failPart) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && r.URL.Query().Get("partNumber") == f.part {
+		f.fails.Add(1)
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("injected: connection reset while uploading a part")
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestS3FailedPartAbortsUpload: a part that keeps failing fails the Put,
+// aborts the multipart upload and leaves no object.
+func TestS3FailedPartAbortsUpload(t *testing.T) {
+	var fp *failPart
+	s := newTest(t, func(o *Options) {
+		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			fp = &failPart{next: rt, part: "2"}
+			return fp
+		}
+	})
+	ctx := context.Background()
+	err := s.Put(ctx, "x/data", storagetest.Generator(4, 16<<20))
+	if err == nil {
+		t.Fatal("Put with a failing part succeeded")
+	}
+	if !strings.Contains(err.Error(), "segment 1") || !strings.Contains(err.Error(), "after 4 attempts") {
+		t.Errorf("error does not name the part and the retries: %v", err)
+	}
+	if fp.fails.Load() != 4 {
+		t.Errorf("part 2 tried %d times, want 4", fp.fails.Load())
+	}
+	if _, err := s.Get(ctx, "x/data"); !errors.Is(err, backup.ErrNotFound) {
+		t.Fatalf("Get after a failed multipart Put: %v", err)
+	}
+	if n := pendingUploads(t, s); n != 0 {
+		t.Fatalf("%d multipart uploads left open after the failure", n)
+	}
+}
+
+func TestS3WrongSecret(t *testing.T) {
+	o := demoOptions(t, testBucket)
+	o.SecretKey = "wrong"
+	if _, err := New(context.Background(), o); err == nil {
+		t.Fatal("New with a wrong secret succeeded")
+	}
+}

@@ -1,0 +1,518 @@
+package swift
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/containers"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/objects"
+	"github.com/gophercloud/gophercloud/v2/pagination"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/segment"
+	"freezer.dev/freezer/freezer/storage/retry"
+)
+
+// Storage is a backup.Storage in one Swift container.
+type Storage struct {
+	provider  *gophercloud.ProviderClient
+	client    *gophercloud.ServiceClient
+	container string
+	prefix    string
+	segSize   int
+	parallel  int
+	policy    retry.Policy
+}
+
+var _ backup.Storage = (*Storage)(nil)
+
+// New authenticates against Keystone, finds the object-store endpoint and
+// creates the container when it is missing.
+func New(ctx context.Context, o Options) (*Storage, error) {
+	container, prefix, err := storage.SplitRoot(o.Container)
+	if err != nil {
+		return nil, fmt.Errorf("swift storage: %w", err)
+	}
+	if o.Auth.AuthURL == "" {
+		return nil, fmt.Errorf("swift storage: no auth URL (--os-auth-url or OS_AUTH_URL)")
+	}
+	hc, err := httpClient(o)
+	if err != nil {
+		return nil, fmt.Errorf("swift storage: %w", err)
+	}
+	pc, err := openstack.NewClient(o.Auth.AuthURL)
+	if err != nil {
+		return nil, fmt.Errorf("swift storage: auth URL %q: %w", o.Auth.AuthURL, err)
+	}
+	pc.HTTPClient = *hc
+	if err := openstack.AuthenticateV3(ctx, pc, authOptions(o.Auth), gophercloud.EndpointOpts{}); err != nil {
+		return nil, fmt.Errorf("swift storage: authenticating with Keystone at %s: %w", o.Auth.AuthURL, err)
+	}
+	sc, err := openstack.NewObjectStorageV1(pc, gophercloud.EndpointOpts{
+		Region:       o.Auth.Region,
+		Availability: availability(o.Auth.EndpointType),
+	})
+	if err != nil && o.StorageURL == "" {
+		return nil, fmt.Errorf("swift storage: finding the object-store endpoint: %w", err)
+	}
+	if o.StorageURL != "" {
+		sc = &gophercloud.ServiceClient{ProviderClient: pc, Endpoint: strings.TrimRight(o.StorageURL, "/") + "/", Type: "object-store"}
+	}
+	s := &Storage{
+		provider:  pc,
+		client:    sc,
+		container: container,
+		prefix:    prefix,
+		segSize:   o.SegmentSize,
+		parallel:  o.Parallel,
+		policy:    o.Retry,
+	}
+	if s.segSize <= 0 {
+		s.segSize = storage.DefaultSegmentSize
+	}
+	if s.parallel <= 0 {
+		s.parallel = 4
+	}
+	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		return classify(containers.Create(ctx, sc, container, nil).Err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("swift storage: creating container %q: %w", container, err)
+	}
+	return s, nil
+}
+
+func httpClient(o Options) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = o.RequestTimeout
+	if tr.ResponseHeaderTimeout <= 0 {
+		tr.ResponseHeaderTimeout = 2 * time.Minute
+	}
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.MaxIdleConnsPerHost = 16
+	if o.Auth.Insecure || o.Auth.CACert != "" {
+		cfg := &tls.Config{InsecureSkipVerify: o.Auth.Insecure} //nolint:gosec // explicit --insecure
+		if o.Auth.CACert != "" {
+			pem, err := os.ReadFile(o.Auth.CACert)
+			if err != nil {
+				return nil, fmt.Errorf("reading CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("CA file %s: no PEM certificate", o.Auth.CACert)
+			}
+			cfg.RootCAs = pool
+		}
+		tr.TLSClientConfig = cfg
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+func authOptions(a Auth) *tokens.AuthOptions {
+	ao := &tokens.AuthOptions{
+		IdentityEndpoint: a.AuthURL,
+		Username:         a.Username,
+		UserID:           a.UserID,
+		Password:         a.Password,
+		TokenID:          a.Token,
+		AllowReauth:      a.Token == "",
+	}
+	if a.UserID == "" && a.Token == "" {
+		ao.DomainID = firstOf(a.UserDomainID, a.DomainID)
+		if ao.DomainID == "" {
+			ao.DomainName = firstOf(a.UserDomainName, a.DomainName, "Default")
+		}
+	}
+	switch {
+	case a.TrustID != "":
+		ao.Scope = tokens.Scope{TrustID: a.TrustID}
+	case a.ProjectID != "":
+		ao.Scope = tokens.Scope{ProjectID: a.ProjectID}
+	case a.ProjectName != "":
+		ao.Scope = tokens.Scope{ProjectName: a.ProjectName, DomainID: firstOf(a.ProjectDomainID, a.DomainID)}
+		if ao.Scope.DomainID == "" {
+			ao.Scope.DomainName = firstOf(a.ProjectDomainName, a.DomainName, "Default")
+		}
+	}
+	return ao
+}
+
+func firstOf(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func availability(t string) gophercloud.Availability {
+	switch strings.TrimSuffix(strings.ToLower(t), "url") {
+	case "internal":
+		return gophercloud.AvailabilityInternal
+	case "admin":
+		return gophercloud.AvailabilityAdmin
+	}
+	return gophercloud.AvailabilityPublic
+}
+
+// String names the storage.
+func (s *Storage) String() string { return "swift:" + storage.Join(s.container, s.prefix) }
+
+func (s *Storage) name(key string) string { return storage.Join(s.prefix, key) }
+
+// classify marks what a retry may cure and maps 404 to ErrNotFound.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ec gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &ec) {
+		switch {
+		case ec.Actual == http.StatusNotFound:
+			return fmt.Errorf("%w: %w", backup.ErrNotFound, err)
+		case ec.Actual >= 500, ec.Actual == http.StatusRequestTimeout, ec.Actual == http.StatusTooManyRequests:
+			return storage.MarkTransient(err)
+		}
+	}
+	return err
+}
+
+// Put stores a payload key as segments plus a DLO manifest, and any other
+// key as one object.
+func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("uploading %s: %w", key, err)
+	}
+	r = storage.ContextReader(ctx, r)
+	if storage.IsPayloadKey(key) {
+		if err := s.putSegmented(ctx, key, r); err != nil {
+			return fmt.Errorf("uploading %s to %s: %w", key, s, err)
+		}
+		return nil
+	}
+	if err := s.putPlain(ctx, key, r); err != nil {
+		return fmt.Errorf("uploading %s to %s: %w", key, s, err)
+	}
+	return nil
+}
+
+// segmentsDir is the object-name prefix of a payload's segments.
+func (s *Storage) segmentsDir(key string) string {
+	return path.Join(path.Dir(s.name(key)), "segments")
+}
+
+func (s *Storage) putSegmented(ctx context.Context, key string, r io.Reader) error {
+	segDir := s.segmentsDir(key)
+	plan := segment.Plan{
+		Size:     s.segSize,
+		Parallel: s.parallel,
+		Part: func(ctx context.Context, i int, b []byte) error {
+			return s.putObject(ctx, fmt.Sprintf("%s/%08d", segDir, i), b, "")
+		},
+	}
+	res, err := plan.Run(ctx, r)
+	if err != nil {
+		return err
+	}
+	// Segments left by an earlier, longer attempt at this key would be
+	// picked up by the manifest's prefix: remove them first.
+	if err := s.deleteStaleSegments(ctx, segDir, res.Parts); err != nil {
+		return err
+	}
+	if err := s.putObject(ctx, s.name(key), nil, s.container+"/"+segDir); err != nil {
+		return fmt.Errorf("writing the manifest: %w", err)
+	}
+	return s.checkLength(ctx, key, res.Bytes)
+}
+
+// putObject uploads b (in memory, so retryable) with its MD5 as ETag and
+// checks the ETag of the answer; manifest makes it a DLO manifest.
+func (s *Storage) putObject(ctx context.Context, name string, b []byte, manifest string) error {
+	sum := md5.Sum(b)
+	etag := hex.EncodeToString(sum[:])
+	return retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		res := objects.Create(ctx, s.client, s.container, name, objects.CreateOpts{
+			Content:        bytes.NewReader(b),
+			ContentLength:  int64(len(b)),
+			ContentType:    "application/octet-stream",
+			ETag:           etag,
+			ObjectManifest: manifest,
+		})
+		if res.Err != nil {
+			return classify(res.Err)
+		}
+		if got := strings.Trim(res.Header.Get("Etag"), `"`); got != "" && got != etag {
+			return storage.MarkTransient(fmt.Errorf("object %s: server ETag %s, sent %s", name, got, etag))
+		}
+		return nil
+	})
+}
+
+// putPlain uploads a non-payload key: in memory with a checked ETag and
+// retries when it fits in one segment, else streamed with the MD5
+// computed on the way and compared with the server's ETag afterwards.
+func (s *Storage) putPlain(ctx context.Context, key string, r io.Reader) error {
+	name := s.name(key)
+	buf := make([]byte, 0, 64<<10)
+	head := io.LimitReader(r, int64(s.segSize))
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), s.segSize))
+		}
+		n, err := head.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(buf) < s.segSize {
+		return s.putObject(ctx, name, buf, "")
+	}
+	h := md5.New()
+	body := &errReader{r: io.TeeReader(io.MultiReader(bytes.NewReader(buf), r), h)}
+	res := objects.Create(ctx, s.client, s.container, name, objects.CreateOpts{
+		Content:     body,
+		ContentType: "application/octet-stream",
+		NoETag:      true,
+	})
+	if body.err != nil {
+		// Swift stores only complete chunked bodies, so nothing is left.
+		return fmt.Errorf("reading the stream: %w", body.err)
+	}
+	if res.Err != nil {
+		return classify(res.Err)
+	}
+	if got := strings.Trim(res.Header.Get("Etag"), `"`); got != hex.EncodeToString(h.Sum(nil)) {
+		_ = s.deleteObject(ctx, name)
+		return fmt.Errorf("object %s: server ETag %s does not match the data sent", name, got)
+	}
+	return nil
+}
+
+// errReader keeps the stream's error for the caller: net/http reports a
+// body read failure as its own error without wrapping it.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// checkLength reads the manifest back: Swift sums the segments it lists,
+// so a wrong length means a segment went missing.
+func (s *Storage) checkLength(ctx context.Context, key string, want int64) error {
+	return retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		res := objects.Get(ctx, s.client, s.container, s.name(key), nil)
+		if res.Err != nil {
+			return classify(res.Err)
+		}
+		h, err := res.Extract()
+		if err != nil {
+			return fmt.Errorf("reading the manifest's headers: %w", err)
+		}
+		if h.ContentLength != want {
+			return storage.MarkTransient(fmt.Errorf("manifest %s lists %d bytes, uploaded %d", key, h.ContentLength, want))
+		}
+		return nil
+	})
+}
+
+func (s *Storage) deleteStaleSegments(ctx context.Context, segDir string, keep int) error {
+	names, err := s.listAll(ctx, segDir+"/")
+	if err != nil {
+		return fmt.Errorf("listing old segments: %w", err)
+	}
+	var stale []string
+	for _, n := range names {
+		i, err := strconv.Atoi(strings.TrimPrefix(n, segDir+"/"))
+		if err != nil || i >= keep {
+			stale = append(stale, n)
+		}
+	}
+	return s.deleteObjects(ctx, stale)
+}
+
+// Get downloads key; for a payload Swift joins the segments itself.
+func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return nil, err
+	}
+	var body io.ReadCloser
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		res := objects.Download(ctx, s.client, s.container, s.name(key), nil)
+		if res.Err != nil {
+			return classify(res.Err)
+		}
+		body = res.Body
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
+	}
+	return storage.ContextReadCloser(ctx, body), nil
+}
+
+// List lists with delimiter "/" under "<dir>/", so "host_b1" never
+// matches "host_b10".
+func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
+	if err := storage.CheckDir(dir); err != nil {
+		return nil, err
+	}
+	p := s.name(dir)
+	if p != "" {
+		p += "/"
+	}
+	var out []string
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		out = out[:0]
+		pager := objects.List(s.client, s.container, objects.ListOpts{Prefix: p, Delimiter: "/"})
+		return classify(pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+			infos, err := objects.ExtractInfo(page)
+			if err != nil {
+				return false, err
+			}
+			for _, o := range infos {
+				n := o.Name
+				if o.Subdir != "" {
+					n = strings.TrimSuffix(o.Subdir, "/")
+				}
+				n = strings.TrimPrefix(n, p)
+				if n != "" && !strings.Contains(n, "/") {
+					out = append(out, n)
+				}
+			}
+			return true, nil
+		}))
+	})
+	if errors.Is(err, backup.ErrNotFound) {
+		// The container itself is gone: nothing below it exists.
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %q in %s: %w", dir, s, err)
+	}
+	// Swift sorts "a/" (as a subdir) by its slash; sort the bare names.
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// listAll lists every object name under prefix, without a delimiter.
+func (s *Storage) listAll(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		out = out[:0]
+		pager := objects.List(s.client, s.container, objects.ListOpts{Prefix: prefix})
+		return classify(pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+			names, err := objects.ExtractNames(page)
+			out = append(out, names...)
+			return true, err
+		}))
+	})
+	if errors.Is(err, backup.ErrNotFound) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// Delete removes the object at key (first, so a payload disappears at
+// once), then everything below key, and for a payload its segments.
+func (s *Storage) Delete(ctx context.Context, key string) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	name := s.name(key)
+	if err := s.deleteObject(ctx, name); err != nil {
+		return fmt.Errorf("deleting %s from %s: %w", key, s, err)
+	}
+	below, err := s.listAll(ctx, name+"/")
+	if err != nil {
+		return fmt.Errorf("deleting %s from %s: listing: %w", key, s, err)
+	}
+	if storage.IsPayloadKey(key) {
+		segs, err := s.listAll(ctx, s.segmentsDir(key)+"/")
+		if err != nil {
+			return fmt.Errorf("deleting %s from %s: listing segments: %w", key, s, err)
+		}
+		below = append(below, segs...)
+	}
+	if err := s.deleteObjects(ctx, below); err != nil {
+		return fmt.Errorf("deleting %s from %s: %w", key, s, err)
+	}
+	return nil
+}
+
+func (s *Storage) deleteObject(ctx context.Context, name string) error {
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		return classify(objects.Delete(ctx, s.client, s.container, name, nil).Err)
+	})
+	if errors.Is(err, backup.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// deleteObjects deletes names with bounded parallelism.
+func (s *Storage) deleteObjects(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	sem := make(chan struct{}, 8)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for _, n := range names {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := s.deleteObject(ctx, n); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = fmt.Errorf("deleting object %s: %w", n, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

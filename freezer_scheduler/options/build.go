@@ -1,0 +1,158 @@
+package options
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"freezer.dev/freezer/freezer_api/client"
+	"freezer.dev/freezer/freezer_scheduler/scheduler"
+)
+
+// Scheduler returns the scheduler settings. clientID is the resolved
+// client id (see ClientID).
+func (p *Parsed) Scheduler(clientID, hostname string) scheduler.Config {
+	v := p.Values
+	g := GroupScheduler
+	return scheduler.Config{
+		ClientID:       clientID,
+		Hostname:       hostname,
+		Interval:       time.Duration(v.Int(g, "interval")) * time.Second,
+		Jitter:         v.Float(g, "poll_jitter"),
+		JobsDir:        v.String(g, "jobs_dir"),
+		RunDir:         v.String(g, "run_dir"),
+		NoAPI:          v.Bool(g, "no_api"),
+		ConcurrentJobs: v.Int(g, "concurrent_jobs"),
+		DisableExec:    v.Bool(g, "disable_exec"),
+		Centralized:    v.Bool(g, "centralized_scheduler"),
+		MisfireGrace:   time.Duration(v.Int(g, "misfire_grace_time")) * time.Second,
+		SessionWait:    time.Duration(v.Int(g, "session_wait")) * time.Second,
+		Capabilities: scheduler.Capabilities{
+			Actions:  v.List(GroupCapabilities, "supported_actions"),
+			Modes:    v.List(GroupCapabilities, "supported_modes"),
+			Storages: v.List(GroupCapabilities, "supported_storages"),
+			Engines:  v.List(GroupCapabilities, "supported_engines"),
+		},
+	}
+}
+
+// ClientID is the configured client id, or upstream's default
+// "<project_id>_<hostname>".
+func (p *Parsed) ClientID(projectID, hostname string) string {
+	if id := p.Values.String(GroupScheduler, "client_id"); id != "" {
+		return id
+	}
+	if projectID == "" {
+		return hostname
+	}
+	return projectID + "_" + hostname
+}
+
+// Auth returns the Keystone and endpoint settings of [service_auth].
+func (p *Parsed) Auth() (client.AuthOptions, error) {
+	v := p.Values
+	a := func(n string) string { return v.String(GroupServiceAuth, n) }
+	o := client.AuthOptions{
+		AuthURL: a("os_auth_url"), Username: a("os_username"), Password: a("os_password"), Token: a("os_token"),
+		ProjectID: a("os_project_id"), ProjectName: a("os_project_name"),
+		ProjectDomainID: a("os_project_domain_id"), ProjectDomainName: a("os_project_domain_name"),
+		UserDomainID: a("os_user_domain_id"), UserDomainName: a("os_user_domain_name"),
+		RegionName: a("os_region_name"), Interface: a("os_endpoint_type"), Endpoint: a("os_backup_url"),
+	}
+	hc, err := p.HTTPClient()
+	if err != nil {
+		return o, err
+	}
+	o.HTTPClient = hc
+	return o, nil
+}
+
+// HTTPClient honours insecure and os_cacert.
+func (p *Parsed) HTTPClient() (*http.Client, error) {
+	insecure := p.Values.Bool(GroupScheduler, "insecure")
+	cafile := p.Values.String(GroupServiceAuth, "os_cacert")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if insecure || cafile != "" {
+		tc := &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // the operator asked for it
+		if cafile != "" {
+			pem, err := os.ReadFile(cafile)
+			if err != nil {
+				return nil, fmt.Errorf("reading os_cacert: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("os_cacert %s holds no PEM certificate", cafile)
+			}
+			tc.RootCAs = pool
+		}
+		tr.TLSClientConfig = tc
+	}
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}, nil
+}
+
+// AgentEnv is the agent's environment: ours plus the [service_auth]
+// options as OS_* variables (so the agent authenticates like the
+// scheduler), and OS_INSECURE when insecure is set.
+func (p *Parsed) AgentEnv(base []string) []string {
+	env := map[string]string{}
+	var order []string
+	for _, kv := range base {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := env[k]; !ok {
+			order = append(order, k)
+		}
+		env[k] = v
+	}
+	set := func(k, v string) {
+		if _, ok := env[k]; !ok {
+			order = append(order, k)
+		}
+		env[k] = v
+	}
+	for _, o := range osAuth {
+		if v := p.Values.String(GroupServiceAuth, o.name); v != "" {
+			set(o.env, v)
+		}
+	}
+	if p.Values.Bool(GroupScheduler, "insecure") {
+		set("OS_INSECURE", "True")
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// AgentPath finds freezer-agent: the configured path, else next to the
+// scheduler's own executable, else on PATH.
+func (p *Parsed) AgentPath(self string, lookPath func(string) (string, error)) (string, error) {
+	if ap := p.Values.String(GroupScheduler, "agent_path"); ap != "" {
+		return ap, nil
+	}
+	if self != "" {
+		cand := filepath.Join(filepath.Dir(self), "freezer-agent")
+		if st, err := os.Stat(cand); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	ap, err := lookPath("freezer-agent")
+	if err != nil {
+		return "", fmt.Errorf("finding freezer-agent (set [scheduler] agent_path): %w", err)
+	}
+	return ap, nil
+}
+
+// PidFile is the configured pid file or upstream's
+// <tmpdir>/freezer_sched_<home dir name>.pid.
+func (p *Parsed) PidFile(home string) string {
+	if pf := p.Values.String(GroupScheduler, "pid_file"); pf != "" {
+		return pf
+	}
+	return filepath.Join(os.TempDir(), "freezer_sched_"+filepath.Base(home)+".pid")
+}

@@ -1,0 +1,411 @@
+package scheduler
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_scheduler/agentrun"
+)
+
+const metadataAgent = `echo '{"backup_name": "b1", "container": "c1", "hostname": "node", "time_stamp": 1795628800}'`
+
+func TestFakeAPIOneShotJobRunsOnceAndCompletes(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{TimeCreated: 1, TimeStarted: -1, TimeEnded: -1}))
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+
+	if st, res := h.status("j1"); st != apiv2.StatusCompleted || res != apiv2.ResultSuccess {
+		t.Errorf("final status %s/%s", st, res)
+	}
+	if n := h.agentRuns(); n != 1 {
+		t.Errorf("agent ran %d times", n)
+	}
+	b := h.api.backupList()
+	if len(b) != 1 || b[0]["job_id"] != "j1" || b[0]["backup_name"] != "b1" {
+		t.Errorf("backups posted: %v", b)
+	}
+	// Every transition was reported with the whole schedule.
+	var seq []string
+	for _, p := range h.api.patchList("j1") {
+		seq = append(seq, p.Status)
+		if p.TimeCreated != 1 {
+			t.Errorf("PATCH lost time_created (replace semantics need the whole schedule): %+v", p)
+		}
+	}
+	got := strings.Join(seq, ",")
+	if got != "scheduled,running,running,completed" {
+		t.Errorf("status sequence %s", got)
+	}
+	ps := h.api.patchList("j1")
+	if run := ps[1]; run.TimeStarted < t0.Add(2*time.Second).Unix() || run.TimeStarted > t0.Add(10*time.Second).Unix() ||
+		run.TimeEnded != -1 || run.Result != "" {
+		t.Errorf("running PATCH %+v", run)
+	}
+	if pid := ps[2]; pid.CurrentPID == 0 {
+		t.Errorf("pid PATCH without current_pid: %+v", pid)
+	}
+	if last := ps[len(ps)-1]; last.TimeEnded < last.TimeStarted || last.Event != "" {
+		t.Errorf("final PATCH %+v", last)
+	}
+	// The job document was cached in the jobs dir.
+	if _, err := os.Stat(filepath.Join(h.dir, "jobs", "job_j1.conf")); err != nil {
+		t.Errorf("job not cached: %v", err)
+	}
+	// Later polls do not run it again.
+	h.clock.Advance(10 * time.Minute)
+	time.Sleep(100 * time.Millisecond)
+	if n := h.agentRuns(); n != 1 {
+		t.Errorf("agent ran %d times after more polls", n)
+	}
+}
+
+func TestFakeAPIRetriesAndFails(t *testing.T) {
+	h := newHarness(t, `echo "Critical Error: path /nope does not exist" >&2; exit 1`, nil)
+	a := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "backup", "path_to_backup": "/nope"},
+		MaxRetries: intp(2), MaxRetriesInterval: intp(5)}
+	h.api.put(backupJob("j1", apiv2.JobSchedule{}, a))
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if _, res := h.status("j1"); res != apiv2.ResultFail {
+		t.Errorf("result %s", res)
+	}
+	if n := h.agentRuns(); n != 3 {
+		t.Errorf("max_retries 2: agent ran %d times, want 3", n)
+	}
+	if len(h.api.backupList()) != 0 {
+		t.Error("a failed backup was posted")
+	}
+}
+
+func TestFakeAPIMandatoryAndSkippedActions(t *testing.T) {
+	// The agent fails for action "admin" and succeeds otherwise; it logs
+	// which action ran.
+	body := `a=$(sed -n 's/^action = //p' "$4"); echo "$a" >> ` + "ACTIONS" + `; [ "$a" != admin ]`
+	h := newHarness(t, "", nil)
+	actions := filepath.Join(h.dir, "actions")
+	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, strings.ReplaceAll(body, "ACTIONS", actions))
+	h.api.put(backupJob("j1", apiv2.JobSchedule{},
+		apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "admin"}},
+		apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "info"}},
+		apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore"}, Mandatory: boolp(true)},
+		apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "backup", "mandatory": true}},
+	))
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	b, _ := os.ReadFile(actions)
+	if got := strings.Fields(string(b)); strings.Join(got, ",") != "admin,restore,backup" {
+		t.Errorf("actions run: %v (info must be skipped after the failure, mandatory ones run)", got)
+	}
+	if _, res := h.status("j1"); res != apiv2.ResultFail {
+		t.Errorf("result %s", res)
+	}
+}
+
+func TestFakeAPIAbortStopsTheAgent(t *testing.T) {
+	h := newHarness(t, `sleep 60; `+metadataAgent, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{}))
+	h.start()
+	h.until("job running", time.Second, func() bool {
+		ps := h.api.patchList("j1")
+		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+	})
+	pid := h.api.job("j1").JobSchedule.CurrentPID
+	h.api.setEvent("j1", apiv2.EventAbort)
+	start := time.Now()
+	h.s.Poll(context.Background())
+	h.until("job aborted", 100*time.Millisecond, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("abort took %s", took)
+	}
+	if _, res := h.status("j1"); res != apiv2.ResultAborted {
+		t.Errorf("result %s", res)
+	}
+	if _, err := os.Stat("/proc/" + itoa(pid)); err == nil {
+		if b, _ := os.ReadFile("/proc/" + itoa(pid) + "/stat"); !strings.Contains(string(b), " Z ") {
+			t.Errorf("agent pid %d still alive", pid)
+		}
+	}
+	if len(h.api.backupList()) != 0 {
+		t.Error("an aborted backup was posted")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestFakeAPIDisableExec(t *testing.T) {
+	h := newHarness(t, "true", func(c *Config) { c.DisableExec = true })
+	h.api.put(backupJob("j1", apiv2.JobSchedule{},
+		apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "exec", "command": "rm -rf /"}}))
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if _, res := h.status("j1"); res != apiv2.ResultFail {
+		t.Errorf("result %s", res)
+	}
+	if h.agentRuns() != 0 {
+		t.Error("exec job ran with disable_exec")
+	}
+}
+
+func TestFakeAPIIntervalJobStopEvent(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "10 minutes"}))
+	h.start()
+	h.until("two runs", 30*time.Second, func() bool { return h.agentRuns() >= 2 && len(h.api.backupList()) >= 2 })
+	h.until("scheduled again", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusScheduled })
+	if _, res := h.status("j1"); res != apiv2.ResultSuccess {
+		t.Errorf("result %s", res)
+	}
+	h.api.setEvent("j1", apiv2.EventStop)
+	h.s.Poll(context.Background())
+	if st, _ := h.status("j1"); st != apiv2.StatusStop {
+		t.Errorf("after stop: %s", st)
+	}
+	if ev := h.api.job("j1").JobSchedule.Event; ev != "" {
+		t.Errorf("event not cleared: %q", ev)
+	}
+	runs := h.agentRuns()
+	h.clock.Advance(time.Hour)
+	time.Sleep(200 * time.Millisecond)
+	if h.agentRuns() != runs {
+		t.Error("a stopped job ran")
+	}
+	// start again
+	h.api.setEvent("j1", apiv2.EventStart)
+	h.s.Poll(context.Background())
+	if st, _ := h.status("j1"); st != apiv2.StatusScheduled {
+		t.Errorf("after start: %s", st)
+	}
+}
+
+func TestFakeAPIStoppedJobIsNotAutostarted(t *testing.T) {
+	h := newHarness(t, "true", nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusStop}))
+	h.api.put(backupJob("j2", apiv2.JobSchedule{}, apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "backup", "storage": "tape"}}))
+	h.start()
+	h.clock.Advance(5 * time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if h.agentRuns() != 0 {
+		t.Error("stopped or unsupported job ran")
+	}
+	if st, _ := h.status("j1"); st != apiv2.StatusStop {
+		t.Errorf("j1 %s", st)
+	}
+	if len(h.api.patchList("j2")) != 0 {
+		t.Error("a job needing an unsupported storage was touched")
+	}
+}
+
+func TestFakeAPIJobRemovedFromAPI(t *testing.T) {
+	h := newHarness(t, "true", nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours"}))
+	h.start()
+	h.until("scheduled", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusScheduled })
+	h.api.mu.Lock()
+	delete(h.api.jobs, "j1")
+	h.api.mu.Unlock()
+	h.s.Poll(context.Background())
+	if _, ok := h.s.Jobs()["j1"]; ok {
+		t.Error("job still known after it disappeared from the API")
+	}
+	h.clock.Advance(2 * time.Hour)
+	time.Sleep(200 * time.Millisecond)
+	if h.agentRuns() != 0 {
+		t.Error("removed job ran")
+	}
+}
+
+func TestFakeAPISessionHoldOffIsWaitedOut(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.sessionStarts = []apiv2.SessionActionResult{{Result: "hold-off", SessionTag: 3}, {Result: "hold-off", SessionTag: 3},
+		{Result: "success", SessionTag: 4}}
+	h.api.session = apiv2.Session{SessionTag: 3, HoldOff: 30, TimeStart: t0.Unix()}
+	j := backupJob("j1", apiv2.JobSchedule{})
+	j.SessionID, j.SessionTag = "s1", 3
+	h.api.put(j)
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if h.agentRuns() != 1 || h.api.startCalls != 3 {
+		t.Errorf("agent runs %d, session starts %d", h.agentRuns(), h.api.startCalls)
+	}
+	ps := h.api.patchList("j1")
+	started := time.Unix(ps[len(ps)-1].TimeStarted, 0)
+	if got := h.api.job("j1").SessionTag; got != 4 {
+		t.Errorf("session tag %d, want 4", got)
+	}
+	if len(h.api.sessionEnds) != 1 || h.api.sessionEnds[0].Result != apiv2.ResultSuccess || h.api.sessionEnds[0].CurrentTag != 4 {
+		t.Errorf("session ends %+v", h.api.sessionEnds)
+	}
+	_ = started
+}
+
+func TestFakeAPISessionOutOfSyncDoesNotRun(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.sessionStarts = []apiv2.SessionActionResult{{Result: "out-of-sync", SessionTag: 7}}
+	j := backupJob("j1", apiv2.JobSchedule{})
+	j.SessionID, j.SessionTag = "s1", 5
+	h.api.put(j)
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if h.agentRuns() != 0 {
+		t.Error("an out-of-sync member ran")
+	}
+	if _, res := h.status("j1"); res != apiv2.ResultFail {
+		t.Errorf("result %s", res)
+	}
+	if got := h.api.job("j1").SessionTag; got != 7 {
+		t.Errorf("tag not brought in step: %d", got)
+	}
+	if len(h.api.sessionEnds) != 1 || h.api.sessionEnds[0].Result != apiv2.ResultFail {
+		t.Errorf("the missed run must be reported to the session: %+v", h.api.sessionEnds)
+	}
+}
+
+func TestFakeAPISessionHoldOffWaitIsBounded(t *testing.T) {
+	h := newHarness(t, metadataAgent, func(c *Config) { c.SessionWait = 20 * time.Second })
+	for i := 0; i < 50; i++ {
+		h.api.sessionStarts = append(h.api.sessionStarts, apiv2.SessionActionResult{Result: "hold-off", SessionTag: 1})
+	}
+	j := backupJob("j1", apiv2.JobSchedule{})
+	j.SessionID, j.SessionTag = "s1", 1
+	h.api.put(j)
+	h.start()
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if h.agentRuns() != 0 {
+		t.Error("ran although the session never left hold-off")
+	}
+	if calls := h.api.startCalls; calls < 2 || calls > 10 {
+		t.Errorf("session start calls %d: want a few, with backoff", calls)
+	}
+}
+
+// The previous scheduler process was killed while the agent ran: the new
+// one re-attaches and does not run the action again.
+func TestFakeAPIRestartReattachesToRunningAgent(t *testing.T) {
+	h := newHarness(t, "", nil)
+	release := filepath.Join(h.dir, "release")
+	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
+	runDir := filepath.Join(h.dir, "jobs", "run")
+	if err := agentrun.RunDir(runDir); err != nil {
+		t.Fatal(err)
+	}
+	files := agentrun.Files{Base: filepath.Join(runDir, "j1-0-0")}
+	p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRecord(runDir, runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+		t.Fatal(err)
+	}
+	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	h.start()
+	time.Sleep(300 * time.Millisecond)
+	if st, _ := h.status("j1"); st != apiv2.StatusRunning {
+		t.Fatalf("status %s while the adopted agent runs", st)
+	}
+	os.WriteFile(release, nil, 0o600)
+	go p.Wait() // the test process is the agent's real parent: reap it
+	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if _, res := h.status("j1"); res != apiv2.ResultSuccess {
+		t.Errorf("result %s", res)
+	}
+	if h.agentRuns() != 1 {
+		t.Errorf("agent ran %d times", h.agentRuns())
+	}
+	if b := h.api.backupList(); len(b) != 1 || b[0]["job_id"] != "j1" {
+		t.Errorf("backups %v", b)
+	}
+	if _, err := os.Stat(recordPath(runDir, "j1")); !os.IsNotExist(err) {
+		t.Error("run record left behind")
+	}
+}
+
+func TestFakeAPIRestartWithLostRunIsNotRerun(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: 999999999, TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	h.start()
+	h.until("job settled", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if _, res := h.status("j1"); res != apiv2.ResultFail {
+		t.Errorf("result %s", res)
+	}
+	h.clock.Advance(time.Hour)
+	time.Sleep(200 * time.Millisecond)
+	if h.agentRuns() != 0 {
+		t.Error("a one-shot job that was running before the restart ran again")
+	}
+}
+
+func TestFakeAPIShutdownAbortsRuns(t *testing.T) {
+	h := newHarness(t, `sleep 60`, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours", ScheduleStartDate: "2026-03-10T12:00:30"}))
+	h.start()
+	h.until("job running", time.Second, func() bool {
+		ps := h.api.patchList("j1")
+		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+	})
+	start := time.Now()
+	h.stop()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("shutdown took %s", took)
+	}
+	st, res := h.status("j1")
+	if res != apiv2.ResultAborted || st != apiv2.StatusScheduled {
+		t.Errorf("after shutdown: %s/%s", st, res)
+	}
+}
+
+func TestFakeAPIFailedPatchIsResent(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours"}))
+	h.api.failPatches = 3 // the first PATCH fails all its tries
+	h.start()
+	h.until("status reported on a later poll", 10*time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusScheduled })
+}
+
+func TestNoAPIModeRunsLocalJobFiles(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	jobs := filepath.Join(dir, "conf.d")
+	os.MkdirAll(jobs, 0o700)
+	os.WriteFile(filepath.Join(jobs, "nightly.conf"), []byte(`{"job_schedule": {}, "job_actions": [{"freezer_action": {"action": "backup", "mode": "fs"}}]}`), 0o600)
+	os.WriteFile(filepath.Join(jobs, "notes.txt"), []byte("not a job"), 0o600)
+	runner := &agentrun.Runner{AgentPath: fakeAgent(t, dir, calls, "true"), Env: []string{"PATH=/usr/bin:/bin"}}
+	clk := newFakeClock(t0)
+	s, err := New(Config{NoAPI: true, JobsDir: jobs, Capabilities: DefaultCapabilities(), Location: time.UTC}, Deps{Agent: runner, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, _ := os.ReadFile(calls); strings.Count(string(b), "run") == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("local job never ran")
+		}
+		clk.Advance(time.Second)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if j, ok := s.Jobs()["nightly"]; !ok || j.JobSchedule.Status == "" {
+		t.Errorf("job id from the file name: %+v", s.Jobs())
+	}
+	cancel()
+	<-done
+
+	if _, err := ReadJobFiles(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing jobs dir accepted")
+	}
+	os.WriteFile(filepath.Join(jobs, "broken.conf"), []byte("{"), 0o600)
+	if _, err := ReadJobFiles(jobs); err == nil {
+		t.Error("broken job file accepted")
+	}
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs, from Debian packages, everything the integration suite and the
+# test environment (tools/testenv/up.sh) need. Idempotent: when every package
+# is installed already it returns in well under a second.
+#
+# Debian services are kept from starting while packages are installed (a
+# policy-rc.d that exits 101): up.sh starts its own instances on loopback,
+# with its own configs, and a stray system sshd or vsftpd on :22/:21 would
+# listen on every interface.
+set -euo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive
+start=${EPOCHREALTIME/,/.}
+elapsed() {
+  local now=${EPOCHREALTIME/,/.}
+  awk -v a="$start" -v b="$now" 'BEGIN { printf "%.2f", b - a }'
+}
+
+PACKAGES=(
+  # databases and caches
+  mariadb-server mariadb-client memcached
+  # Keystone under uwsgi, and the clients used to seed it
+  python3-keystone python3-keystonemiddleware python3-keystoneclient
+  python3-keystoneauth1 python3-openstackclient python3-pymysql
+  uwsgi-core uwsgi-plugin-python3
+  # Swift all-in-one with s3api
+  swift swift-proxy swift-account swift-container swift-object
+  python3-swift python3-swiftclient
+  # SFTP and FTP/FTPS servers, S3 clients for manual checks
+  openssh-server openssh-client vsftpd s3cmd python3-boto3
+  # the upstream Python Freezer, for interoperability tests and benchmarks
+  # (python3-freezer ships /usr/bin/freezer-agent)
+  python3-freezer freezer-scheduler python3-freezer-api python3-freezerclient
+  python3-migrate
+  # tools used by the build: shell lint, release notes
+  shellcheck python3-reno
+  curl openssl ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  [[ $st == ii* ]] || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install.sh: all ${#PACKAGES[@]} packages present ($(elapsed)s)"
+  exit 0
+fi
+echo "install.sh: installing ${#missing[@]} packages: ${missing[*]}"
+
+# Keep services from auto-starting; restore whatever policy-rc.d was there.
+policy=/usr/sbin/policy-rc.d
+saved=""
+if [[ -e $policy ]]; then
+  saved=$(mktemp)
+  cp -p "$policy" "$saved"
+fi
+restore_policy() {
+  if [[ -n $saved ]]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\n# written by freezer tools/testenv/install.sh\nexit 101\n' >"$policy"
+chmod 755 "$policy"
+
+apt_install() {
+  apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confold "$@" </dev/null
+}
+if ! apt_install "${missing[@]}"; then
+  echo "install.sh: install failed; refreshing package lists and retrying"
+  apt-get update </dev/null
+  apt_install "${missing[@]}"
+fi
+echo "install.sh: done in $(elapsed)s"
