@@ -120,6 +120,14 @@ func TestBadInput(t *testing.T) {
 		e.expect(memberP1, "POST", path, big, 413, `{"title":"Request Entity Too Large"}`)
 	}
 	e.expect(memberP1, "GET", "/v2/p1/jobs?all_projects=maybe", nil, 400, `{"title":"Invalid parameter"}`)
+	// Values longer than their columns are refused before the database
+	// (MySQL in strict mode would fail the insert).
+	long := strings.Repeat("x", 300)
+	e.expect(memberP1, "POST", "/v2/p1/actions", `{"freezer_action":{"action":"`+long+`"}}`, 400, "")
+	e.expect(memberP1, "POST", "/v2/p1/sessions", `{"schedule":{},"status":"`+long+`"}`, 400, "")
+	e.expect(memberP1, "POST", "/v2/p1/jobs/"+long, `{}`, 400, "")
+	e.expect(who{long, "u", "member"}, "GET", "/v2/"+long+"/jobs", nil, 404, "")
+	e.expect(memberP1, "POST", "/v2/p1/backups", `{"container":"c","hostname":"`+long+`","backup_name":"b","job_id":"`+long+`"}`, 201, "")
 }
 
 func TestPolicyDefaults(t *testing.T) {

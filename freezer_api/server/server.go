@@ -151,6 +151,10 @@ func (s *Server) route(template, rule string, h func(w http.ResponseWriter, r *h
 			return
 		}
 		vars := mux.Vars(r)
+		if p, ok := vars["project_id"]; ok && (len(p) > 64 || !idPattern.MatchString(p)) {
+			writeJSON(w, http.StatusNotFound, apiv2.Error{Title: "Not Found", Description: "No such project."})
+			return
+		}
 		c := &call{id: id, vars: vars, scope: store.Scope{ProjectID: vars["project_id"], UserID: id.UserID}}
 		if info != nil {
 			info.project, info.user = c.scope.ProjectID, id.UserID
