@@ -126,7 +126,8 @@ func TestBadInput(t *testing.T) {
 	e.expect(memberP1, "POST", "/v2/p1/actions", `{"freezer_action":{"action":"`+long+`"}}`, 400, "")
 	e.expect(memberP1, "POST", "/v2/p1/sessions", `{"schedule":{},"status":"`+long+`"}`, 400, "")
 	e.expect(memberP1, "POST", "/v2/p1/jobs/"+long, `{}`, 400, "")
-	e.expect(who{long, "u", "member"}, "GET", "/v2/"+long+"/jobs", nil, 404, "")
+	e.expect(memberP1, "GET", "/v2/"+long+"/jobs", nil, 404, "")
+	e.expect(who{long, "u", "member"}, "GET", "/v2/p1/jobs", nil, 401, "")
 	e.expect(memberP1, "POST", "/v2/p1/backups", `{"container":"c","hostname":"`+long+`","backup_name":"b","job_id":"`+long+`"}`, 201, "")
 }
 
