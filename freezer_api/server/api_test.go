@@ -31,6 +31,12 @@ func TestVersionsHomeAndUnknownRoutes(t *testing.T) {
 	e.expect(memberP1, "GET", "/v2/p1", nil, 404, "")
 	e.expect(memberP1, "PUT", "/v2/p1/jobs", nil, 405, `{"title":"405 Method Not Allowed"}`)
 	e.expect(memberP1, "HEAD", "/v2/p1/jobs", nil, 405, "")
+	if r := e.expect(memberP1, "OPTIONS", "/v2/p1/jobs/j1", nil, 200, ""); r.header.Get("Allow") != "GET, POST, PATCH, DELETE" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+	if r := e.expect(memberP1, "DELETE", "/v2/p1/jobs", nil, 405, ""); r.header.Get("Allow") != "GET, POST" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 406, "", "Accept", "text/html")
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, `{"jobs":[]}`, "Accept", "application/json")
 	// An incoming request id is kept, a malformed one replaced.

@@ -96,7 +96,14 @@ func New(cfg Config) *Server {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiv2.Error{Title: "404 Not Found"})
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// The path exists: say which methods it has. OPTIONS answers
+		// 200 with that list, as upstream's falcon does.
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		if req.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		writeJSON(w, http.StatusMethodNotAllowed, apiv2.Error{Title: "405 Method Not Allowed"})
 	})
 	s.addRoot(r)
@@ -111,6 +118,20 @@ func New(cfg Config) *Server {
 	s.addBackups(r)
 	s.handler = s.outer(r)
 	return s
+}
+
+// allowedMethods lists the methods routed for the request's path.
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // ServeHTTP implements http.Handler.
