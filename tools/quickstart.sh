@@ -68,7 +68,7 @@ if ! kill -0 "$api_pid" 2>/dev/null || ! curl -fsS "$API/healthcheck" >/dev/null
 fi
 
 # A small sample tree: this project's own sources and configs.
-cp -r freezer internal etc "$R/data/"
+cp -r freezer internal README.rst Makefile "$R/data/"
 ln -s internal "$R/data/link-to-internal"
 mkdir -p "$R/data/empty-dir"
 

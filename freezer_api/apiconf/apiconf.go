@@ -46,8 +46,8 @@ func Schema() config.Schema {
 		{Group: "database", Name: "connection", Type: config.String, Default: DefaultConnection, Secret: true,
 			Help:       "SQLAlchemy URL of the database: mysql+pymysql://user:password@host/freezer?charset=utf8, sqlite:///relative.db or sqlite:////absolute.db.",
 			Deprecated: []config.Name{{Group: "DEFAULT", Name: "sql_connection"}, {Group: "DATABASE", Name: "sql_connection"}, {Group: "sql", Name: "connection"}}},
-		{Group: "database", Name: "max_pool_size", Type: config.Int, Default: "5", Help: "Connections kept open in the pool (MySQL)."},
-		{Group: "database", Name: "max_overflow", Type: config.Int, Default: "50", Help: "Connections allowed beyond max_pool_size (MySQL)."},
+		{Group: "database", Name: "max_pool_size", Type: config.Int, Default: "5", Help: "Connections of the pool (MySQL); with max_overflow, the most the API opens."},
+		{Group: "database", Name: "max_overflow", Type: config.Int, Default: "50", Help: "Connections allowed beyond max_pool_size (MySQL); idle ones close after 5 minutes."},
 		{Group: "database", Name: "connection_recycle_time", Type: config.Int, Default: "3600", Help: "Seconds after which a connection is replaced."},
 		{Group: "database", Name: "max_retries", Type: config.Int, Default: "10", Help: "Attempts to connect at start-up (-1: forever)."},
 		{Group: "database", Name: "retry_interval", Type: config.Int, Default: "10", Help: "Seconds between connection attempts at start-up."},
@@ -63,6 +63,12 @@ func Schema() config.Schema {
 		{Group: "keystone_authtoken", Name: "project_domain_name", Type: config.String, Default: "Default", Help: "Service project's domain."},
 		{Group: "keystone_authtoken", Name: "region_name", Type: config.String, Help: "Region of the identity endpoint."},
 		{Group: "keystone_authtoken", Name: "token_cache_time", Type: config.Int, Default: "300", Help: "Seconds a validated token is trusted before asking Keystone again (never past its expiry)."},
+
+		{Group: "centralized_scheduler", Name: "enabled", Type: config.Bool, Default: "true",
+			Help: "Create a Keystone trust from the job's owner to the service user when a job is created for a central client."},
+		{Group: "centralized_scheduler", Name: "enforce_trusts", Type: config.Bool, Default: "false", Help: "Create the trust for every job, not only for central clients."},
+		{Group: "centralized_scheduler", Name: "trusts_delegated_roles", Type: config.List, Default: "member",
+			Help: "Roles the trust delegates; empty delegates the caller's roles."},
 
 		{Group: "oslo_policy", Name: "policy_file", Type: config.String, Default: "policy.yaml", Help: "Policy overrides (YAML or JSON); relative paths are looked up next to the config files and in /etc/freezer."},
 
@@ -93,6 +99,7 @@ type Settings struct {
 	RetryInterval   time.Duration
 	Keystone        Keystone
 	PolicyFile      string
+	Trusts          Trusts
 	MaxBodyBytes    int64
 	HealthcheckFile string
 
@@ -105,6 +112,12 @@ type NoAuth struct {
 	ProjectID, UserID string
 	Roles             []string
 	TrustHeaders      bool
+}
+
+// Trusts is the [centralized_scheduler] section.
+type Trusts struct {
+	Enabled, Enforce bool
+	Roles            []string
 }
 
 // Keystone is the [keystone_authtoken] subset used.
@@ -185,6 +198,8 @@ func Load(a Args) (Settings, error) {
 			RegionName:         v.String("keystone_authtoken", "region_name"),
 			CacheTime:          time.Duration(v.Int("keystone_authtoken", "token_cache_time")) * time.Second,
 		},
+		Trusts: Trusts{Enabled: v.Bool("centralized_scheduler", "enabled"), Enforce: v.Bool("centralized_scheduler", "enforce_trusts"),
+			Roles: v.List("centralized_scheduler", "trusts_delegated_roles")},
 		MaxBodyBytes:    int64(v.Int("oslo_middleware", "max_request_body_size")),
 		HealthcheckFile: v.String("healthcheck", "disable_by_file_path"),
 		ConfigFiles:     files,
@@ -281,7 +296,7 @@ func ParseArgs(args []string) (Args, []string, map[string]bool, error) {
 			a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_port"}] = val
 		case "debug", "d":
 			a.Overrides[config.Name{Group: "DEFAULT", Name: "debug"}] = "true"
-		case "print-sample-config", "help", "h", "version":
+		case "print-sample-config", "print-policy", "help", "h", "version":
 			seen[name] = true
 		default:
 			return a, nil, nil, fmt.Errorf("unknown flag %s", arg)

@@ -40,6 +40,8 @@ type Keystone struct {
 
 	mu    sync.Mutex
 	cache map[[32]byte]cacheEntry
+
+	serviceUserID string // trustee of the trusts made for central schedulers
 }
 
 type cacheEntry struct {
@@ -93,7 +95,13 @@ func NewKeystone(ctx context.Context, cfg KeystoneConfig) (*Keystone, error) {
 	// the catalog's public URL may be unreachable from here.
 	ic.Endpoint = gophercloud.NormalizeURL(cfg.AuthURL)
 	ic.ResourceBase = ic.Endpoint
-	return &Keystone{identity: ic, cfg: cfg, now: cfg.Now, cache: map[[32]byte]cacheEntry{}}, nil
+	k := &Keystone{identity: ic, cfg: cfg, now: cfg.Now, cache: map[[32]byte]cacheEntry{}}
+	if cr, ok := pc.GetAuthResult().(tokens.CreateResult); ok {
+		if u, err := cr.ExtractUser(); err == nil && u != nil {
+			k.serviceUserID = u.ID
+		}
+	}
+	return k, nil
 }
 
 type tokenBody struct {

@@ -31,5 +31,8 @@ func (n NoAuth) Authenticate(_ context.Context, r *http.Request) (*Identity, err
 			id.Roles = normRoles(strings.Split(v, ","))
 		}
 	}
+	if len(id.ProjectID) > 64 || len(id.UserID) > 64 {
+		return nil, ErrUnauthorized // longer than any Keystone id
+	}
 	return id, nil
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -320,4 +321,31 @@ func (p *parser) atom() (node, error) {
 	}
 	p.pos++
 	return checkNode{kind: kind, match: match}, nil
+}
+
+// WriteSample writes the default rules as a commented policy.yaml, the
+// way oslopolicy-sample-generator does: uncomment a line to override it.
+func WriteSample(w io.Writer) error {
+	rules := DefaultRules()
+	names := make([]string, 0, len(rules))
+	for k := range rules {
+		names = append(names, k)
+	}
+	// Base rules first, then operations, each alphabetically.
+	sort.Slice(names, func(i, j int) bool {
+		bi, bj := !strings.Contains(names[i], ":"), !strings.Contains(names[j], ":")
+		if bi != bj {
+			return bi
+		}
+		return names[i] < names[j]
+	})
+	if _, err := fmt.Fprintln(w, "# freezer-api policy defaults (secure RBAC). Uncomment a rule to change it."); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := fmt.Fprintf(w, "#%q: %q\n", n, rules[n]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

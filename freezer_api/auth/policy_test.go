@@ -3,6 +3,7 @@ package auth
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +61,25 @@ func TestPolicyFileOverrides(t *testing.T) {
 	os.WriteFile(path, []byte(`"jobs:get": "role:admin and (role:x"`), 0o600)
 	if _, err := LoadPolicy(path); err == nil {
 		t.Error("unbalanced rule accepted")
+	}
+}
+
+func TestWriteSampleParsesBack(t *testing.T) {
+	var b strings.Builder
+	if err := WriteSample(&b); err != nil {
+		t.Fatal(err)
+	}
+	// Uncommented, the sample is a valid policy file equal to the defaults.
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(path, []byte(strings.ReplaceAll(b.String(), "\n#\"", "\n\"")), 0o600)
+	p, err := LoadPolicy(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Enforce("jobs:get", Creds{ProjectID: "p1", Roles: []string{"reader"}}, map[string]string{"project_id": "p1"}) {
+		t.Fatal("sample changed a default")
+	}
+	if !strings.Contains(b.String(), `#"jobs:get_all_projects": "rule:admin_or_service"`) {
+		t.Fatalf("sample:\n%s", b.String())
 	}
 }

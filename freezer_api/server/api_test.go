@@ -31,6 +31,12 @@ func TestVersionsHomeAndUnknownRoutes(t *testing.T) {
 	e.expect(memberP1, "GET", "/v2/p1", nil, 404, "")
 	e.expect(memberP1, "PUT", "/v2/p1/jobs", nil, 405, `{"title":"405 Method Not Allowed"}`)
 	e.expect(memberP1, "HEAD", "/v2/p1/jobs", nil, 405, "")
+	if r := e.expect(memberP1, "OPTIONS", "/v2/p1/jobs/j1", nil, 200, ""); r.header.Get("Allow") != "GET, POST, PATCH, DELETE" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
+	if r := e.expect(memberP1, "DELETE", "/v2/p1/jobs", nil, 405, ""); r.header.Get("Allow") != "GET, POST" {
+		t.Fatalf("Allow %q", r.header.Get("Allow"))
+	}
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 406, "", "Accept", "text/html")
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, `{"jobs":[]}`, "Accept", "application/json")
 	// An incoming request id is kept, a malformed one replaced.
@@ -120,6 +126,15 @@ func TestBadInput(t *testing.T) {
 		e.expect(memberP1, "POST", path, big, 413, `{"title":"Request Entity Too Large"}`)
 	}
 	e.expect(memberP1, "GET", "/v2/p1/jobs?all_projects=maybe", nil, 400, `{"title":"Invalid parameter"}`)
+	// Values longer than their columns are refused before the database
+	// (MySQL in strict mode would fail the insert).
+	long := strings.Repeat("x", 300)
+	e.expect(memberP1, "POST", "/v2/p1/actions", `{"freezer_action":{"action":"`+long+`"}}`, 400, "")
+	e.expect(memberP1, "POST", "/v2/p1/sessions", `{"schedule":{},"status":"`+long+`"}`, 400, "")
+	e.expect(memberP1, "POST", "/v2/p1/jobs/"+long, `{}`, 400, "")
+	e.expect(memberP1, "GET", "/v2/"+long+"/jobs", nil, 404, "")
+	e.expect(who{long, "u", "member"}, "GET", "/v2/p1/jobs", nil, 401, "")
+	e.expect(memberP1, "POST", "/v2/p1/backups", `{"container":"c","hostname":"`+long+`","backup_name":"b","job_id":"`+long+`"}`, 201, "")
 }
 
 func TestPolicyDefaults(t *testing.T) {

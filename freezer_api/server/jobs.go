@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_api/auth"
 )
 
 func (s *Server) addJobs(r *mux.Router) {
@@ -62,8 +63,12 @@ func jobBody(r *http.Request) (apiv2.Job, error) {
 	if err := expandActionDefaults(m); err != nil {
 		return j, err
 	}
-	if _, ok := m["job_schedule"]; !ok {
+	if v, ok := m["job_schedule"]; !ok || v == nil {
 		m["job_schedule"] = map[string]any{}
+	}
+	// A Go client marshals an empty slice field as null.
+	if v, ok := m["job_actions"]; ok && v == nil {
+		m["job_actions"] = []any{}
 	}
 	if err := jobSchema.validate(m); err != nil {
 		return j, err
@@ -95,12 +100,28 @@ func checkJobActions(m map[string]any) error {
 	return nil
 }
 
-// visibleJob hides what the caller must not see: trust ids are only for
-// the central scheduler (admin or service).
-func (s *Server) visibleJob(c *call, j *apiv2.Job) {
-	if j.UserCredentials != nil && !s.allowed("jobs:get_all_projects", c) {
-		j.UserCredentials = nil
+// visibleJobs hides what the caller must not see unless it is the central
+// scheduler (admin or service): trust ids, and, as upstream does, the
+// process id of jobs that run on a central client of another project.
+func (s *Server) visibleJobs(r *http.Request, c *call, jobs []apiv2.Job) error {
+	if s.allowed("jobs:get_all_projects", c) {
+		return nil
 	}
+	var ids []string
+	for i := range jobs {
+		jobs[i].UserCredentials = nil
+		ids = append(ids, jobs[i].ClientID)
+	}
+	foreign, err := s.cfg.Store.ForeignCentralClients(r.Context(), c.scope.ProjectID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range jobs {
+		if foreign[jobs[i].ClientID] {
+			jobs[i].JobSchedule.CurrentPID = 0
+		}
+	}
+	return nil
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -124,16 +145,45 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	for i := range jobs {
-		s.visibleJob(c, &jobs[i])
+	if err := s.visibleJobs(r, c, jobs); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, apiv2.JobList{Jobs: jobs})
+	return nil
+}
+
+// withTrust attaches user_credentials to a job that a central scheduler
+// will run: a trust from the caller to the service user on the job's
+// project (upstream: when [centralized_scheduler] enabled and the client is
+// central, or enforce_trusts).
+func (s *Server) withTrust(r *http.Request, c *call, j *apiv2.Job) error {
+	tc := s.cfg.Trusts
+	if tc.Manager == nil || !tc.Enabled {
+		return nil
+	}
+	if !tc.Enforce {
+		cl, err := s.cfg.Store.GetClient(r.Context(), c.scope, j.ClientID)
+		if err != nil || !cl.Client.IsCentral {
+			return nil // an unknown client is the store's 422
+		}
+	}
+	id, err := tc.Manager.EnsureTrust(r.Context(), auth.TrustRequest{
+		CallerToken: r.Header.Get("X-Auth-Token"), Trustor: c.id, ProjectID: c.scope.ProjectID, Roles: tc.Roles})
+	if err != nil {
+		logFrom(r.Context()).WithError(err).Warn("could not obtain a trust for a central scheduler")
+		return &apiError{Status: http.StatusUnprocessableEntity, Title: "Missing required credentials",
+			Description: "Could not create a trust for the central scheduler."}
+	}
+	j.UserCredentials = &apiv2.UserCredentials{TrustID: id, TrustorUserID: c.id.UserID}
 	return nil
 }
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	j, err := jobBody(r)
 	if err != nil {
+		return err
+	}
+	if err := s.withTrust(r, c, &j); err != nil {
 		return err
 	}
 	id, err := s.cfg.Store.CreateJob(r.Context(), c.scope, j)
@@ -153,6 +203,9 @@ func (s *Server) replaceJob(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	if err := s.withTrust(r, c, &j); err != nil {
+		return err
+	}
 	v, err := s.cfg.Store.ReplaceJob(r.Context(), c.scope, id, j)
 	if err != nil {
 		return err
@@ -166,8 +219,11 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	s.visibleJob(c, &j)
-	writeJSON(w, http.StatusOK, j)
+	one := []apiv2.Job{j}
+	if err := s.visibleJobs(r, c, one); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, one[0])
 	return nil
 }
 
@@ -208,8 +264,16 @@ func (s *Server) patchJob(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := s.cfg.Store.DeleteJob(r.Context(), c.scope, c.vars["job_id"]); err != nil {
+	orphan, err := s.cfg.Store.DeleteJob(r.Context(), c.scope, c.vars["job_id"])
+	if err != nil {
 		return err
+	}
+	if orphan != "" && s.cfg.Trusts.Manager != nil {
+		// No job uses the trust any more; a failure is only logged, as
+		// upstream does: the job is gone either way.
+		if err := s.cfg.Trusts.Manager.DeleteTrust(r.Context(), r.Header.Get("X-Auth-Token"), orphan); err != nil {
+			logFrom(r.Context()).WithError(err).Warn("could not delete an unused trust")
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -38,6 +38,8 @@ func TestJobCreateGetList(t *testing.T) {
 	if _, has := r.body.(map[string]any)["user_credentials"]; has {
 		t.Fatal("user_credentials present without a trust")
 	}
+	// Null job_actions / job_schedule (a Go client's nil fields) mean empty.
+	e.expect(memberP1, "POST", "/v2/p1/jobs", `{"client_id":"p1_h1","job_actions":null,"job_schedule":null}`, 201, "")
 	// A client-chosen id; a duplicate is 409.
 	e.expect(memberP1, "POST", "/v2/p1/jobs", strings.Replace(jobBody, `"client_id"`, `"job_id":"my-job","client_id"`, 1), 201, `{"job_id":"my-job"}`)
 	e.expect(memberP1, "POST", "/v2/p1/jobs", strings.Replace(jobBody, `"client_id"`, `"job_id":"my-job","client_id"`, 1), 409, `{"title":"Document already existing"}`)
@@ -162,4 +164,24 @@ func TestJobEvents(t *testing.T) {
 	e.expect(memberP1, "POST", path, `{"start":null,"stop":null}`, 400, `{"description":"Bad event request format"}`)
 	e.expect(memberP1, "POST", "/v2/p1/jobs/nope/event", `{"start": null}`, 404, `{"title":"Not Found"}`)
 	e.expect(readerP1, "POST", path, `{"start": null}`, 403, "")
+}
+
+// TestCentralClientPIDHidden: a member does not see the process id of its
+// jobs that run on another project's central client (upstream behaviour);
+// admin and service do.
+func TestCentralClientPIDHidden(t *testing.T) {
+	e := withClient(t)
+	e.expect(svcP9, "POST", "/v2/p9/clients", `{"client_id":"central-node","is_central":true}`, 201, "")
+	own := e.expect(memberP1, "POST", "/v2/p1/jobs", strings.Replace(jobBody, `"status":""`, `"status":"running","current_pid":11`, 1), 201, "").str("job_id")
+	cen := e.expect(memberP1, "POST", "/v2/p1/jobs", strings.Replace(strings.Replace(jobBody, "p1_h1", "central-node", 1), `"status":""`, `"status":"running","current_pid":22`, 1), 201, "").str("job_id")
+	e.expect(memberP1, "GET", "/v2/p1/jobs/"+own, nil, 200, `{"job_schedule":{"current_pid":11}}`)
+	r := e.expect(memberP1, "GET", "/v2/p1/jobs/"+cen, nil, 200, `{"client_id":"central-node"}`)
+	if strings.Contains(string(r.raw), "current_pid") {
+		t.Fatalf("member sees the central node's pid: %s", r.raw)
+	}
+	r = e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, "")
+	if strings.Count(string(r.raw), "current_pid") != 1 {
+		t.Fatalf("list: %s", r.raw)
+	}
+	e.expect(adminP2, "GET", "/v2/p1/jobs/"+cen, nil, 200, `{"job_schedule":{"current_pid":22}}`)
 }

@@ -65,3 +65,76 @@ func TestKeystoneProjectMismatch(t *testing.T) {
 	e.expect(nobody, "GET", "/healthcheck", nil, 200, "")
 	e.expect(nobody, "GET", "/v2", nil, 401, "")
 }
+
+// TestCentralSchedulerTrusts: a job for a central client gets a Keystone
+// trust from its owner to the freezer service user, shared by the owner's
+// jobs, visible only to admin/service callers, and deleted in Keystone
+// with the last job that uses it.
+func TestCentralSchedulerTrusts(t *testing.T) {
+	env := testenv.Load(t)
+	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
+		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: env.Get(t, "FREEZER_SVC_PASSWORD"),
+		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default", CacheTime: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *server.Config) {
+		c.Auth = k
+		c.Trusts = server.TrustConfig{Manager: k, Enabled: true, Roles: []string{"member"}}
+	})
+	demo, admin := env.Get(t, "DEMO_OS_PROJECT_ID"), env.Get(t, "ADMIN_OS_PROJECT_ID")
+	demoTok, adminTok := keystoneToken(t, env, "DEMO"), keystoneToken(t, env, "ADMIN")
+	nobody := who{}
+	central := "central-" + strings.ReplaceAll(t.Name(), "_", "-")
+	e.expect(nobody, "POST", "/v2/"+demo+"/clients", `{"client_id":"`+central+`","is_central":true}`, 403, "", "X-Auth-Token", demoTok)
+	e.expect(nobody, "POST", "/v2/"+admin+"/clients", `{"client_id":"`+central+`","is_central":true}`, 201, "", "X-Auth-Token", adminTok)
+	e.expect(nobody, "POST", "/v2/"+demo+"/clients", `{"client_id":"`+demo+`_local"}`, 201, "", "X-Auth-Token", demoTok)
+	body := func(client string) string {
+		return `{"client_id":"` + client + `","job_actions":[{"freezer_action":{"action":"backup","storage":"swift"}}],"user_credentials":{"trust_id":"forged","trustor_user_id":"x"}}`
+	}
+	j1 := e.expect(nobody, "POST", "/v2/"+demo+"/jobs", body(central), 201, "", "X-Auth-Token", demoTok).str("job_id")
+	j2 := e.expect(nobody, "POST", "/v2/"+demo+"/jobs", body(central), 201, "", "X-Auth-Token", demoTok).str("job_id")
+	j3 := e.expect(nobody, "POST", "/v2/"+demo+"/jobs", body(demo+"_local"), 201, "", "X-Auth-Token", demoTok).str("job_id")
+	creds := func(job string) map[string]any {
+		r := e.expect(nobody, "GET", "/v2/"+demo+"/jobs/"+job, nil, 200, "", "X-Auth-Token", adminTok)
+		uc, _ := r.body.(map[string]any)["user_credentials"].(map[string]any)
+		return uc
+	}
+	uc1, uc2 := creds(j1), creds(j2)
+	if uc1 == nil || uc1["trustor_user_id"] != env.Get(t, "DEMO_OS_USER_ID") || uc1["trust_id"] == "forged" {
+		t.Fatalf("user_credentials %v", uc1)
+	}
+	if uc2 == nil || uc2["trust_id"] != uc1["trust_id"] {
+		t.Fatalf("second job has trust %v, want the first one's %v", uc2, uc1)
+	}
+	if uc3 := creds(j3); uc3 != nil {
+		t.Fatalf("job of a non-central client got a trust: %v", uc3)
+	}
+	if r := e.expect(nobody, "GET", "/v2/"+demo+"/jobs/"+j1, nil, 200, "", "X-Auth-Token", demoTok); strings.Contains(string(r.raw), "user_credentials") {
+		t.Fatalf("member sees the trust: %s", r.raw)
+	}
+	trustID := uc1["trust_id"].(string)
+	trustStatus := func() int {
+		req, _ := http.NewRequest("GET", env.Get(t, "OS_AUTH_URL")+"/OS-TRUST/trusts/"+trustID, nil)
+		req.Header.Set("X-Auth-Token", demoTok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := trustStatus(); st != 200 {
+		t.Fatalf("trust %s: status %d in Keystone", trustID, st)
+	}
+	e.expect(nobody, "DELETE", "/v2/"+demo+"/jobs/"+j1, nil, 204, "", "X-Auth-Token", demoTok)
+	if st := trustStatus(); st != 200 {
+		t.Fatalf("trust deleted while job %s still uses it: %d", j2, st)
+	}
+	e.expect(nobody, "DELETE", "/v2/"+demo+"/jobs/"+j2, nil, 204, "", "X-Auth-Token", demoTok)
+	if st := trustStatus(); st != 404 {
+		t.Fatalf("unused trust still in Keystone: %d", st)
+	}
+	e.expect(nobody, "DELETE", "/v2/"+admin+"/clients/"+central, nil, 204, "", "X-Auth-Token", adminTok)
+}

@@ -36,10 +36,30 @@ type Config struct {
 	HealthcheckDisableFile string
 	// WWWAuthenticate is the Keystone URL announced on 401.
 	WWWAuthenticate string
+	// Trusts, when its Manager is set, makes job creation obtain a
+	// Keystone trust for central schedulers ([centralized_scheduler]).
+	Trusts TrustConfig
 	// Metrics, if set, is where the metrics are registered; a new registry
 	// otherwise.
 	Metrics *prometheus.Registry
 	Now     func() time.Time
+}
+
+// TrustManager obtains and releases the Keystone trusts a central
+// scheduler uses to act for a job's owner (auth.Keystone implements it).
+type TrustManager interface {
+	EnsureTrust(ctx context.Context, req auth.TrustRequest) (string, error)
+	DeleteTrust(ctx context.Context, callerToken, trustID string) error
+}
+
+// TrustConfig is the [centralized_scheduler] section.
+type TrustConfig struct {
+	Manager TrustManager
+	Enabled bool
+	// Enforce: every job gets a trust, not only jobs of central clients.
+	Enforce bool
+	// Roles delegated by the trust; empty means the caller's roles.
+	Roles []string
 }
 
 // Server serves the Freezer v2 API.
@@ -76,7 +96,14 @@ func New(cfg Config) *Server {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiv2.Error{Title: "404 Not Found"})
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// The path exists: say which methods it has. OPTIONS answers
+		// 200 with that list, as upstream's falcon does.
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		if req.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		writeJSON(w, http.StatusMethodNotAllowed, apiv2.Error{Title: "405 Method Not Allowed"})
 	})
 	s.addRoot(r)
@@ -91,6 +118,20 @@ func New(cfg Config) *Server {
 	s.addBackups(r)
 	s.handler = s.outer(r)
 	return s
+}
+
+// allowedMethods lists the methods routed for the request's path.
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // ServeHTTP implements http.Handler.
@@ -131,6 +172,10 @@ func (s *Server) route(template, rule string, h func(w http.ResponseWriter, r *h
 			return
 		}
 		vars := mux.Vars(r)
+		if p, ok := vars["project_id"]; ok && (len(p) > 64 || !idPattern.MatchString(p)) {
+			writeJSON(w, http.StatusNotFound, apiv2.Error{Title: "Not Found", Description: "No such project."})
+			return
+		}
 		c := &call{id: id, vars: vars, scope: store.Scope{ProjectID: vars["project_id"], UserID: id.UserID}}
 		if info != nil {
 			info.project, info.user = c.scope.ProjectID, id.UserID

@@ -205,28 +205,26 @@ func pyList(l []string) string {
 }
 
 var (
-	idPattern        = regexp.MustCompile(`^[\w-]+$`)
-	optIDPattern     = regexp.MustCompile(`^[\w-]*$`)
-	fqdn             = `(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]{0,61}[a-zA-Z\d])(?:\.(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]{0,61}[a-zA-Z\d]))*`
-	clientIDPattern  = regexp.MustCompile(`^(?:([\w\-]+)\_)?` + fqdn + `$`)
-	hostnamePattern  = regexp.MustCompile(fqdn)
-	datePattern      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$`)
-	intervalPattern  = regexp.MustCompile(`^(continuous|(\d+ +(weeks|days|hours|minutes|seconds)))$`)
-	yearPattern      = regexp.MustCompile(`^\d{4}$`)
-	maxIDLen         = 64
-	scheduleSchema   = newScheduleSchema()
-	jobActionSchema  = newActionSchema(false)
-	actionSchema     = newActionSchema(true)
-	actionPatchSch   = newActionSchema(false)
-	jobSchema        = newJobSchema(true)
-	jobPatchSchema   = newJobSchema(false)
-	sessionSchema    = newSessionSchema(true)
-	sessionPatchSch  = newSessionSchema(false)
-	clientSchema     = newClientSchema()
-	backupPatchSch   = &schema{fields: map[string]field{"status": {kind: kString, enum: apiv2.BackupStatuses()}, "backup_metadata": {kind: kObject}}}
-	sessionStartSch  = &schema{required: []string{"job_id", "current_tag"}, fields: map[string]field{"job_id": {kind: kString}}}
-	sessionEndSch    = &schema{required: []string{"job_id", "result"}, fields: map[string]field{"job_id": {kind: kString}, "result": {kind: kString}}}
-	freezerActionSch = &schema{required: []string{"action"}, fields: map[string]field{"action": {kind: kString, nonEmpty: true}}}
+	idPattern       = regexp.MustCompile(`^[\w-]+$`)
+	optIDPattern    = regexp.MustCompile(`^[\w-]*$`)
+	fqdn            = `(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]{0,61}[a-zA-Z\d])(?:\.(?:[a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d-]{0,61}[a-zA-Z\d]))*`
+	clientIDPattern = regexp.MustCompile(`^(?:([\w\-]+)\_)?` + fqdn + `$`)
+	hostnamePattern = regexp.MustCompile(fqdn)
+	datePattern     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$`)
+	intervalPattern = regexp.MustCompile(`^(continuous|(\d+ +(weeks|days|hours|minutes|seconds)))$`)
+	yearPattern     = regexp.MustCompile(`^\d{4}$`)
+	maxIDLen        = 64
+	scheduleSchema  = newScheduleSchema()
+	actionSchema    = newActionSchema(true)
+	actionPatchSch  = newActionSchema(false)
+	jobSchema       = newJobSchema(true)
+	jobPatchSchema  = newJobSchema(false)
+	sessionSchema   = newSessionSchema(true)
+	sessionPatchSch = newSessionSchema(false)
+	clientSchema    = newClientSchema()
+	backupPatchSch  = &schema{fields: map[string]field{"status": {kind: kString, enum: apiv2.BackupStatuses()}, "backup_metadata": {kind: kObject}}}
+	sessionStartSch = &schema{required: []string{"job_id", "current_tag"}, fields: map[string]field{"job_id": {kind: kString}}}
+	sessionEndSch   = &schema{required: []string{"job_id", "result"}, fields: map[string]field{"job_id": {kind: kString}, "result": {kind: kString}}}
 )
 
 func newScheduleSchema() *schema {
@@ -250,7 +248,7 @@ func newScheduleSchema() *schema {
 func newActionSchema(requireFA bool) *schema {
 	s := &schema{fields: map[string]field{
 		"action_id":            {kind: kString, pattern: idPattern, maxLen: maxIDLen},
-		"freezer_action":       {kind: kObject, object: freezerActionSchLazy()},
+		"freezer_action":       {kind: kObject, object: newFreezerActionSchema()},
 		"max_retries":          {kind: kInteger},
 		"max_retries_interval": {kind: kInteger},
 		"mandatory":            {kind: kBoolean},
@@ -261,15 +259,15 @@ func newActionSchema(requireFA bool) *schema {
 	return s
 }
 
-// freezerActionSchLazy exists because package-level vars initialise in
-// dependency order and the action schemas refer to this one.
-func freezerActionSchLazy() *schema {
-	return &schema{required: []string{"action"}, fields: map[string]field{"action": {kind: kString, nonEmpty: true}}}
+// newFreezerActionSchema checks only what the store needs: freezer_action
+// is open-ended, but its "action" names what the agent runs.
+func newFreezerActionSchema() *schema {
+	return &schema{required: []string{"action"}, fields: map[string]field{"action": {kind: kString, nonEmpty: true, maxLen: 255}}}
 }
 
 func newJobSchema(create bool) *schema {
 	s := &schema{closed: true, fields: map[string]field{
-		"job_actions":      {kind: kArray, items: &field{kind: kObject, object: jobActionSchemaLazy()}},
+		"job_actions":      {kind: kArray, items: &field{kind: kObject, object: newActionSchema(false)}},
 		"job_schedule":     {kind: kObject, object: newScheduleSchema()},
 		"job_id":           {kind: kString, pattern: idPattern, maxLen: maxIDLen},
 		"client_id":        {kind: kString, pattern: clientIDPattern, maxLen: 255},
@@ -289,8 +287,6 @@ func newJobSchema(create bool) *schema {
 	return s
 }
 
-func jobActionSchemaLazy() *schema { return newActionSchema(false) }
-
 func newSessionSchema(create bool) *schema {
 	s := &schema{fields: map[string]field{
 		"session_id":   {kind: kAny},
@@ -299,8 +295,8 @@ func newSessionSchema(create bool) *schema {
 		"session_tag":  {kind: kInteger},
 		"hold_off":     {kind: kInteger},
 		"description":  {kind: kStringOrNull},
-		"status":       {kind: kStringOrNull},
-		"result":       {kind: kStringOrNull},
+		"status":       {kind: kStringOrNull, maxLen: 64},
+		"result":       {kind: kStringOrNull, maxLen: 64},
 		"time_start":   {kind: kInteger},
 		"time_end":     {kind: kInteger},
 		"time_started": {kind: kInteger},

@@ -43,7 +43,12 @@ func (r *backupRow) setMetadata(m apiv2.BackupMetadata) {
 	}
 	b, _ := json.Marshal(m)
 	r.Metadata = string(b)
+	// The column only speeds up lookups by job; an id that cannot be a
+	// job id is not indexed (MySQL would refuse the row).
 	r.JobID = m.String("job_id")
+	if len(r.JobID) > 64 {
+		r.JobID = ""
+	}
 }
 
 // CreateBackup stores a backup's metadata under a new id.

@@ -30,6 +30,7 @@ type jobRow struct {
 	Status          string         `db:"status"`
 	Event           string         `db:"event"`
 	UserCredentials sql.NullString `db:"user_credentials"`
+	TrustID         string         `db:"trust_id"`
 	Version         int            `db:"version"`
 	CreatedAt       int64          `db:"created_at"`
 	UpdatedAt       int64          `db:"updated_at"`
@@ -46,6 +47,15 @@ func (r jobRow) schedule() (apiv2.JobSchedule, error) {
 func (r *jobRow) setSchedule(js apiv2.JobSchedule) {
 	b, _ := json.Marshal(js)
 	r.Schedule, r.Status, r.Event = string(b), js.Status, js.Event
+}
+
+func (r *jobRow) setCredentials(uc *apiv2.UserCredentials) {
+	if uc == nil {
+		r.UserCredentials, r.TrustID = sql.NullString{}, ""
+		return
+	}
+	b, _ := json.Marshal(uc)
+	r.UserCredentials, r.TrustID = sql.NullString{String: string(b), Valid: true}, uc.TrustID
 }
 
 func (r jobRow) doc(actions []apiv2.Action) (apiv2.Job, error) {
@@ -277,7 +287,7 @@ func (s *Store) saveJob(ctx context.Context, tx *sqlx.Tx, r *jobRow) error {
 	r.UpdatedAt = s.now().Unix()
 	if _, err := tx.NamedExecContext(ctx, `UPDATE jobs SET user_id = :user_id, client_id = :client_id, description = :description,
 		session_id = :session_id, session_tag = :session_tag, schedule = :schedule, status = :status, event = :event,
-		user_credentials = :user_credentials, version = :version, updated_at = :updated_at WHERE seq = :seq`, r); err != nil {
+		user_credentials = :user_credentials, trust_id = :trust_id, version = :version, updated_at = :updated_at WHERE seq = :seq`, r); err != nil {
 		return fmt.Errorf("updating job: %w", err)
 	}
 	return s.reindexJob(ctx, tx, r.Seq)
@@ -319,8 +329,9 @@ func (s *Store) insertJob(ctx context.Context, tx *sqlx.Tx, sc Scope, id string,
 	r := jobRow{ID: id, ProjectID: sc.ProjectID, UserID: sc.UserID, ClientID: j.ClientID, Description: j.Description,
 		SessionID: j.SessionID, SessionTag: j.SessionTag, Version: 1, CreatedAt: now, UpdatedAt: now}
 	r.setSchedule(j.JobSchedule)
-	res, err := tx.NamedExecContext(ctx, `INSERT INTO jobs (id, project_id, user_id, client_id, description, session_id, session_tag, schedule, status, event, user_credentials, version, created_at, updated_at)
-		VALUES (:id, :project_id, :user_id, :client_id, :description, :session_id, :session_tag, :schedule, :status, :event, :user_credentials, :version, :created_at, :updated_at)`, r)
+	r.setCredentials(j.UserCredentials)
+	res, err := tx.NamedExecContext(ctx, `INSERT INTO jobs (id, project_id, user_id, client_id, description, session_id, session_tag, schedule, status, event, user_credentials, trust_id, version, created_at, updated_at)
+		VALUES (:id, :project_id, :user_id, :client_id, :description, :session_id, :session_tag, :schedule, :status, :event, :user_credentials, :trust_id, :version, :created_at, :updated_at)`, r)
 	if err != nil {
 		if isDuplicate(err) {
 			return r, errf(KindExists, "Job %s already exists", id)
@@ -360,6 +371,9 @@ func (s *Store) ReplaceJob(ctx context.Context, sc Scope, id string, j apiv2.Job
 		r.UserID, r.ClientID, r.Description = sc.UserID, j.ClientID, j.Description
 		r.SessionID, r.SessionTag = j.SessionID, j.SessionTag
 		r.setSchedule(j.JobSchedule)
+		if j.UserCredentials != nil {
+			r.setCredentials(j.UserCredentials)
+		}
 		if err := s.setJobActions(ctx, tx, r.Seq, acts); err != nil {
 			return err
 		}
@@ -493,9 +507,12 @@ func (s *Store) JobEvent(ctx context.Context, sc Scope, id, event string) (strin
 }
 
 // DeleteJob removes a job (its actions stay). A missing job is not an
-// error.
-func (s *Store) DeleteJob(ctx context.Context, sc Scope, id string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+// error. If the job held a trust that no other job uses, its id is
+// returned so that the caller can delete it in Keystone.
+func (s *Store) DeleteJob(ctx context.Context, sc Scope, id string) (string, error) {
+	var orphan string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		orphan = ""
 		r, err := s.getJobRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -509,6 +526,16 @@ func (s *Store) DeleteJob(ctx context.Context, sc Scope, id string) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE seq = ?", r.Seq); err != nil {
 			return fmt.Errorf("deleting job: %w", err)
 		}
+		if r.TrustID != "" {
+			var n int
+			if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM jobs WHERE trust_id = ?", r.TrustID); err != nil {
+				return fmt.Errorf("counting jobs of trust: %w", err)
+			}
+			if n == 0 {
+				orphan = r.TrustID
+			}
+		}
 		return deleteTerms(ctx, tx, "job_terms", r.Seq)
 	})
+	return orphan, err
 }

@@ -77,6 +77,7 @@ type Options struct {
 	MaxOpenConns    int           // [database] max_pool_size + max_overflow
 	MaxIdleConns    int           // [database] max_pool_size
 	ConnMaxLifetime time.Duration // [database] connection_recycle_time
+	ConnMaxIdleTime time.Duration // idle connections beyond this are closed
 	Now             func() time.Time
 	NewID           func() string
 }
@@ -210,6 +211,9 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 		}
 		if o.ConnMaxLifetime > 0 {
 			db.SetConnMaxLifetime(o.ConnMaxLifetime)
+		}
+		if o.ConnMaxIdleTime > 0 {
+			db.SetConnMaxIdleTime(o.ConnMaxIdleTime)
 		}
 	}
 	if err := db.PingContext(ctx); err != nil {

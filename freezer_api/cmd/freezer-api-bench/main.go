@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 )
@@ -171,9 +172,23 @@ func login(ctx context.Context) (string, string, error) {
 	if os.Getenv("OS_AUTH_URL") == "" {
 		return "", "", nil
 	}
-	ao, err := openstack.AuthOptionsFromEnv()
-	if err != nil {
-		return "", "", fmt.Errorf("reading OS_* variables: %w", err)
+	env := func(names ...string) string {
+		for _, n := range names {
+			if v := os.Getenv(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	ao := gophercloud.AuthOptions{
+		IdentityEndpoint: os.Getenv("OS_AUTH_URL"),
+		Username:         os.Getenv("OS_USERNAME"),
+		Password:         os.Getenv("OS_PASSWORD"),
+		DomainName:       env("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME"),
+		Scope:            &gophercloud.AuthScope{ProjectID: os.Getenv("OS_PROJECT_ID")},
+	}
+	if ao.Scope.ProjectID == "" {
+		ao.Scope = &gophercloud.AuthScope{ProjectName: os.Getenv("OS_PROJECT_NAME"), DomainName: env("OS_PROJECT_DOMAIN_NAME", "OS_DOMAIN_NAME")}
 	}
 	pc, err := openstack.AuthenticatedClient(ctx, ao)
 	if err != nil {

@@ -2,6 +2,7 @@
 //
 //	freezer-api [--config-file F]... [--config-dir D]... [--bind-host H] [--bind-port P] [--debug]
 //	freezer-api --print-sample-config
+//	freezer-api --print-policy
 package main
 
 import (
@@ -29,7 +30,7 @@ import (
 )
 
 const usage = `usage: freezer-api [--config-file FILE]... [--config-dir DIR]... [--bind-host HOST] [--bind-port PORT] [--debug]
-       freezer-api --print-sample-config
+       freezer-api --print-sample-config | --print-policy
 `
 
 func main() {
@@ -55,6 +56,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return 0
 	case flags["version"]:
 		fmt.Fprintln(stdout, version.Version)
+		return 0
+	case flags["print-policy"]:
+		if err := auth.WriteSample(stdout); err != nil {
+			fmt.Fprintf(stderr, "freezer-api: %v\n", err)
+			return 1
+		}
 		return 0
 	case flags["print-sample-config"]:
 		if err := config.WriteSample(stdout, apiconf.Schema()); err != nil {
@@ -99,8 +106,13 @@ func serve(ctx context.Context, s apiconf.Settings, log *logrus.Entry, ready fun
 	if err != nil {
 		return err
 	}
+	var trusts server.TrustConfig
+	if k, ok := authn.(*auth.Keystone); ok {
+		trusts = server.TrustConfig{Manager: k, Enabled: s.Trusts.Enabled, Enforce: s.Trusts.Enforce, Roles: s.Trusts.Roles}
+	}
 	h := server.New(server.Config{
-		Store: st, Auth: authn, Policy: pol, Logger: log,
+		Trusts: trusts,
+		Store:  st, Auth: authn, Policy: pol, Logger: log,
 		MaxBodyBytes: s.MaxBodyBytes, MaxLimit: s.MaxLimit,
 		HealthcheckDisableFile: s.HealthcheckFile, WWWAuthenticate: s.Keystone.WWWAuthenticateURI,
 	})

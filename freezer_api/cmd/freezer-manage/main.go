@@ -26,6 +26,10 @@ commands:
   version        print the schema version of the database and the latest known
   show           print the database's tables as a JSON list
   remove         drop every freezer-api table (all data is lost)
+  import-upstream URL
+                 copy the clients, actions, jobs, sessions and backups of the
+                 Python freezer-api database at URL (an SQLAlchemy URL) into
+                 this one, keeping ids; rows already here are kept
 `
 
 func main() {
@@ -44,13 +48,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	if len(rest) != 2 || rest[0] != "db" {
+	if len(rest) < 2 || rest[0] != "db" || (rest[1] == "import-upstream") != (len(rest) == 3) {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	cmd := rest[1]
 	switch cmd {
-	case "sync", "update", "version", "show", "remove":
+	case "sync", "update", "version", "show", "remove", "import-upstream":
 	case "update-settings":
 		fmt.Fprintln(stderr, "freezer-manage: db update-settings only applied to the Elasticsearch backend, which is not supported")
 		return 2
@@ -76,6 +80,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
+	if cmd == "import-upstream" {
+		if err := importUpstream(ctx, st, rest[2], stdout); err != nil {
+			fmt.Fprintf(stderr, "freezer-manage: db import-upstream: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if err := dbCommand(ctx, st, cmd, stdout); err != nil {
 		fmt.Fprintf(stderr, "freezer-manage: db %s: %v\n", cmd, err)
 		return 1
@@ -126,4 +137,24 @@ func dbCommand(ctx context.Context, st *store.Store, cmd string, stdout io.Write
 		fmt.Fprintln(stdout, "all freezer-api tables dropped")
 	}
 	return nil
+}
+
+func importUpstream(ctx context.Context, st *store.Store, srcURL string, stdout io.Writer) error {
+	if v, err := st.Version(ctx); err != nil {
+		return err
+	} else if latest, _ := st.LatestVersion(); v != latest {
+		return fmt.Errorf("run `freezer-manage db sync` first")
+	}
+	src, err := store.Open(ctx, srcURL, store.Options{})
+	if err != nil {
+		return fmt.Errorf("opening the upstream database: %w", err)
+	}
+	defer src.Close()
+	stats, err := st.ImportUpstream(ctx, src)
+	for _, s := range stats.Skipped {
+		fmt.Fprintf(stdout, "skipped %s\n", s)
+	}
+	fmt.Fprintf(stdout, "imported %d clients, %d actions, %d jobs, %d sessions, %d backups\n",
+		stats.Clients, stats.Actions, stats.Jobs, stats.Sessions, stats.Backups)
+	return err
 }

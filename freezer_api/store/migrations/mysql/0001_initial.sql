@@ -56,6 +56,7 @@ CREATE TABLE jobs (
     status           VARCHAR(32)  NOT NULL DEFAULT '',
     event            VARCHAR(32)  NOT NULL DEFAULT '',
     user_credentials MEDIUMTEXT,
+    trust_id         VARCHAR(64)  NOT NULL DEFAULT '',
     version          INTEGER      NOT NULL DEFAULT 1,
     created_at       BIGINT       NOT NULL,
     updated_at       BIGINT       NOT NULL
@@ -65,6 +66,7 @@ CREATE UNIQUE INDEX ux_jobs_project_id ON jobs (project_id, id);
 CREATE INDEX ix_jobs_project ON jobs (project_id);
 CREATE INDEX ix_jobs_project_client ON jobs (project_id, client_id, status);
 CREATE INDEX ix_jobs_client ON jobs (client_id, status);
+CREATE INDEX ix_jobs_trust ON jobs (trust_id);
 
 CREATE TABLE job_actions (
     job_seq    BIGINT  NOT NULL,

@@ -1,0 +1,83 @@
+package apiconf
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"freezer.dev/freezer/internal/config"
+)
+
+func TestParseArgs(t *testing.T) {
+	a, rest, flags, err := ParseArgs([]string{"--config-file", "a.conf", "db", "--config-dir=d", "sync", "--bind-port", "9999", "--debug", "--print-sample-config"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.ConfigFiles, []string{"a.conf"}) || !reflect.DeepEqual(a.ConfigDirs, []string{"d"}) || !reflect.DeepEqual(rest, []string{"db", "sync"}) {
+		t.Fatalf("%+v %v", a, rest)
+	}
+	if a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_port"}] != "9999" || a.Overrides[config.Name{Group: "DEFAULT", Name: "debug"}] != "true" || !flags["print-sample-config"] {
+		t.Fatalf("%+v %v", a.Overrides, flags)
+	}
+	for _, bad := range [][]string{{"--config-file"}, {"--bind-port", "x"}, {"--frobnicate"}} {
+		if _, _, _, err := ParseArgs(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "freezer-api.conf")
+	os.WriteFile(conf, []byte(`[DEFAULT]
+bind_port = 9191
+auth_strategy = noauth
+sql_connection = mysql+pymysql://freezer:pw@db/freezer
+log_dir = /var/log/freezer
+log_file = api.log
+[keystone_authtoken]
+auth_uri = http://keystone:5000/v3
+password = secret
+memcached_servers = 127.0.0.1:11211
+[centralized_scheduler]
+trusts_delegated_roles =
+[oslo_policy]
+policy_file = my-policy.yaml
+`), 0o600)
+	os.WriteFile(filepath.Join(dir, "my-policy.yaml"), []byte("{}"), 0o600)
+	confd := filepath.Join(dir, "conf.d")
+	os.Mkdir(confd, 0o700)
+	os.WriteFile(filepath.Join(confd, "10-port.conf"), []byte("[DEFAULT]\nbind_port = 9292\n"), 0o600)
+	s, err := Load(Args{ConfigFiles: []string{conf}, ConfigDirs: []string{confd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.BindPort != 9292 || s.AuthStrategy != "noauth" || s.Connection.Reveal() != "mysql+pymysql://freezer:pw@db/freezer" {
+		t.Fatalf("%+v", s)
+	}
+	if s.Keystone.AuthURL != "http://keystone:5000/v3" || s.Keystone.WWWAuthenticateURI != "http://keystone:5000/v3" || s.Keystone.CacheTime != 300*time.Second {
+		t.Fatalf("keystone %+v", s.Keystone)
+	}
+	if s.LogFile != "/var/log/freezer/api.log" || s.PolicyFile != filepath.Join(dir, "my-policy.yaml") || s.MaxLimit != 10000 {
+		t.Fatalf("%+v", s)
+	}
+	if !s.Trusts.Enabled || len(s.Trusts.Roles) != 0 {
+		t.Fatalf("trusts %+v", s.Trusts)
+	}
+	if s.Connection.String() != "***" {
+		t.Fatal("connection URL printable")
+	}
+	// Defaults: the embedded database, keystone auth.
+	empty := filepath.Join(dir, "empty.conf")
+	os.WriteFile(empty, nil, 0o600)
+	s, err = Load(Args{ConfigFiles: []string{empty}})
+	if err != nil || s.Connection.Reveal() != DefaultConnection || s.AuthStrategy != "keystone" || s.BindPort != 9090 || s.MaxBodyBytes != 1<<20 {
+		t.Fatalf("defaults %+v %v", s, err)
+	}
+	os.WriteFile(empty, []byte("[api]\nauth_strategy = none\n"), 0o600)
+	if _, err := Load(Args{ConfigFiles: []string{empty}}); err == nil {
+		t.Fatal("bad choice accepted")
+	}
+}
