@@ -380,11 +380,12 @@ func TestIntegrationBackupAndRestoreJobs(t *testing.T) {
 	if !strings.Contains(show, "completed") || !strings.Contains(show, "success") {
 		t.Errorf("freezer job-show:\n%s", show)
 	}
-	if list := w.freezerCLI("backup-list", "--limit", "100"); !strings.Contains(list, name) {
-		t.Errorf("freezer backup-list does not show %s:\n%s", name, list)
+	bs := w.backupsOf(id)
+	if len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name {
+		t.Fatalf("backups of the job: %+v", bs)
 	}
-	if bs := w.backupsOf(id); len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name {
-		t.Errorf("backups of the job: %+v", bs)
+	if list := w.freezerCLI("backup-list", "--limit", "100"); !strings.Contains(list, bs[0].BackupID) || !strings.Contains(list, src) {
+		t.Errorf("freezer backup-list does not show backup %s of %s:\n%s", bs[0].BackupID, src, list)
 	}
 
 	dst := filepath.Join(t.TempDir(), "restored")
@@ -472,12 +473,15 @@ func TestIntegrationAbortStopsLongBackup(t *testing.T) {
 	js := w.wait(id, 60*time.Second, isRunningWithPid)
 	time.Sleep(time.Second) // let the agent get going
 	pid := js.CurrentPID
-	start := time.Now()
+	cli := time.Now()
 	out := w.freezerCLI("job-abort", id)
-	t.Logf("freezer job-abort: %s", strings.TrimSpace(out))
-	js = w.wait(id, 10*time.Second, isCompleted)
+	// The clock starts when the API has accepted the abort (the Python CLI
+	// itself takes a few seconds to start and log in).
+	start := time.Now()
+	t.Logf("freezer job-abort (%s): %s", start.Sub(cli).Round(time.Millisecond), strings.TrimSpace(out))
+	js = w.wait(id, 15*time.Second, isCompleted)
 	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("abort took %s", took)
+		t.Errorf("abort took %s after the request", took)
 	}
 	if js.Result != apiv2.ResultAborted {
 		t.Errorf("result %q", js.Result)
@@ -495,7 +499,7 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "src")
 	makeTree(t, src)
-	at := time.Now().Add(12 * time.Second).Truncate(time.Second)
+	at := time.Now().Add(10 * time.Second).Truncate(time.Second)
 	sid, err := w.api.CreateSession(ctx, apiv2.Session{Description: "issue 6 session", HoldOff: 5,
 		Schedule: apiv2.JobSchedule{ScheduleDate: at.Format("2006-01-02T15:04:05")}})
 	if err != nil {
@@ -504,10 +508,19 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 	var ids []string
 	for i := 1; i <= 4; i++ {
 		node := "n" + strconv.Itoa(i)
-		a := swiftBackup(src, w.prefix+"-c"+node, w.prefix+"-b"+node)
-		id := w.createJobCLI(node, []apiv2.Action{a}, apiv2.JobSchedule{})
-		// The CLI's session-add-job; our client does the same PUT.
-		w.freezerCLI("session-add-job", "--session-id", sid, "--job-id", id)
+		if _, err := w.api.RegisterClient(ctx, apiv2.ClientInfo{ClientID: w.clientID(node), Hostname: w.prefix + node}); err != nil {
+			t.Fatal(err)
+		}
+		// Created with our client: the Python CLI takes seconds per call
+		// and the session's date must still be ahead when the nodes start.
+		id, err := w.api.CreateJob(ctx, apiv2.Job{ClientID: w.clientID(node),
+			JobActions: []apiv2.Action{swiftBackup(src, w.prefix+"-c"+node, w.prefix+"-b"+node)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.api.AddJobToSession(ctx, sid, id); err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, id)
 	}
 	for i := 1; i <= 3; i++ {
@@ -526,7 +539,11 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 		t.Errorf("members started at %v: want all within 2 s", starts)
 	}
 	// The fourth member's node comes up past the 5 s hold-off.
-	if d := time.Until(at.Add(8 * time.Second)); d > 0 {
+	sess, err := w.api.GetSession(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(time.Unix(sess.TimeStart+int64(sess.HoldOff)+2, 0)); d > 0 {
 		time.Sleep(d)
 	}
 	w.startScheduler("n4", "")
@@ -563,14 +580,13 @@ func TestIntegrationSIGKILLRestartRunsNothingTwice(t *testing.T) {
 	if !pidAlive(js.CurrentPID) {
 		t.Log("the agent finished before the restart; the new scheduler must still report it")
 	}
-	firstLog := s1.logText()
 	// The pid file of the killed process is stale; the new one takes over.
 	s2 := w.startScheduler("n1", dir)
 	js = w.wait(id, 120*time.Second, isCompleted)
 	if js.Result != apiv2.ResultSuccess {
 		t.Errorf("after restart: %+v\n%s", js, tail(s2.logText(), 4000))
 	}
-	all := firstLog + s2.logText()
+	all := s2.logText() // both processes append to the same log file
 	if n := strings.Count(all, `msg="agent started"`); n != 1 {
 		t.Errorf("the agent was started %d times, want 1", n)
 	}
