@@ -291,10 +291,13 @@ func (s *Scheduler) patch(ctx context.Context, j *job, body apiv2.JobPatch) {
 	if s.api == nil {
 		return
 	}
+	s.mu.Lock()
+	api, jobID := s.apiFor(j.doc), j.doc.JobID
+	s.mu.Unlock()
 	var err error
 	for try := 0; try < 3; try++ {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err = s.api.UpdateJob(pctx, j.doc.JobID, body)
+		err = api.UpdateJob(pctx, jobID, body)
 		cancel()
 		if err == nil {
 			break

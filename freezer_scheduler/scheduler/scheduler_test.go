@@ -409,3 +409,43 @@ func TestNoAPIModeRunsLocalJobFiles(t *testing.T) {
 		t.Error("broken job file accepted")
 	}
 }
+
+// Centralized mode: a job of another project, run through its trust, is
+// reported to its own project and the agent authenticates with the trust.
+func TestFakeAPICentralizedJobUsesItsProjectAndTrust(t *testing.T) {
+	env := filepath.Join(t.TempDir(), "env")
+	h := newHarness(t, `env > `+env+`; `+metadataAgent, func(c *Config) { c.Centralized = true })
+	h.s.agent.Env = []string{"PATH=/usr/bin:/bin", "OS_PROJECT_NAME=service", "OS_USERNAME=freezer"}
+	tenant := newFakeAPI()
+	h.s.forProj = func(p string) API {
+		if p != "tenant1" {
+			t.Errorf("API asked for project %q", p)
+		}
+		return tenant
+	}
+	j := backupJob("j1", apiv2.JobSchedule{})
+	j.ProjectID = "tenant1"
+	j.UserCredentials = &apiv2.UserCredentials{TrustID: "trust-42", TrustorUserID: "u9"}
+	h.api.put(j)
+	noTrust := backupJob("j2", apiv2.JobSchedule{})
+	h.api.put(noTrust) // ignored: no trust in centralized mode
+	tenant.put(j)
+	h.start()
+	h.until("job completed in the tenant's project", time.Second, func() bool {
+		return tenant.job("j1").JobSchedule.Status == apiv2.StatusCompleted
+	})
+	if b := tenant.backupList(); len(b) != 1 {
+		t.Errorf("tenant backups %v", b)
+	}
+	if len(h.api.backupList()) != 0 || len(h.api.patchList("j1")) != 0 {
+		t.Error("reported to the scheduler's own project")
+	}
+	if len(h.api.patchList("j2")) != 0 || h.agentRuns() != 1 {
+		t.Error("a job without a trust was run in centralized mode")
+	}
+	b, _ := os.ReadFile(env)
+	if !strings.Contains(string(b), "OS_TRUST_ID=trust-42\n") || strings.Contains(string(b), "OS_PROJECT_NAME") ||
+		!strings.Contains(string(b), "OS_USERNAME=freezer") {
+		t.Errorf("agent environment:\n%s", b)
+	}
+}

@@ -210,6 +210,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 		log.Warn("enable_v1_api is set but the v1 API is not supported; using v2")
 	}
 	var api scheduler.API
+	var forProject func(string) scheduler.API
 	projectID := p.Values.String(options.GroupServiceAuth, "os_project_id")
 	if !noAPI {
 		auth, err := p.Auth()
@@ -233,6 +234,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 			}
 		}
 		api = c
+		forProject = func(p string) scheduler.API { return c.ForProject(p) }
 		projectID = c.ProjectID()
 		log.WithField("endpoint", c.Endpoint()).WithField("project_id", projectID).Info("using freezer-api")
 	}
@@ -254,7 +256,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ())}
 	log.WithField("agent", agentPath).WithField("client_id", cfg.ClientID).Info("scheduler configured")
 	return scheduler.New(cfg, scheduler.Deps{API: api, Agent: runner, Log: log, Metrics: m,
-		Rand: rand.Float64})
+		Rand: rand.Float64, ForProject: forProject})
 }
 
 // reload re-reads the configuration (SIGHUP) and applies what can change
