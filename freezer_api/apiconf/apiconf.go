@@ -1,0 +1,291 @@
+package apiconf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"freezer.dev/freezer/internal/config"
+	"freezer.dev/freezer/internal/logging"
+)
+
+// DefaultConnection is the embedded database used when [database]
+// connection is not set: an SQLite file in the working directory, so that
+// the quick start needs no database server.
+const DefaultConnection = "sqlite:///freezer-api.db"
+
+// Schema returns every option freezer-api reads, in sample order.
+func Schema() config.Schema {
+	return config.Schema{
+		{Group: "DEFAULT", Name: "bind_host", Type: config.String, Default: "0.0.0.0", Help: "IP address the API server listens on."},
+		{Group: "DEFAULT", Name: "bind_port", Type: config.Int, Default: "9090", Help: "TCP port the API server listens on."},
+		{Group: "DEFAULT", Name: "debug", Type: config.Bool, Default: "false", Help: "Log at debug level."},
+		{Group: "DEFAULT", Name: "log_file", Type: config.String, Help: "Log to this file instead of stderr (relative to log_dir if that is set)."},
+		{Group: "DEFAULT", Name: "log_dir", Type: config.String, Help: "Directory of log_file."},
+		{Group: "DEFAULT", Name: "use_json", Type: config.Bool, Default: "false", Help: "Log JSON lines instead of text."},
+		{Group: "DEFAULT", Name: "shutdown_timeout", Type: config.Int, Default: "30", Help: "Seconds to let in-flight requests finish after SIGTERM."},
+
+		{Group: "api", Name: "auth_strategy", Type: config.String, Default: "keystone", Choices: []string{"keystone", "noauth"},
+			Help:       "keystone validates X-Auth-Token with Keystone; noauth trusts everybody (quick start and tests only, never in production).",
+			Deprecated: []config.Name{{Group: "DEFAULT", Name: "auth_strategy"}}},
+		{Group: "api", Name: "max_limit", Type: config.Int, Default: "10000", Help: "Largest page a list request may ask for with ?limit=."},
+
+		{Group: "noauth", Name: "project_id", Type: config.String, Default: "noauth-project", Help: "Project of every caller in noauth mode."},
+		{Group: "noauth", Name: "user_id", Type: config.String, Default: "noauth-user", Help: "User of every caller in noauth mode."},
+		{Group: "noauth", Name: "roles", Type: config.List, Default: "member,reader", Help: "Roles of every caller in noauth mode."},
+		{Group: "noauth", Name: "trust_headers", Type: config.Bool, Default: "false",
+			Help: "In noauth mode, take the caller's project, user and roles from the X-Project-Id, X-User-Id and X-Roles headers."},
+
+		{Group: "storage", Name: "backend", Type: config.String, Default: "sqlalchemy", Help: "Deprecated upstream; only the SQL backend exists here."},
+		{Group: "storage", Name: "driver", Type: config.String, Default: "sqlalchemy", Choices: []string{"sqlalchemy", "freezer_api.storage.sqlachemy.SQLAlchemyDriver"},
+			Help: "Deprecated upstream; only the SQL backend exists here (Elasticsearch is not supported)."},
+
+		{Group: "database", Name: "connection", Type: config.String, Default: DefaultConnection, Secret: true,
+			Help:       "SQLAlchemy URL of the database: mysql+pymysql://user:password@host/freezer?charset=utf8, sqlite:///relative.db or sqlite:////absolute.db.",
+			Deprecated: []config.Name{{Group: "DEFAULT", Name: "sql_connection"}, {Group: "DATABASE", Name: "sql_connection"}, {Group: "sql", Name: "connection"}}},
+		{Group: "database", Name: "max_pool_size", Type: config.Int, Default: "5", Help: "Connections kept open in the pool (MySQL)."},
+		{Group: "database", Name: "max_overflow", Type: config.Int, Default: "50", Help: "Connections allowed beyond max_pool_size (MySQL)."},
+		{Group: "database", Name: "connection_recycle_time", Type: config.Int, Default: "3600", Help: "Seconds after which a connection is replaced."},
+		{Group: "database", Name: "max_retries", Type: config.Int, Default: "10", Help: "Attempts to connect at start-up (-1: forever)."},
+		{Group: "database", Name: "retry_interval", Type: config.Int, Default: "10", Help: "Seconds between connection attempts at start-up."},
+
+		{Group: "keystone_authtoken", Name: "www_authenticate_uri", Type: config.String, Help: "Public Keystone URL announced to clients on 401.",
+			Deprecated: []config.Name{{Group: "keystone_authtoken", Name: "auth_uri"}}},
+		{Group: "keystone_authtoken", Name: "auth_url", Type: config.String, Help: "Keystone URL used to validate tokens (falls back to www_authenticate_uri)."},
+		{Group: "keystone_authtoken", Name: "auth_type", Type: config.String, Default: "password", Choices: []string{"password", "v3password"}, Help: "Authentication plugin of the service user."},
+		{Group: "keystone_authtoken", Name: "username", Type: config.String, Help: "Service user that validates tokens."},
+		{Group: "keystone_authtoken", Name: "password", Type: config.String, Secret: true, Help: "Service user's password."},
+		{Group: "keystone_authtoken", Name: "project_name", Type: config.String, Default: "service", Help: "Service user's project."},
+		{Group: "keystone_authtoken", Name: "user_domain_name", Type: config.String, Default: "Default", Help: "Service user's domain."},
+		{Group: "keystone_authtoken", Name: "project_domain_name", Type: config.String, Default: "Default", Help: "Service project's domain."},
+		{Group: "keystone_authtoken", Name: "region_name", Type: config.String, Help: "Region of the identity endpoint."},
+		{Group: "keystone_authtoken", Name: "token_cache_time", Type: config.Int, Default: "300", Help: "Seconds a validated token is trusted before asking Keystone again (never past its expiry)."},
+
+		{Group: "oslo_policy", Name: "policy_file", Type: config.String, Default: "policy.yaml", Help: "Policy overrides (YAML or JSON); relative paths are looked up next to the config files and in /etc/freezer."},
+
+		{Group: "oslo_middleware", Name: "max_request_body_size", Type: config.Int, Default: "1048576", Help: "Largest request body in bytes (413 above it)."},
+
+		{Group: "healthcheck", Name: "disable_by_file_path", Type: config.String, Default: "/etc/freezer/healthcheck_disable", Help: "While this file exists /healthcheck answers 503."},
+	}
+}
+
+// Settings is the resolved configuration.
+type Settings struct {
+	BindHost        string
+	BindPort        int
+	Debug           bool
+	LogFile         string
+	UseJSON         bool
+	ShutdownTimeout time.Duration
+
+	AuthStrategy string
+	MaxLimit     int
+	NoAuth       NoAuth
+
+	Connection      logging.Secret
+	MaxPoolSize     int
+	MaxOverflow     int
+	RecycleTime     time.Duration
+	ConnectRetries  int
+	RetryInterval   time.Duration
+	Keystone        Keystone
+	PolicyFile      string
+	MaxBodyBytes    int64
+	HealthcheckFile string
+
+	// ConfigFiles are the files actually read, for the start-up log.
+	ConfigFiles []string
+}
+
+// NoAuth is the [noauth] section.
+type NoAuth struct {
+	ProjectID, UserID string
+	Roles             []string
+	TrustHeaders      bool
+}
+
+// Keystone is the [keystone_authtoken] subset used.
+type Keystone struct {
+	WWWAuthenticateURI, AuthURL, Username string
+	Password                              logging.Secret
+	ProjectName, UserDomainName           string
+	ProjectDomainName, RegionName         string
+	CacheTime                             time.Duration
+}
+
+// Args is what the command line says about configuration.
+type Args struct {
+	ConfigFiles []string
+	ConfigDirs  []string
+	Overrides   map[config.Name]string // e.g. --bind-port
+}
+
+// defaultConfigFiles lists the files oslo.config would find for project
+// freezer-api when no --config-file is given.
+func defaultConfigFiles() []string {
+	home, _ := os.UserHomeDir()
+	var out []string
+	for _, dir := range []string{filepath.Join(home, ".freezer"), home, "/etc/freezer", "/etc"} {
+		p := filepath.Join(dir, "freezer-api.conf")
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+			break
+		}
+	}
+	return out
+}
+
+// Load reads the configuration the command line names (or the default
+// locations) and resolves it.
+func Load(a Args) (Settings, error) {
+	files := a.ConfigFiles
+	if len(files) == 0 && len(a.ConfigDirs) == 0 {
+		files = defaultConfigFiles()
+	}
+	ini, err := config.LoadFiles(files, a.ConfigDirs)
+	if err != nil {
+		return Settings{}, err
+	}
+	v, err := Schema().Bind(ini)
+	if err != nil {
+		return Settings{}, err
+	}
+	for n, val := range a.Overrides {
+		if err := v.Set(n.Group, n.Name, val); err != nil {
+			return Settings{}, err
+		}
+	}
+	s := Settings{
+		BindHost:        v.String("DEFAULT", "bind_host"),
+		BindPort:        v.Int("DEFAULT", "bind_port"),
+		Debug:           v.Bool("DEFAULT", "debug"),
+		UseJSON:         v.Bool("DEFAULT", "use_json"),
+		ShutdownTimeout: time.Duration(v.Int("DEFAULT", "shutdown_timeout")) * time.Second,
+		AuthStrategy:    v.String("api", "auth_strategy"),
+		MaxLimit:        v.Int("api", "max_limit"),
+		NoAuth: NoAuth{ProjectID: v.String("noauth", "project_id"), UserID: v.String("noauth", "user_id"),
+			Roles: v.List("noauth", "roles"), TrustHeaders: v.Bool("noauth", "trust_headers")},
+		Connection:     logging.Secret(v.String("database", "connection")),
+		MaxPoolSize:    v.Int("database", "max_pool_size"),
+		MaxOverflow:    v.Int("database", "max_overflow"),
+		RecycleTime:    time.Duration(v.Int("database", "connection_recycle_time")) * time.Second,
+		ConnectRetries: v.Int("database", "max_retries"),
+		RetryInterval:  time.Duration(v.Int("database", "retry_interval")) * time.Second,
+		Keystone: Keystone{
+			WWWAuthenticateURI: v.String("keystone_authtoken", "www_authenticate_uri"),
+			AuthURL:            v.String("keystone_authtoken", "auth_url"),
+			Username:           v.String("keystone_authtoken", "username"),
+			Password:           logging.Secret(v.String("keystone_authtoken", "password")),
+			ProjectName:        v.String("keystone_authtoken", "project_name"),
+			UserDomainName:     v.String("keystone_authtoken", "user_domain_name"),
+			ProjectDomainName:  v.String("keystone_authtoken", "project_domain_name"),
+			RegionName:         v.String("keystone_authtoken", "region_name"),
+			CacheTime:          time.Duration(v.Int("keystone_authtoken", "token_cache_time")) * time.Second,
+		},
+		MaxBodyBytes:    int64(v.Int("oslo_middleware", "max_request_body_size")),
+		HealthcheckFile: v.String("healthcheck", "disable_by_file_path"),
+		ConfigFiles:     files,
+	}
+	if s.Keystone.AuthURL == "" {
+		s.Keystone.AuthURL = s.Keystone.WWWAuthenticateURI
+	}
+	if s.Keystone.WWWAuthenticateURI == "" {
+		s.Keystone.WWWAuthenticateURI = s.Keystone.AuthURL
+	}
+	if f := v.String("DEFAULT", "log_file"); f != "" {
+		if d := v.String("DEFAULT", "log_dir"); d != "" && !filepath.IsAbs(f) {
+			f = filepath.Join(d, f)
+		}
+		s.LogFile = f
+	}
+	s.PolicyFile = findPolicy(v.String("oslo_policy", "policy_file"), files, a.ConfigDirs)
+	if s.BindPort < 0 || s.BindPort > 65535 {
+		return s, fmt.Errorf("option [DEFAULT] bind_port: %d is not a TCP port", s.BindPort)
+	}
+	if s.MaxLimit <= 0 {
+		return s, fmt.Errorf("option [api] max_limit must be positive")
+	}
+	if s.MaxBodyBytes <= 0 {
+		return s, fmt.Errorf("option [oslo_middleware] max_request_body_size must be positive")
+	}
+	return s, nil
+}
+
+// findPolicy resolves a relative policy file name like oslo.policy: next to
+// the config files, in the config dirs, then /etc/freezer. The first
+// existing candidate wins; if none exists the name is returned as is (the
+// defaults then apply).
+func findPolicy(name string, files, dirs []string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	var cands []string
+	for _, f := range files {
+		cands = append(cands, filepath.Join(filepath.Dir(f), name))
+	}
+	for _, d := range dirs {
+		cands = append(cands, filepath.Join(d, name))
+	}
+	cands = append(cands, filepath.Join("/etc/freezer", name))
+	for _, c := range cands {
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	return name
+}
+
+// ParseArgs separates configuration flags from the rest of a command
+// line, wherever they appear (oslo accepts them after sub-commands too).
+// Known flags: --config-file, --config-dir (repeatable), --bind-host,
+// --bind-port, --debug. It returns the remaining arguments, whether
+// --print-sample-config or --help was given, and an error for an unknown
+// flag.
+func ParseArgs(args []string) (Args, []string, map[string]bool, error) {
+	a := Args{Overrides: map[config.Name]string{}}
+	var rest []string
+	seen := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			rest = append(rest, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			rest = append(rest, arg)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		needsVal := map[string]bool{"config-file": true, "config_file": true, "config-dir": true, "config_dir": true, "bind-host": true, "bind-port": true}
+		if needsVal[name] && !hasVal {
+			if i+1 >= len(args) {
+				return a, nil, nil, fmt.Errorf("flag --%s needs a value", name)
+			}
+			i++
+			val = args[i]
+		}
+		switch name {
+		case "config-file", "config_file":
+			a.ConfigFiles = append(a.ConfigFiles, val)
+		case "config-dir", "config_dir":
+			a.ConfigDirs = append(a.ConfigDirs, val)
+		case "bind-host":
+			a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_host"}] = val
+		case "bind-port":
+			if _, err := strconv.Atoi(val); err != nil {
+				return a, nil, nil, fmt.Errorf("flag --bind-port: %q is not a number", val)
+			}
+			a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_port"}] = val
+		case "debug", "d":
+			a.Overrides[config.Name{Group: "DEFAULT", Name: "debug"}] = "true"
+		case "print-sample-config", "help", "h", "version":
+			seen[name] = true
+		default:
+			return a, nil, nil, fmt.Errorf("unknown flag %s", arg)
+		}
+	}
+	return a, rest, seen, nil
+}

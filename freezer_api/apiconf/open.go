@@ -1,0 +1,32 @@
+package apiconf
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"freezer.dev/freezer/freezer_api/store"
+)
+
+// OpenStore connects to [database] connection, retrying max_retries times
+// every retry_interval (the database may start after us).
+func OpenStore(ctx context.Context, s Settings, log *logrus.Entry) (*store.Store, error) {
+	opts := store.Options{MaxOpenConns: s.MaxPoolSize + s.MaxOverflow, MaxIdleConns: s.MaxPoolSize, ConnMaxLifetime: s.RecycleTime}
+	for attempt := 0; ; attempt++ {
+		st, err := store.Open(ctx, s.Connection.Reveal(), opts)
+		if err == nil {
+			return st, nil
+		}
+		if s.ConnectRetries >= 0 && attempt >= s.ConnectRetries {
+			return nil, err
+		}
+		log.WithError(err).Warnf("database not reachable, retrying in %s", s.RetryInterval)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connecting to database: %w", ctx.Err())
+		case <-time.After(s.RetryInterval):
+		}
+	}
+}

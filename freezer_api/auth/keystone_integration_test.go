@@ -1,0 +1,129 @@
+//go:build integration
+
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
+	"freezer.dev/freezer/freezer_api/auth"
+	"freezer.dev/freezer/internal/testutil/testenv"
+)
+
+// userToken logs in as one of the test environment's users (DEMO, OTHER,
+// ADMIN) and returns a project-scoped token.
+func userToken(t *testing.T, env *testenv.Env, who string) string {
+	t.Helper()
+	pc, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: env.Get(t, "OS_AUTH_URL"),
+		Username:         env.Get(t, who+"_OS_USERNAME"),
+		Password:         env.Get(t, who+"_OS_PASSWORD"),
+		DomainName:       env.Get(t, who+"_OS_USER_DOMAIN_NAME"),
+		Scope:            &gophercloud.AuthScope{ProjectName: env.Get(t, who+"_OS_PROJECT_NAME"), DomainName: env.Get(t, who+"_OS_PROJECT_DOMAIN_NAME")},
+	})
+	if err != nil {
+		t.Fatalf("logging in as %s: %v", who, err)
+	}
+	tok, err := pc.GetAuthResult().ExtractTokenID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func newKeystone(t *testing.T, env *testenv.Env, now func() time.Time) *auth.Keystone {
+	t.Helper()
+	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
+		AuthURL:           env.Get(t, "OS_AUTH_URL"),
+		Username:          env.Get(t, "FREEZER_SVC_USERNAME"),
+		Password:          env.Get(t, "FREEZER_SVC_PASSWORD"),
+		ProjectName:       env.Get(t, "FREEZER_SVC_PROJECT_NAME"),
+		UserDomainName:    "Default",
+		ProjectDomainName: "Default",
+		CacheTime:         time.Minute,
+		Now:               now,
+	})
+	if err != nil {
+		t.Fatalf("service user login: %v", err)
+	}
+	return k
+}
+
+func TestKeystoneValidatesTokens(t *testing.T) {
+	env := testenv.Load(t)
+	clock := time.Now()
+	k := newKeystone(t, env, func() time.Time { return clock })
+	tok := userToken(t, env, "DEMO")
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Auth-Token", tok)
+	// Identity headers a client sends are never believed.
+	req.Header.Set("X-Project-Id", env.Get(t, "OTHER_OS_PROJECT_ID"))
+	req.Header.Set("X-Roles", "admin")
+	id, err := k.Authenticate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.ProjectID != env.Get(t, "DEMO_OS_PROJECT_ID") || id.UserID != env.Get(t, "DEMO_OS_USER_ID") {
+		t.Fatalf("identity %+v", id)
+	}
+	if !id.HasRole("member") || id.HasRole("admin") {
+		t.Fatalf("roles %v", id.Roles)
+	}
+	if id.ExpiresAt.Before(clock) {
+		t.Fatalf("expiry %v", id.ExpiresAt)
+	}
+	if k.CacheLen() != 1 {
+		t.Fatalf("cache has %d entries", k.CacheLen())
+	}
+	// Cached: same answer without Keystone (the entry is still valid).
+	id2, err := k.Authenticate(context.Background(), req)
+	if err != nil || id2 != id {
+		t.Fatalf("cache miss: %v %v", id2, err)
+	}
+	// After the cache time, Keystone is asked again and still says yes.
+	clock = clock.Add(2 * time.Minute)
+	id3, err := k.Authenticate(context.Background(), req)
+	if err != nil || id3 == id || id3.ProjectID != id.ProjectID {
+		t.Fatalf("revalidation: %v %v", id3, err)
+	}
+	// Past the token's own expiry the cached entry is not used.
+	clock = id.ExpiresAt.Add(time.Second)
+	if _, err := k.Authenticate(context.Background(), req); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("expired token accepted: %v", err)
+	}
+
+	bad, _ := http.NewRequest("GET", "/", nil)
+	bad.Header.Set("X-Auth-Token", "gAAAAABnot-a-token")
+	clock = time.Now()
+	if _, err := k.Authenticate(context.Background(), bad); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("bad token: %v", err)
+	}
+	none, _ := http.NewRequest("GET", "/", nil)
+	if _, err := k.Authenticate(context.Background(), none); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("no token: %v", err)
+	}
+}
+
+func TestKeystoneBadServiceCredentials(t *testing.T) {
+	env := testenv.Load(t)
+	_, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
+		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: "wrong",
+		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default",
+	})
+	if err == nil {
+		t.Fatal("wrong service password accepted")
+	}
+}
+
+func TestKeystoneUnreachable(t *testing.T) {
+	_, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{AuthURL: "http://127.0.0.1:1/v3", Username: "x", Password: "y"})
+	if err == nil {
+		t.Fatal("unreachable Keystone accepted")
+	}
+}

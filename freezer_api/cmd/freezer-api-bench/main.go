@@ -1,0 +1,385 @@
+// Command freezer-api-bench measures a Freezer v2 API (ours, and
+// optionally a reference such as the upstream Python freezer-api) with the
+// requests that matter in production, and prints requests/s, p50 and p99
+// for each, and the ratio ours/reference.
+//
+//	freezer-api-bench --url http://127.0.0.1:9090 [--ref-url http://127.0.0.1:9091]
+//	    [--jobs 10000] [--backups 100000] [--ref-jobs N] [--ref-backups N]
+//	    [--concurrency 200] [--duration 20s] [--pid PID]
+//
+// Identity: with OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,
+// OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME in the environment it logs
+// in to Keystone and sends the token; otherwise --project names the project
+// of a noauth server.
+//
+// Scenarios (each runs --duration with --concurrency closed-loop workers):
+// job list (GET jobs?limit=10), job get, the scheduler's poll (GET jobs
+// with {"match":[{"client_id":C}],"match_not":[{"status":"completed"}]}),
+// backup create, and backup search ({"match":[{"backup_name":B}]}).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+)
+
+type target struct {
+	name     string
+	url      string
+	project  string
+	token    string
+	jobs     int
+	backups  int
+	clients  []string
+	jobIDs   []string
+	names    []string
+	hc       *http.Client
+	seedConc int
+}
+
+type result struct {
+	n, errs  int
+	rps      float64
+	p50, p99 time.Duration
+	firstErr string
+}
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:9090", "API under test")
+	ref := flag.String("ref-url", "", "reference API (e.g. upstream Python freezer-api); empty: ours only")
+	jobs := flag.Int("jobs", 10000, "jobs to seed in ours")
+	backups := flag.Int("backups", 100000, "backups to seed in ours")
+	refJobs := flag.Int("ref-jobs", -1, "jobs to seed in the reference (default: --jobs)")
+	refBackups := flag.Int("ref-backups", -1, "backups to seed in the reference (default: --backups)")
+	clients := flag.Int("clients", 100, "scheduler clients the jobs are spread over")
+	conc := flag.Int("concurrency", 200, "concurrent workers per scenario")
+	seedConc := flag.Int("seed-concurrency", 32, "concurrent workers while seeding")
+	dur := flag.Duration("duration", 20*time.Second, "duration of each scenario")
+	project := flag.String("project", "bench", "project id for a noauth server (ignored with Keystone)")
+	pid := flag.Int("pid", 0, "process id of our API, to report its peak RSS")
+	skipSeed := flag.Bool("skip-seed", false, "do not seed (the data of an earlier run is reused)")
+	flag.Parse()
+
+	ctx := context.Background()
+	tok, proj, err := login(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "freezer-api-bench:", err)
+		os.Exit(1)
+	}
+	if proj == "" {
+		proj = *project
+	}
+	tr := &http.Transport{MaxIdleConns: 1000, MaxIdleConnsPerHost: 1000, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	mk := func(name, u string, j, b int) *target {
+		t := &target{name: name, url: strings.TrimRight(u, "/"), project: proj, token: tok, jobs: j, backups: b, hc: hc, seedConc: *seedConc}
+		for i := 0; i < *clients; i++ {
+			t.clients = append(t.clients, fmt.Sprintf("%s_bench-node-%03d", proj, i))
+		}
+		return t
+	}
+	targets := []*target{mk("ours", *url, *jobs, *backups)}
+	if *ref != "" {
+		rj, rb := *refJobs, *refBackups
+		if rj < 0 {
+			rj = *jobs
+		}
+		if rb < 0 {
+			rb = *backups
+		}
+		targets = append(targets, mk("reference", *ref, rj, rb))
+	}
+	for _, t := range targets {
+		start := time.Now()
+		if err := t.seed(ctx, *skipSeed); err != nil {
+			fmt.Fprintf(os.Stderr, "freezer-api-bench: seeding %s: %v\n", t.name, err)
+			os.Exit(1)
+		}
+		fmt.Printf("# %s (%s): %d jobs over %d clients, %d backups (seeding %s)\n", t.name, t.url, len(t.jobIDs), len(t.clients), t.backups, time.Since(start).Round(time.Second))
+	}
+	scenarios := []struct {
+		name string
+		req  func(t *target, r *rand.Rand) (*http.Request, int)
+	}{
+		{"job list", func(t *target, r *rand.Rand) (*http.Request, int) {
+			return t.request("GET", "/jobs?limit=10", nil), 200
+		}},
+		{"job get", func(t *target, r *rand.Rand) (*http.Request, int) {
+			return t.request("GET", "/jobs/"+t.jobIDs[r.IntN(len(t.jobIDs))], nil), 200
+		}},
+		{"scheduler poll", func(t *target, r *rand.Rand) (*http.Request, int) {
+			c := t.clients[r.IntN(len(t.clients))]
+			body := `{"match":[{"client_id":"` + c + `"}],"match_not":[{"status":"completed"}]}`
+			return t.request("GET", "/jobs?limit=10&offset=0", []byte(body)), 200
+		}},
+		{"backup create", func(t *target, r *rand.Rand) (*http.Request, int) {
+			return t.request("POST", "/backups", backupDoc(t, r.IntN(1<<30))), 201
+		}},
+		{"backup search", func(t *target, r *rand.Rand) (*http.Request, int) {
+			body := `{"match":[{"backup_name":"` + fmt.Sprintf("bench-%d", r.IntN(max(t.backups, 1))) + `"}]}`
+			return t.request("GET", "/backups?limit=10", []byte(body)), 200
+		}},
+	}
+	fmt.Printf("# %d workers, %s per scenario\n", *conc, *dur)
+	fmt.Printf("%-16s %-10s %10s %10s %10s %8s", "scenario", "target", "req/s", "p50", "p99", "errors")
+	if len(targets) > 1 {
+		fmt.Printf(" %12s", "ratio req/s")
+	}
+	fmt.Println()
+	for _, sc := range scenarios {
+		var res []result
+		for _, t := range targets {
+			r := run(t, *conc, *dur, sc.req)
+			res = append(res, r)
+			fmt.Printf("%-16s %-10s %10.1f %10s %10s %8d", sc.name, t.name, r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
+			if len(res) == 2 && res[1].rps > 0 {
+				fmt.Printf(" %11.1fx", res[0].rps/res[1].rps)
+			}
+			fmt.Println()
+			if r.firstErr != "" {
+				fmt.Printf("#   first error: %s\n", r.firstErr)
+			}
+		}
+	}
+	if *pid > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid)); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
+					fmt.Println("# ours", strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+	}
+}
+
+func login(ctx context.Context) (string, string, error) {
+	if os.Getenv("OS_AUTH_URL") == "" {
+		return "", "", nil
+	}
+	ao, err := openstack.AuthOptionsFromEnv()
+	if err != nil {
+		return "", "", fmt.Errorf("reading OS_* variables: %w", err)
+	}
+	pc, err := openstack.AuthenticatedClient(ctx, ao)
+	if err != nil {
+		return "", "", fmt.Errorf("logging in to Keystone: %w", err)
+	}
+	tok, err := pc.GetAuthResult().ExtractTokenID()
+	if err != nil {
+		return "", "", err
+	}
+	pid := os.Getenv("OS_PROJECT_ID")
+	if cr, ok := pc.GetAuthResult().(tokens.CreateResult); ok && pid == "" {
+		if p, err := cr.ExtractProject(); err == nil && p != nil {
+			pid = p.ID
+		}
+	}
+	if pid == "" {
+		return "", "", fmt.Errorf("set OS_PROJECT_ID (the project id is part of every URL)")
+	}
+	return tok, pid, nil
+}
+
+func (t *target) request(method, path string, body []byte) *http.Request {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, t.url+"/v2/"+t.project+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if t.token != "" {
+		req.Header.Set("X-Auth-Token", t.token)
+	} else {
+		req.Header.Set("X-Project-Id", t.project)
+		req.Header.Set("X-User-Id", "bench")
+		req.Header.Set("X-Roles", "member")
+	}
+	return req
+}
+
+func (t *target) do(req *http.Request, want int) ([]byte, error) {
+	res, err := t.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != want {
+		return b, fmt.Errorf("%s %s: status %d: %.200s", req.Method, req.URL.Path, res.StatusCode, b)
+	}
+	return b, nil
+}
+
+func backupDoc(t *target, i int) []byte {
+	return []byte(fmt.Sprintf(`{"container":"bench","hostname":"node-%03d","backup_name":"bench-%d","time_stamp":%d,"level":%d,"curr_backup_level":%d,"path_to_backup":"/var/lib/data","mode":"fs","storage":"swift","backup_media":"fs","engine_name":"tar","compression":"zstd","encrypted":false,"client_os":"linux","client_version":"bench","job_id":"%s"}`,
+		i%len(t.clients), i, 1790000000+i, i%7, i%7, t.jobIDOrEmpty(i)))
+}
+
+func (t *target) jobIDOrEmpty(i int) string {
+	if len(t.jobIDs) == 0 {
+		return ""
+	}
+	return t.jobIDs[i%len(t.jobIDs)]
+}
+
+// parallel runs fn(i) for i in [0,n) on the seeding workers.
+func (t *target) parallel(n int, fn func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, t.seedConc)
+	for w := 0; w < t.seedConc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					errc <- err
+					next.Store(int64(n))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+func (t *target) seed(ctx context.Context, skip bool) error {
+	if err := t.parallel(len(t.clients), func(i int) error {
+		body := fmt.Sprintf(`{"client_id":"%s","hostname":"bench-node-%03d","description":"bench"}`, t.clients[i], i)
+		_, err := t.do(t.request("POST", "/clients", []byte(body)), 201)
+		if err != nil && strings.Contains(err.Error(), "status 409") {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if !skip {
+		var mu sync.Mutex
+		if err := t.parallel(t.jobs, func(i int) error {
+			status := []string{"", "scheduled", "completed", "completed"}[i%4]
+			body := fmt.Sprintf(`{"client_id":"%s","description":"bench job %d","job_schedule":{"schedule_interval":"1 days","status":"%s"},"job_actions":[{"freezer_action":{"action":"backup","mode":"fs","path_to_backup":"/var/lib/data","backup_name":"bench-%d","container":"bench","storage":"swift"}}]}`,
+				t.clients[i%len(t.clients)], i, status, i)
+			b, err := t.do(t.request("POST", "/jobs", []byte(body)), 201)
+			if err != nil {
+				return err
+			}
+			var r struct {
+				JobID string `json:"job_id"`
+			}
+			if err := json.Unmarshal(b, &r); err != nil {
+				return err
+			}
+			mu.Lock()
+			t.jobIDs = append(t.jobIDs, r.JobID)
+			mu.Unlock()
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := t.parallel(t.backups, func(i int) error {
+			_, err := t.do(t.request("POST", "/backups", backupDoc(t, i)), 201)
+			return err
+		}); err != nil {
+			return err
+		}
+		return nil
+	}
+	// Reuse: collect existing job ids.
+	for off := 0; ; off += 1000 {
+		b, err := t.do(t.request("GET", fmt.Sprintf("/jobs?limit=1000&offset=%d", off), nil), 200)
+		if err != nil {
+			return err
+		}
+		var r struct {
+			Jobs []struct {
+				JobID string `json:"job_id"`
+			} `json:"jobs"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		for _, j := range r.Jobs {
+			t.jobIDs = append(t.jobIDs, j.JobID)
+		}
+		if len(r.Jobs) < 1000 {
+			break
+		}
+	}
+	if len(t.jobIDs) == 0 {
+		return fmt.Errorf("--skip-seed: the project has no jobs")
+	}
+	return nil
+}
+
+func run(t *target, conc int, d time.Duration, mk func(*target, *rand.Rand) (*http.Request, int)) result {
+	var wg sync.WaitGroup
+	lat := make([][]time.Duration, conc)
+	errs := make([]int, conc)
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 42))
+			for time.Now().Before(deadline) {
+				req, want := mk(t, r)
+				t0 := time.Now()
+				_, err := t.do(req, want)
+				el := time.Since(t0)
+				if err != nil {
+					errs[w]++
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				lat[w] = append(lat[w], el)
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	res := result{}
+	for w := range lat {
+		all = append(all, lat[w]...)
+		res.errs += errs[w]
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	res.n = len(all)
+	res.rps = float64(len(all)) / elapsed.Seconds()
+	if len(all) > 0 {
+		res.p50 = all[len(all)*50/100]
+		res.p99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	if v := firstErr.Load(); v != nil {
+		res.firstErr = v.(string)
+	}
+	return res
+}

@@ -1,0 +1,177 @@
+// Command freezer-api serves the Freezer v2 REST API.
+//
+//	freezer-api [--config-file F]... [--config-dir D]... [--bind-host H] [--bind-port P] [--debug]
+//	freezer-api --print-sample-config
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"freezer.dev/freezer/freezer_api/apiconf"
+	"freezer.dev/freezer/freezer_api/auth"
+	"freezer.dev/freezer/freezer_api/server"
+	"freezer.dev/freezer/freezer_api/store"
+	"freezer.dev/freezer/internal/config"
+	"freezer.dev/freezer/internal/logging"
+	"freezer.dev/freezer/internal/version"
+)
+
+const usage = `usage: freezer-api [--config-file FILE]... [--config-dir DIR]... [--bind-host HOST] [--bind-port PORT] [--debug]
+       freezer-api --print-sample-config
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+// run is main without the process: it returns the exit code, and calls
+// ready with the listening address once requests are served.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) int {
+	a, rest, flags, err := apiconf.ParseArgs(args)
+	if err != nil || len(rest) > 0 {
+		if err == nil {
+			err = fmt.Errorf("unexpected argument %q", rest[0])
+		}
+		fmt.Fprintf(stderr, "freezer-api: %v\n%s", err, usage)
+		return 2
+	}
+	switch {
+	case flags["help"] || flags["h"]:
+		fmt.Fprint(stdout, usage)
+		return 0
+	case flags["version"]:
+		fmt.Fprintln(stdout, version.Version)
+		return 0
+	case flags["print-sample-config"]:
+		if err := config.WriteSample(stdout, apiconf.Schema()); err != nil {
+			fmt.Fprintf(stderr, "freezer-api: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	s, err := apiconf.Load(a)
+	if err != nil {
+		fmt.Fprintf(stderr, "freezer-api: loading configuration: %v\n", err)
+		return 2
+	}
+	log, closeLog, err := logging.New("freezer-api", logging.Options{File: s.LogFile, Output: stderr, Debug: s.Debug, JSON: s.UseJSON})
+	if err != nil {
+		fmt.Fprintf(stderr, "freezer-api: %v\n", err)
+		return 2
+	}
+	defer closeLog()
+	if err := serve(ctx, s, log, ready); err != nil {
+		log.WithError(err).Error("freezer-api stopped")
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, s apiconf.Settings, log *logrus.Entry, ready func(string)) error {
+	log.WithFields(logrus.Fields{"version": version.Version, "config_files": s.ConfigFiles}).Info("starting freezer-api")
+	st, err := apiconf.OpenStore(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := checkSchema(ctx, st, log); err != nil {
+		return err
+	}
+	authn, err := authenticator(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	pol, err := auth.LoadPolicy(s.PolicyFile)
+	if err != nil {
+		return err
+	}
+	h := server.New(server.Config{
+		Store: st, Auth: authn, Policy: pol, Logger: log,
+		MaxBodyBytes: s.MaxBodyBytes, MaxLimit: s.MaxLimit,
+		HealthcheckDisableFile: s.HealthcheckFile, WWWAuthenticate: s.Keystone.WWWAuthenticateURI,
+	})
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.BindHost, strconv.Itoa(s.BindPort)))
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.WithField("address", ln.Addr().String()).Info("serving the Freezer v2 API")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.WithField("timeout", s.ShutdownTimeout.String()).Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// checkSchema refuses to serve on an outdated schema, except that an
+// empty embedded SQLite database is created on the spot so that the quick
+// start needs no `freezer-manage db sync`.
+func checkSchema(ctx context.Context, st *store.Store, log *logrus.Entry) error {
+	cur, err := st.Version(ctx)
+	if err != nil {
+		return err
+	}
+	latest, err := st.LatestVersion()
+	if err != nil {
+		return err
+	}
+	switch {
+	case cur == latest:
+		return nil
+	case cur == 0 && st.Dialect() == store.SQLite:
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		log.WithField("versions", applied).Info("created the SQLite database schema")
+		return nil
+	case cur > latest:
+		return fmt.Errorf("database schema version %d is newer than this freezer-api (%d)", cur, latest)
+	}
+	return fmt.Errorf("database schema version %d is older than %d: run `freezer-manage db sync`", cur, latest)
+}
+
+func authenticator(ctx context.Context, s apiconf.Settings, log *logrus.Entry) (auth.Authenticator, error) {
+	if s.AuthStrategy == "noauth" {
+		log.WithFields(logrus.Fields{"project_id": s.NoAuth.ProjectID, "user_id": s.NoAuth.UserID,
+			"roles": s.NoAuth.Roles, "trust_headers": s.NoAuth.TrustHeaders}).
+			Warn("INSECURE: [api] auth_strategy = noauth: every request is accepted without a token. Use only for a local quick start or tests.")
+		return auth.NoAuth{ProjectID: s.NoAuth.ProjectID, UserID: s.NoAuth.UserID, Roles: s.NoAuth.Roles, TrustHeaders: s.NoAuth.TrustHeaders}, nil
+	}
+	k := s.Keystone
+	return auth.NewKeystone(ctx, auth.KeystoneConfig{
+		AuthURL: k.AuthURL, Username: k.Username, Password: k.Password.Reveal(), ProjectName: k.ProjectName,
+		UserDomainName: k.UserDomainName, ProjectDomainName: k.ProjectDomainName, RegionName: k.RegionName,
+		CacheTime: k.CacheTime,
+	})
+}

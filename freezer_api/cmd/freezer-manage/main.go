@@ -1,0 +1,129 @@
+// Command freezer-manage administers freezer-api's database.
+//
+//	freezer-manage [--config-file F]... [--config-dir D]... db sync|update|version|show|remove
+//
+// Unlike upstream, it exits non-zero when a command fails.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"freezer.dev/freezer/freezer_api/apiconf"
+	"freezer.dev/freezer/freezer_api/store"
+	"freezer.dev/freezer/internal/logging"
+)
+
+const usage = `usage: freezer-manage [--config-file FILE]... [--config-dir DIR]... db COMMAND
+
+commands:
+  sync, update   create or upgrade the schema to this version's latest
+  version        print the schema version of the database and the latest known
+  show           print the database's tables as a JSON list
+  remove         drop every freezer-api table (all data is lost)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a, rest, flags, err := apiconf.ParseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "freezer-manage: %v\n%s", err, usage)
+		return 2
+	}
+	if flags["help"] || flags["h"] {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if len(rest) != 2 || rest[0] != "db" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd := rest[1]
+	switch cmd {
+	case "sync", "update", "version", "show", "remove":
+	case "update-settings":
+		fmt.Fprintln(stderr, "freezer-manage: db update-settings only applied to the Elasticsearch backend, which is not supported")
+		return 2
+	default:
+		fmt.Fprintf(stderr, "freezer-manage: unknown db command %q\n%s", cmd, usage)
+		return 2
+	}
+	s, err := apiconf.Load(a)
+	if err != nil {
+		fmt.Fprintf(stderr, "freezer-manage: loading configuration: %v\n", err)
+		return 2
+	}
+	log, closeLog, err := logging.New("freezer-manage", logging.Options{Output: stderr, Debug: s.Debug, Quiet: !s.Debug})
+	if err != nil {
+		fmt.Fprintf(stderr, "freezer-manage: %v\n", err)
+		return 2
+	}
+	defer closeLog()
+	s.ConnectRetries = 0
+	st, err := apiconf.OpenStore(ctx, s, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "freezer-manage: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	if err := dbCommand(ctx, st, cmd, stdout); err != nil {
+		fmt.Fprintf(stderr, "freezer-manage: db %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func dbCommand(ctx context.Context, st *store.Store, cmd string, stdout io.Writer) error {
+	switch cmd {
+	case "sync", "update":
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		v, err := st.Version(ctx)
+		if err != nil {
+			return err
+		}
+		if len(applied) == 0 {
+			fmt.Fprintf(stdout, "database schema is up to date (version %d)\n", v)
+		} else {
+			fmt.Fprintf(stdout, "applied migrations %v; database schema is at version %d\n", applied, v)
+		}
+	case "version":
+		v, err := st.Version(ctx)
+		if err != nil {
+			return err
+		}
+		latest, err := st.LatestVersion()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "current: %d\nlatest: %d\n", v, latest)
+	case "show":
+		tables, err := st.Tables(ctx)
+		if err != nil {
+			return err
+		}
+		if tables == nil {
+			tables = []string{}
+		}
+		b, _ := json.Marshal(tables)
+		fmt.Fprintln(stdout, string(b))
+	case "remove":
+		if err := st.DropAll(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "all freezer-api tables dropped")
+	}
+	return nil
+}

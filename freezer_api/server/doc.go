@@ -1,0 +1,10 @@
+// Package server is the freezer-api HTTP front end: the v2 routes (one
+// AddTo per resource), the versions and home documents, /healthcheck and
+// /metrics, and the cross-cutting middleware (request ids, structured
+// logs, metrics, panic recovery, body size limit, path normalisation).
+//
+// Handlers follow one order: authenticate, authorize (oslo.policy rule of
+// upstream's name), decode and validate the body, call the store, write
+// JSON. Every error is turned into a status and a JSON body in one place,
+// writeError.
+package server
