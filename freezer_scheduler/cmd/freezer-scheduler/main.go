@@ -30,6 +30,7 @@ import (
 	"freezer.dev/freezer/freezer_scheduler/metrics"
 	"freezer.dev/freezer/freezer_scheduler/options"
 	"freezer.dev/freezer/freezer_scheduler/scheduler"
+	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/logging"
 	"freezer.dev/freezer/internal/version"
 )
@@ -62,6 +63,13 @@ func run(args []string) int {
 	}
 	if p.Version {
 		fmt.Println(version.String())
+		return exitOK
+	}
+	if p.PrintSample {
+		if err := config.WriteSample(os.Stdout, options.Schema()); err != nil {
+			fmt.Fprintln(os.Stderr, "freezer-scheduler:", err)
+			return exitFailure
+		}
 		return exitOK
 	}
 	pf := daemon.PidFile{Path: p.PidFile(home), Name: "freezer-scheduler"}
