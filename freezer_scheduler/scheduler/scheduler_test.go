@@ -449,3 +449,23 @@ func TestFakeAPICentralizedJobUsesItsProjectAndTrust(t *testing.T) {
 		t.Errorf("agent environment:\n%s", b)
 	}
 }
+
+// A poll that read the job before the end of its aborted run must not turn
+// the finished job into "stop".
+func TestFakeAPIStalePollAfterAbortIsIgnored(t *testing.T) {
+	h := newHarness(t, `sleep 60`, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{}))
+	h.start()
+	h.until("job running", time.Second, func() bool {
+		ps := h.api.patchList("j1")
+		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+	})
+	h.api.setEvent("j1", apiv2.EventAbort)
+	stale, _ := h.api.ActiveJobs(context.Background(), "p_node", false)
+	h.s.apply(context.Background(), stale)
+	h.until("aborted", 100*time.Millisecond, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	h.s.apply(context.Background(), stale) // the same, now stale, document again
+	if st, res := h.status("j1"); st != apiv2.StatusCompleted || res != apiv2.ResultAborted {
+		t.Errorf("after a stale poll: %s/%s", st, res)
+	}
+}
