@@ -185,9 +185,21 @@ func foreground(args []string, p *options.Parsed, pf daemon.PidFile, home string
 		return exitOK
 	}
 	go func() {
+		var reopened *os.File
 		for sig := range sigs {
 			switch sig {
 			case syscall.SIGHUP:
+				// Reopen the log file first, so that logrotate's
+				// "kill -HUP" starts a fresh file.
+				if logFile != "" {
+					if f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err == nil {
+						log.Logger.SetOutput(f)
+						if reopened != nil {
+							reopened.Close()
+						}
+						reopened = f
+					}
+				}
 				reload(args, home, s, log)
 			default:
 				log.WithField("signal", sig.String()).Info("stopping: aborting running actions")
