@@ -209,7 +209,7 @@ func encChain(t testing.TB, compression, encryption string, pass []byte) *Chain 
 func TestChainRoundTripEveryCombination(t *testing.T) {
 	for _, comp := range CompressorNames() {
 		for _, enc := range []string{"", OpenSSL, FZAE1} {
-			for _, size := range testSizes {
+			for _, size := range testSizes(comp) {
 				c := encChain(t, comp, enc, testPass)
 				t.Run(fmt.Sprintf("%s/%d", c.Name(), size), func(t *testing.T) {
 					data := testData(uint64(size)*3+1, size)
@@ -264,7 +264,7 @@ func TestChainNames(t *testing.T) {
 func TestOpenSSLCLIDecryptsOurs(t *testing.T) {
 	passFile := writeTemp(t, "pass", append(bytes.Clone(testPass), '\n'))
 	for comp, bin := range cliTools {
-		for _, size := range []int{0, 1000, 2<<20 + 5} {
+		for _, size := range []int{0, 1000, bigFor(comp)} {
 			data := testData(uint64(size)+5, size)
 			stored := encodeAll(t, encChain(t, comp, OpenSSL, testPass), data)
 			compressed := run(t, stored, "openssl", "enc", "-d", "-aes-256-cfb", "-md", "sha256", "-pass", "file:"+passFile)
@@ -288,7 +288,7 @@ func TestOpenSSLReadsCLIOutput(t *testing.T) {
 	}
 	for comp, bin := range cliTools {
 		for _, md := range []string{"sha256", "md5"} {
-			for _, size := range []int{1, 1000, 2<<20 + 5} {
+			for _, size := range []int{1, 1000, bigFor(comp)} {
 				data := testData(uint64(size)+9, size)
 				stored := run(t, run(t, data, bin, "-c"), "openssl", "enc", "-aes-256-cfb", "-md", md, "-pass", "file:"+passFile)
 				if got := mustDecode(t, encChain(t, comp, OpenSSL, pass), stored); !bytes.Equal(got, data) {
@@ -423,7 +423,7 @@ func TestFZAE1DefaultCostRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := testData(1, 3<<20)
+	data := testData(1, bigSize())
 	stored := encodeAll(t, c, data)
 	h := stored[:fzae1HeaderLen]
 	if string(h[:5]) != "FZAE1" || h[5] != 1 || h[6] != 1 || h[7] != 2 || h[16] != 20 ||
@@ -500,9 +500,9 @@ func TestOpenSSLTamperedDetectedByCompression(t *testing.T) {
 }
 
 func TestChainErrorsPropagate(t *testing.T) {
-	data := testData(6, 2<<20)
 	for _, enc := range []string{OpenSSL, FZAE1} {
 		for _, comp := range []string{Gzip, Zstd, Bzip2} {
+			data := testData(6, bigFor(comp))
 			c := encChain(t, comp, enc, testPass)
 			w, err := c.Encode(&failWriter{n: 5000})
 			if err != nil {
@@ -535,3 +535,78 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errTestRead }
 
 var _ backup.Codec = (*Chain)(nil)
+
+func TestFZAE1ChunkBoundaries(t *testing.T) {
+	// Sizes around and at multiples of the chunk size: a full last chunk
+	// is sealed as last, never followed by an empty one.
+	const size = 4096
+	c, err := NewChain(ChainConfig{Compression: None, Encryption: FZAE1, Passphrase: testPass,
+		Encrypt: EncryptOptions{KDF: cheapKDF, ChunkSizeLog2: 12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, size - 1, size, size + 1, 2 * size, 3*size - 1, 3 * size} {
+		data := testData(uint64(n), n)
+		stored := encodeAll(t, c, data)
+		chunks := max(1, (n+size-1)/size)
+		if want := fzae1HeaderLen + n + chunks*fzae1TagLen; len(stored) != want {
+			t.Errorf("%d bytes: stored %d, want %d (%d chunks)", n, len(stored), want, chunks)
+		}
+		if got := mustDecode(t, c, stored); !bytes.Equal(got, data) {
+			t.Errorf("%d bytes: round trip changed the data", n)
+		}
+		// Reading in 1-byte steps gives the same.
+		r, err := c.Decode(bytes.NewReader(stored))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(io.LimitReader(oneByteReader{r}, int64(n)+10))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%d bytes read one at a time: %d bytes, %v", n, len(got), err)
+		}
+	}
+}
+
+type oneByteReader struct{ r io.Reader }
+
+func (o oneByteReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return o.r.Read(p[:1])
+}
+
+func TestCFB128AnySplitGivesSameStream(t *testing.T) {
+	// CFB must be a pure stream: how the input is cut into writes or
+	// reads cannot change the output. Checked against one-shot use and
+	// against the OpenSSL vector.
+	pass := vectorPass(t)
+	want := readVector(t, "plain.tar.sha256.enc")
+	plain := readVector(t, "plain.tar")
+	k, err := (&opensslCodec{pass: pass}).keyIV(sha256.New, want[8:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int{1, 3, 15, 16, 17, 31, 100, 4096} {
+		enc := newCFB128(k.block, k.iv, false)
+		dec := newCFB128(k.block, k.iv, true)
+		ct := make([]byte, len(plain))
+		pt := make([]byte, len(plain))
+		for off := 0; off < len(plain); off += step {
+			end := min(off+step, len(plain))
+			enc.XORKeyStream(ct[off:end], plain[off:end])
+		}
+		// Decrypt in place, with a different split.
+		copy(pt, ct)
+		for off := 0; off < len(pt); off += step + 5 {
+			end := min(off+step+5, len(pt))
+			dec.XORKeyStream(pt[off:end], pt[off:end])
+		}
+		if !bytes.Equal(ct, want[16:]) {
+			t.Errorf("step %d: ciphertext differs from openssl's", step)
+		}
+		if !bytes.Equal(pt, plain) {
+			t.Errorf("step %d: decryption differs", step)
+		}
+	}
+}

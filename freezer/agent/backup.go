@@ -1,0 +1,329 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/internal/version"
+)
+
+// dataResult is what writing one payload produced.
+type dataResult struct {
+	stats  backup.Stats
+	in     int64 // bytes the engine produced (the uncompressed archive)
+	stored int64 // bytes stored
+	sha256 string
+}
+
+func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	if a.Storage == nil || a.Engine == nil || a.Codecs == nil {
+		return nil, errors.New("backup: agent is missing a storage, engine or codecs")
+	}
+	src, err := filepath.Abs(o.PathToBackup)
+	if err != nil {
+		return nil, usagef("--path-to-backup %q: %v", o.PathToBackup, err)
+	}
+	if _, err := os.Lstat(src); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, withKind(ErrNotFound, fmt.Errorf("--path-to-backup %s does not exist", src))
+		}
+		return nil, fmt.Errorf("checking --path-to-backup: %w", err)
+	}
+	comp, err := a.Codecs.Compressor(o.Compression)
+	if err != nil {
+		return nil, withKind(ErrUsage, fmt.Errorf("--compression: %w", err))
+	}
+	var enc backup.Codec
+	if o.EncryptPassFile != "" {
+		pass, err := readPassphrase(o.EncryptPassFile)
+		if err != nil {
+			return nil, err
+		}
+		if enc, err = a.Codecs.Cipher(o.EncryptionFormat, pass, comp.Name()); err != nil {
+			return nil, withKind(ErrUsage, fmt.Errorf("--encryption-format: %w", err))
+		}
+	}
+	if o.Sync {
+		syncFilesystems(src)
+	}
+	checksum := ""
+	if o.ConsistencyCheck {
+		if checksum, err = ConsistencyChecksum(ctx, src, o.Exclude, o.DereferenceSymlink == "soft" || o.DereferenceSymlink == "all"); err != nil {
+			return nil, fmt.Errorf("computing the consistency checksum: %w", err)
+		}
+	}
+
+	engine := a.Engine.Name()
+	name := o.HostBackupName()
+	existing, err := a.listRefs(ctx, engine, name)
+	if err != nil {
+		return nil, err
+	}
+	policy := backup.LevelPolicy{
+		Incremental:  o.Incremental,
+		MaxLevel:     o.MaxLevel,
+		AlwaysLevel:  o.AlwaysLevel,
+		RestartAfter: time.Duration(o.RestartAlwaysLevel * 24 * float64(time.Hour)),
+	}
+	// One clock reading names the backup and stamps its metadata.
+	now := a.now()
+	ref, prev := backup.NextBackup(existing, engine, name, policy, now)
+	log := a.log().WithField("backup", ref.String())
+	log.WithField("storage", a.Storage.String()).Info("starting backup")
+
+	var prevState io.Reader
+	if prev != nil {
+		f, err := a.spool(ctx, prev.EngineMetadataKey())
+		switch {
+		case errors.Is(err, backup.ErrNotFound):
+			// The chain cannot be extended without its state; a new level
+			// 0 is always restorable.
+			log.WithField("previous", prev.String()).Warn("engine state of the previous backup is missing: starting a new level 0")
+			policy.Incremental = false
+			ref, prev = backup.NextBackup(existing, engine, name, policy, now)
+			log = a.log().WithField("backup", ref.String())
+		case err != nil:
+			return nil, fmt.Errorf("fetching the engine state of %s: %w", prev, err)
+		default:
+			defer f.Close()
+			prevState = f
+		}
+	}
+	state, err := os.CreateTemp(a.TempDir, "freezer-state-*")
+	if err != nil {
+		return nil, fmt.Errorf("creating a temp file: %w", err)
+	}
+	os.Remove(state.Name())
+	defer state.Close()
+
+	req := backup.BackupRequest{
+		Path:        src,
+		Exclude:     o.Exclude,
+		Dereference: o.DereferenceSymlink,
+		PrevState:   prevState,
+		State:       state,
+	}
+	var prog *progress
+	if a.Progress {
+		prog = startProgress(ctx, a.stderr(), "backup", src)
+		req.Progress = prog.engine
+	}
+	res, err := a.writeData(ctx, ref.DataKey(), req, comp, enc, o.DryRun, prog)
+	prog.stop()
+	if err != nil {
+		return nil, fmt.Errorf("backing up %s to %s: %w", src, ref, err)
+	}
+	for _, w := range res.stats.Warnings {
+		log.Warn(w)
+	}
+
+	md := backup.Metadata{
+		EngineName:  engine,
+		Compression: comp.Name(),
+		Encryption:  enc != nil,
+		DataSize:    res.stored,
+		DataSHA256:  res.sha256,
+	}
+	if enc != nil {
+		md.EncryptionFormat = enc.Name()
+	}
+	if !o.DryRun {
+		if _, err := state.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("rewinding the engine state: %w", err)
+		}
+		if err := a.Storage.Put(ctx, ref.EngineMetadataKey(), state); err != nil {
+			return nil, fmt.Errorf("storing the engine state of %s: %w", ref, err)
+		}
+		line, err := backup.EncodeMetadata(md)
+		if err != nil {
+			return nil, err
+		}
+		// Written last: from here on the backup exists.
+		if err := a.Storage.Put(ctx, ref.MetadataKey(), bytes.NewReader(append(line, '\n'))); err != nil {
+			return nil, fmt.Errorf("committing backup %s: %w", ref, err)
+		}
+	}
+	elapsed := time.Since(start)
+	log.WithFields(map[string]any{
+		"files": res.stats.Files, "bytes_in": res.in, "bytes_stored": res.stored, "seconds": elapsed.Seconds(),
+	}).Info("backup done")
+	if !a.Quiet {
+		fmt.Fprintln(a.stderr(), statsLine("backup", res.stats.Files, res.in, res.stored, elapsed))
+	}
+	return &Result{Metadata: backupResult(o, ref, md, res, checksum, src, elapsed)}, nil
+}
+
+// writeData runs engine → compress → encrypt → storage.Put as concurrent
+// stages and returns once the payload is stored (or nothing is).
+func (a *Agent) writeData(ctx context.Context, key string, req backup.BackupRequest, comp, enc backup.Codec, dryRun bool, prog *progress) (dataResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	stored := newMeter()
+	pipe := a.newPipe()
+	putDone := make(chan error, 1)
+	go func() {
+		var err error
+		if dryRun {
+			_, err = io.Copy(io.Discard, pipe)
+		} else {
+			err = a.Storage.Put(ctx, key, pipe)
+		}
+		if err == nil {
+			// A Put that returns before EOF would lose data: make the
+			// writer fail rather than pretend.
+			err = errReaderClosed
+			pipe.CloseRead(errors.New("storage stopped reading before the end of the stream"))
+		} else {
+			pipe.CloseRead(err)
+			cancel()
+		}
+		putDone <- err
+	}()
+
+	res, werr := a.produce(ctx, req, comp, enc, meterWriter{m: stored, w: pipe}, prog)
+	if werr != nil {
+		pipe.CloseWrite(werr)
+	} else if ferr := pipe.CloseWrite(nil); ferr != nil {
+		werr = ferr
+	}
+	perr := <-putDone
+	if perr == errReaderClosed {
+		perr = nil
+	}
+	// A storage failure cancels the engine, so it is the root cause; an
+	// engine or codec failure makes Put fail with that same error.
+	if perr != nil && (werr == nil || !errors.Is(perr, werr)) {
+		return res, fmt.Errorf("storing the payload: %w", perr)
+	}
+	if werr != nil {
+		return res, werr
+	}
+	res.stored = stored.n.Load()
+	res.sha256 = hex.EncodeToString(stored.h.Sum(nil))
+	return res, nil
+}
+
+// produce runs the engine into compress → encrypt → out and closes the
+// codecs, so every byte is in out when it returns nil.
+func (a *Agent) produce(ctx context.Context, req backup.BackupRequest, comp, enc backup.Codec, out io.Writer, prog *progress) (dataResult, error) {
+	var res dataResult
+	if prog != nil {
+		out = meterWriter{m: prog.stored, w: out}
+	}
+	w := out
+	var encW io.WriteCloser
+	if enc != nil {
+		var err error
+		if encW, err = enc.Encode(out); err != nil {
+			return res, fmt.Errorf("starting encryption: %w", err)
+		}
+		w = encW
+	}
+	compW, err := comp.Encode(w)
+	if err != nil {
+		if encW != nil {
+			encW.Close()
+		}
+		return res, fmt.Errorf("starting compression: %w", err)
+	}
+	in := &counter{}
+	stats, err := a.Engine.Backup(ctx, req, io.MultiWriter(compW, in))
+	res.stats = stats
+	res.in = in.n.Load()
+	cerr := compW.Close()
+	var eerr error
+	if encW != nil {
+		eerr = encW.Close()
+	}
+	switch {
+	case err != nil:
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		return res, err
+	case cerr != nil:
+		return res, fmt.Errorf("finishing compression: %w", cerr)
+	case eerr != nil:
+		return res, fmt.Errorf("finishing encryption: %w", eerr)
+	}
+	return res, ctx.Err()
+}
+
+// backupResult builds the result JSON: upstream's fields (spec §7.1, where
+// falsy option values are written as "") plus ours.
+func backupResult(o Options, ref backup.Ref, md backup.Metadata, res dataResult, checksum, src string, elapsed time.Duration) map[string]any {
+	orEmpty := func(v any) any {
+		switch x := v.(type) {
+		case string:
+			if x == "" {
+				return ""
+			}
+		case bool:
+			if !x {
+				return ""
+			}
+		case int:
+			if x == 0 {
+				return ""
+			}
+		}
+		return v
+	}
+	clientOS := runtime.GOOS
+	if clientOS == "windows" {
+		clientOS = "win32" // Python's sys.platform, as upstream reports it
+	}
+	m := map[string]any{}
+	for k, v := range o.ResultExtras {
+		m[k] = v
+	}
+	for k, v := range map[string]any{
+		"action":               o.Action,
+		"always_level":         orEmpty(o.AlwaysLevel),
+		"backup_media":         "fs",
+		"backup_name":          o.BackupName,
+		"container":            o.Container,
+		"container_segments":   "",
+		"dry_run":              orEmpty(o.DryRun),
+		"hostname":             o.Hostname,
+		"path_to_backup":       o.PathToBackup,
+		"max_level":            orEmpty(o.MaxLevel),
+		"mode":                 o.Mode,
+		"storage":              o.Storage,
+		"compression":          md.Compression,
+		"consistency_checksum": checksum,
+		"fs_real_path":         src,
+		"vol_snap_path":        src,
+		"client_os":            clientOS,
+		"client_version":       version.String(),
+		"time_stamp":           ref.TS,
+		// Upstream always reports 0 here (spec §7.1); this is the level.
+		"curr_backup_level":    ref.Level,
+		"level":                ref.Level,
+		"level_zero_timestamp": ref.L0,
+		"engine_name":          md.EngineName,
+		"encrypted":            md.Encryption,
+		"encryption_format":    md.EncryptionFormat,
+		"hostname_backup_name": ref.Name,
+		"data_size":            res.stored,
+		"data_sha256":          res.sha256,
+		"files":                res.stats.Files,
+		"bytes_in":             res.in,
+		"bytes_stored":         res.stored,
+		"elapsed_seconds":      elapsed.Seconds(),
+	} {
+		m[k] = v
+	}
+	return m
+}

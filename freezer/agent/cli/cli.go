@@ -1,0 +1,566 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"freezer.dev/freezer/freezer/agent"
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/internal/version"
+)
+
+// Exit statuses, documented in --help.
+const (
+	ExitOK        = 0
+	ExitFailure   = 1 // any other failure (storage, engine, I/O)
+	ExitUsage     = 2 // bad options or config: fix the command
+	ExitNotFound  = 3 // no such source path, or no backup matches
+	ExitIntegrity = 4 // corrupt, truncated or tampered data, wrong passphrase, checksum mismatch
+)
+
+// StorageSpec describes one storage to open: the top-level --storage and
+// --container, or one [storage:NAME] section of a job INI.
+type StorageSpec struct {
+	Type      string // local, swift, s3, ssh, ftp, ftps
+	Container string
+	// Options holds the storage options (spec agent.md §1.3) by their
+	// underscore names, as strings: max_segment_size, ssh_host, ...
+	Options map[string]string
+	// Getenv reads the environment (OS_* for Swift, ACCESS_KEY... for S3).
+	Getenv func(string) string
+}
+
+// Deps are the implementations the command line wires into the agent.
+type Deps struct {
+	// OpenStorage opens the storages; more than one means "write to each".
+	OpenStorage func(ctx context.Context, specs []StorageSpec) (backup.Storage, error)
+	// NewEngine returns the named engine.
+	NewEngine func(name string) (backup.Engine, error)
+	Codecs    agent.Codecs
+}
+
+// Env is everything a run reads from its process.
+type Env struct {
+	Args             []string // without the program name
+	Getenv           func(string) string
+	Stdout, Stderr   io.Writer
+	StderrIsTerminal bool
+	Now              func() time.Time // nil = time.Now
+	Deps             Deps
+	// Log, when set, receives the log instead of --log-file (tests, or a
+	// scheduler running the agent in-process).
+	Log *logrus.Logger
+}
+
+// Run runs freezer-agent with env and returns its exit status.
+func Run(ctx context.Context, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	opts := options()
+	if len(env.Args) == 0 {
+		// As upstream: no arguments at all prints the help, and fails.
+		writeHelp(env.Stderr, opts)
+		return ExitUsage
+	}
+	cl, err := parseArgs(env.Args, opts)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "usage: freezer-agent [options]\nfreezer-agent: error: %v\n(see freezer-agent --help)\n", err)
+		return ExitUsage
+	}
+	if cl.help {
+		writeHelp(env.Stdout, opts)
+		return ExitOK
+	}
+	if cl.version {
+		fmt.Fprintln(env.Stdout, version.String())
+		return ExitOK
+	}
+	s, err := resolve(cl, opts, env.Getenv)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
+		return ExitUsage
+	}
+	quiet := s.bool("quiet")
+	logger, closeLog, err := setupLog(s, env)
+	if err != nil {
+		if !quiet {
+			fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
+		}
+		return ExitUsage
+	}
+	defer closeLog()
+	log := logrus.NewEntry(logger).WithField("component", "freezer-agent")
+	for _, k := range s.unknown {
+		log.WithField("key", k).Debug("ignoring an unknown key of the --config file")
+	}
+	code := run(ctx, s, env, log)
+	if code == ExitOK {
+		log.Info("freezer-agent finished")
+	}
+	return code
+}
+
+// fail reports err as upstream does ("Critical Error: ..." on stderr unless
+// --quiet, and in the log) and returns its exit status.
+func fail(env Env, log *logrus.Entry, quiet bool, err error) int {
+	code := exitCode(err)
+	if code == ExitOK {
+		return code
+	}
+	var ee *agent.ExitError
+	if errors.As(err, &ee) {
+		log.WithField("status", ee.Code).Error("command failed")
+		return code
+	}
+	log.WithError(err).WithField("exit_status", code).Error("freezer-agent failed")
+	if !quiet {
+		fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
+	}
+	return code
+}
+
+// exitCode maps an error to the documented exit status.
+func exitCode(err error) int {
+	var ee *agent.ExitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.Code
+	case errors.Is(err, agent.ErrUsage):
+		return ExitUsage
+	case errors.Is(err, agent.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, agent.ErrIntegrity):
+		return ExitIntegrity
+	}
+	return ExitFailure
+}
+
+func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
+	quiet := s.bool("quiet")
+	o, err := s.agentOptions(env.Getenv)
+	if err != nil {
+		return fail(env, log, quiet, err)
+	}
+	if err := o.Validate(); err != nil {
+		return fail(env, log, quiet, err)
+	}
+	log = log.WithFields(logrus.Fields{"action": o.Action, "backup_name": o.BackupName})
+	log.Info("freezer-agent starting")
+	for name, op := range s.opts {
+		if op.Ignored && s.has(name) && s.setBy[name] != "default" {
+			log.WithField("option", flagName(name)).Debug("option accepted for compatibility; it has no effect here")
+		}
+	}
+	if v := s.str("max_priority"); v != "" && v != "False" {
+		if err := raisePriority(); err != nil {
+			log.WithError(err).Warn("--max-priority: could not raise the priority")
+		}
+	}
+	a := &agent.Agent{
+		Codecs:   env.Deps.Codecs,
+		Now:      env.Now,
+		Stdout:   env.Stdout,
+		Stderr:   env.Stderr,
+		Log:      log,
+		Progress: env.StderrIsTerminal && !quiet,
+		Quiet:    quiet,
+	}
+	if s.str("metadata_out") == "-" {
+		// stdout carries the result JSON: a command's output goes to stderr.
+		a.CommandStdout = env.Stderr
+	}
+	if o.Action != agent.ActionExec {
+		specs, err := s.storageSpecs(env.Getenv)
+		if err != nil {
+			return fail(env, log, quiet, err)
+		}
+		if p := s.str("proxy"); p != "" {
+			// As upstream: --proxy rewrites the proxy environment, which
+			// every HTTP client of the storages reads (once, at its first
+			// request, so before any storage is opened).
+			for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+				os.Setenv(k, p)
+			}
+		}
+		if env.Deps.OpenStorage == nil {
+			return fail(env, log, quiet, errors.New("this build has no storage backends"))
+		}
+		st, err := env.Deps.OpenStorage(ctx, specs)
+		if err != nil {
+			return fail(env, log, quiet, fmt.Errorf("opening storage: %w", err))
+		}
+		if c, ok := st.(io.Closer); ok {
+			defer c.Close()
+		}
+		a.Storage = st
+		if env.Deps.NewEngine == nil {
+			return fail(env, log, quiet, errors.New("this build has no engines"))
+		}
+		eng, err := env.Deps.NewEngine(o.Engine)
+		if err != nil {
+			return fail(env, log, quiet, withUsage(fmt.Errorf("--engine: %w", err)))
+		}
+		a.Engine = eng
+	}
+	res, err := a.Run(ctx, o)
+	if err != nil {
+		return fail(env, log, quiet, err)
+	}
+	if err := writeResult(env, s.str("metadata_out"), o.Action, res); err != nil {
+		return fail(env, log, quiet, err)
+	}
+	return ExitOK
+}
+
+func withUsage(err error) error { return agent.Usage(err) }
+
+// writeResult prints the action's result: JSON to --metadata-out (as
+// upstream, only a non-empty result is written), else a readable table on
+// stdout.
+func writeResult(env Env, out, action string, res *agent.Result) error {
+	var v any
+	switch action {
+	case agent.ActionBackup:
+		v = res.Metadata
+	case agent.ActionInfo:
+		v = res.Backups
+	}
+	if out != "" {
+		if v == nil {
+			return nil
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encoding the result: %w", err)
+		}
+		if out == "-" {
+			_, err = env.Stdout.Write(b)
+			return err
+		}
+		if err := os.WriteFile(out, b, 0o600); err != nil {
+			return fmt.Errorf("writing --metadata-out: %w", err)
+		}
+		return nil
+	}
+	switch action {
+	case agent.ActionBackup:
+		writePropertyTable(env.Stdout, res.Metadata)
+	case agent.ActionInfo:
+		writeBackupsTable(env.Stdout, res.Backups)
+	case agent.ActionAdmin:
+		if len(res.Removed) == 0 {
+			fmt.Fprintln(env.Stdout, "No backup to remove.")
+		} else {
+			writeBackupsTable(env.Stdout, res.Removed)
+		}
+	}
+	return nil
+}
+
+// settings are the resolved option values: command line > --config job
+// INI > --config-file/--config-dir [DEFAULT] > defaults.
+type settings struct {
+	opts     map[string]opt
+	values   map[string]string
+	setBy    map[string]string // "cli", "config", "oslo", "default"
+	unknown  []string
+	storages []map[string]string
+}
+
+func resolve(cl cmdline, opts []opt, getenv func(string) string) (*settings, error) {
+	s := &settings{opts: map[string]opt{}, values: map[string]string{}, setBy: map[string]string{}}
+	for _, o := range opts {
+		s.opts[o.Name] = o
+		if o.Default != "" {
+			s.values[o.Name] = o.Default
+			s.setBy[o.Name] = "default"
+		}
+	}
+	set := func(m map[string]string, by string) {
+		for k, v := range m {
+			s.values[k] = v
+			s.setBy[k] = by
+		}
+	}
+	oslo, err := loadOsloFiles(cl.values["config_file"], cl.values["config_dir"], opts)
+	if err != nil {
+		return nil, err
+	}
+	set(oslo, "oslo")
+	cfg := cl.values["config"]
+	if cfg == "" {
+		cfg = oslo["config"]
+	}
+	if cfg != "" && cfg != "False" {
+		j, err := loadJobINI(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		set(j.values, "config")
+		s.unknown = j.unknown
+		s.storages = j.storages
+	}
+	set(cl.values, "cli")
+	// Validate types and choices once, here.
+	for name, v := range s.values {
+		o := s.opts[name]
+		if v == "False" && o.Kind != boolean {
+			continue // "unset" by the job INI rules
+		}
+		switch o.Kind {
+		case boolean:
+			if name == "no_incremental" {
+				break // 13.0's StrOpt: any other non-empty value means "yes"
+			}
+			if _, err := parseBool(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", flagName(name), err)
+			}
+		case integer:
+			if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
+				return nil, fmt.Errorf("%s: %q is not an integer", flagName(name), v)
+			}
+		case float:
+			if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+				return nil, fmt.Errorf("%s: %q is not a number", flagName(name), v)
+			}
+		}
+		if len(o.Choices) > 0 {
+			ok := false
+			for _, c := range o.Choices {
+				if v == c {
+					ok = true
+				}
+			}
+			if !ok {
+				return nil, fmt.Errorf("%s: %q is not one of %s", flagName(name), v, strings.Join(nonEmpty(o.Choices), ", "))
+			}
+		}
+	}
+	return s, nil
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func flagName(name string) string { return "--" + strings.ReplaceAll(name, "_", "-") }
+
+func (s *settings) has(name string) bool {
+	v, ok := s.values[name]
+	return ok && v != "" && (v != "False" || s.opts[name].Kind == boolean)
+}
+
+func (s *settings) str(name string) string {
+	v := s.values[name]
+	if v == "False" && s.opts[name].Kind != boolean {
+		return ""
+	}
+	return v
+}
+
+func (s *settings) bool(name string) bool {
+	b, err := parseBool(s.values[name])
+	if err != nil && name == "no_incremental" {
+		return true
+	}
+	return b
+}
+
+func (s *settings) int(name string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(s.str(name)))
+	return n
+}
+
+func (s *settings) float(name string) float64 {
+	f, _ := strconv.ParseFloat(strings.TrimSpace(s.str(name)), 64)
+	return f
+}
+
+// incremental decides whether backups are incremental. Upstream 13.0
+// defaults to on (with unbounded levels), HEAD to off with an error when a
+// level option is given without --incremental. We default to off, and a
+// level option (--max-level, --always-level, --restart-always-level) turns
+// it on, so 13.0 jobs that set levels keep working and jobs that set none
+// get full, independent backups. An explicit --incremental/--noincremental
+// or --no-incremental wins.
+func (s *settings) incremental() bool {
+	if s.bool("no_incremental") {
+		return false
+	}
+	if s.setBy["incremental"] != "" {
+		return s.bool("incremental")
+	}
+	return s.int("max_level") > 0 || s.int("always_level") > 0 || s.float("restart_always_level") > 0
+}
+
+// agentOptions turns the settings into agent.Options, failing on options
+// this agent does not implement.
+func (s *settings) agentOptions(getenv func(string) string) (agent.Options, error) {
+	for name, o := range s.opts {
+		if o.Unsupported != "" && s.has(name) && s.setBy[name] != "default" {
+			return agent.Options{}, withUsage(fmt.Errorf("%s: %s", flagName(name), o.Unsupported))
+		}
+	}
+	o := agent.Options{
+		Action:              s.str("action"),
+		Mode:                s.str("mode"),
+		Engine:              s.str("engine_name"),
+		PathToBackup:        expandHome(s.str("path_to_backup"), getenv),
+		BackupName:          s.str("backup_name"),
+		Hostname:            s.str("hostname"),
+		Container:           s.str("container"),
+		Storage:             s.str("storage"),
+		Compression:         s.str("compression"),
+		EncryptPassFile:     expandHome(s.str("encrypt_pass_file"), getenv),
+		EncryptionFormat:    s.str("encryption_format"),
+		Incremental:         s.incremental(),
+		MaxLevel:            s.int("max_level"),
+		AlwaysLevel:         s.int("always_level"),
+		RestartAlwaysLevel:  s.float("restart_always_level"),
+		RestoreAbsPath:      expandHome(s.str("restore_abs_path"), getenv),
+		DereferenceSymlink:  s.str("dereference_symlink"),
+		Overwrite:           s.bool("overwrite"),
+		DryRun:              s.bool("dry_run"),
+		Sync:                s.bool("sync"),
+		ConsistencyCheck:    s.bool("consistency_check"),
+		ConsistencyChecksum: s.str("consistency_checksum"),
+		Command:             s.str("command"),
+	}
+	if o.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return o, fmt.Errorf("finding this host's name (give --hostname): %w", err)
+		}
+		o.Hostname = h
+	}
+	if e := s.str("exclude"); e != "" {
+		o.Exclude = []string{e}
+	}
+	if d := s.str("restore_from_date"); d != "" {
+		t, err := agent.ParseDate(d)
+		if err != nil {
+			return o, withUsage(fmt.Errorf("--restore-from-date: %w", err))
+		}
+		o.RestoreFromDate = t
+	}
+	if d := s.str("remove_from_date"); d != "" {
+		t, err := agent.ParseDate(d)
+		if err != nil {
+			return o, withUsage(fmt.Errorf("--remove-from-date: %w", err))
+		}
+		o.RemoveFromDate = t
+	}
+	if s.has("remove_older_than") {
+		o.HaveRemoveOlder = true
+		o.RemoveOlderThan = s.float("remove_older_than")
+	}
+	if s.int("max_segment_size") <= 0 {
+		return o, withUsage(errors.New("--max-segment-size must be positive"))
+	}
+	if p := s.str("proxy"); p != "" && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+		return o, withUsage(fmt.Errorf("--proxy %q: must start with http:// or https://", p))
+	}
+	// Upstream echoes these options in the result JSON.
+	o.ResultExtras = map[string]any{
+		"log_file":     s.str("log_file"),
+		"proxy":        s.str("proxy"),
+		"ssh_key":      s.str("ssh_key"),
+		"ssh_username": s.str("ssh_username"),
+		"ssh_host":     s.str("ssh_host"),
+		"ssh_port":     s.int("ssh_port"),
+	}
+	if o.Storage != "ssh" {
+		for _, k := range []string{"ssh_key", "ssh_username", "ssh_host"} {
+			o.ResultExtras[k] = ""
+		}
+		o.ResultExtras["ssh_port"] = ""
+	}
+	return o, nil
+}
+
+// storageSpecs returns the storages to open: one per [storage:NAME]
+// section of the job INI when there are any (the top-level storage and
+// container are then only reported, as upstream does), else the top-level
+// one.
+func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, error) {
+	base := map[string]string{}
+	for _, k := range storageKeys() {
+		v := s.str(k)
+		if s.opts[k].Kind == boolean && !s.bool(k) {
+			v = "" // unset, so a storage may fall back to the environment (OS_INSECURE)
+		}
+		base[k] = v
+	}
+	base["ssh_key"] = expandHome(base["ssh_key"], getenv)
+	if len(s.storages) == 0 {
+		t := s.str("storage")
+		c := s.str("container")
+		if t == "local" {
+			c = expandHome(c, getenv)
+		}
+		return []StorageSpec{{Type: t, Container: c, Options: base, Getenv: getenv}}, nil
+	}
+	var specs []StorageSpec
+	for _, sec := range s.storages {
+		name := sec["__section__"]
+		t, c := sec["storage"], sec["container"]
+		if t == "" || t == "False" || c == "" || c == "False" {
+			return nil, withUsage(fmt.Errorf("[%s]: needs storage and container", name))
+		}
+		opts := map[string]string{}
+		for k, v := range base {
+			opts[k] = v
+		}
+		for k, v := range sec {
+			if k == "__section__" || k == "storage" || k == "container" {
+				continue
+			}
+			if v == "False" {
+				v = ""
+			}
+			opts[k] = v
+		}
+		if t == "local" {
+			c = expandHome(c, getenv)
+		}
+		opts["ssh_key"] = expandHome(opts["ssh_key"], getenv)
+		specs = append(specs, StorageSpec{Type: t, Container: c, Options: opts, Getenv: getenv})
+	}
+	return specs, nil
+}
+
+func expandHome(p string, getenv func(string) string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home := getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		return filepath.Join(home, strings.TrimPrefix(p, "~"))
+	}
+	return p
+}

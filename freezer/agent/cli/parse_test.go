@@ -1,0 +1,276 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseArgsSpellings(t *testing.T) {
+	opts := options()
+	cases := []struct {
+		args []string
+		want map[string]string
+	}{
+		{[]string{"--path-to-backup", "/d", "--backup-name=b"}, map[string]string{"path_to_backup": "/d", "backup_name": "b"}},
+		{[]string{"-F", "/d", "-Nb", "-C", "c", "-M", "5", "-R", "3", "-m", "fs", "-e", "tar"},
+			map[string]string{"path_to_backup": "/d", "backup_name": "b", "container": "c", "max_segment_size": "5", "remove_older_than": "3", "mode": "fs", "engine_name": "tar"}},
+		{[]string{"--engine", "tar", "--os-auth-ver", "3", "--logfile", "/l"}, map[string]string{"engine_name": "tar", "os_identity_api_version": "3", "log_file": "/l"}},
+		{[]string{"--dry-run", "--nosync", "-q", "-d"}, map[string]string{"dry_run": "True", "sync": "False", "quiet": "True", "debug": "True"}},
+		{[]string{"--incremental"}, map[string]string{"incremental": "True"}},
+		{[]string{"--noincremental"}, map[string]string{"incremental": "False"}},
+		// 13.0 spelled --no-incremental with a value; HEAD has no such option.
+		{[]string{"--no-incremental"}, map[string]string{"no_incremental": "True"}},
+		{[]string{"--no-incremental", "True", "--max-level", "2"}, map[string]string{"no_incremental": "True", "max_level": "2"}},
+		{[]string{"--no-incremental", "False"}, map[string]string{"no_incremental": "False"}},
+		{[]string{"--no-incremental", "--max-level", "2"}, map[string]string{"no_incremental": "True", "max_level": "2"}},
+		{[]string{"--consistency-check", "--consistency-checksum", "ab"}, map[string]string{"consistency_check": "True", "consistency_checksum": "ab"}},
+		{[]string{"--overwrite=false"}, map[string]string{"overwrite": "False"}},
+		{[]string{"--metadata-out", "-"}, map[string]string{"metadata_out": "-"}},
+	}
+	for _, c := range cases {
+		cl, err := parseArgs(c.args, opts)
+		if err != nil {
+			t.Errorf("%v: %v", c.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(cl.values, c.want) {
+			t.Errorf("%v: got %v, want %v", c.args, cl.values, c.want)
+		}
+	}
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	opts := options()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--blabla"}, "unrecognized arguments: --blabla"},
+		{[]string{"stray"}, "unrecognized arguments: stray"},
+		{[]string{"--backup-name"}, "expected one argument"},
+		{[]string{"--dry-run=maybe"}, "not a boolean"},
+	} {
+		_, err := parseArgs(c.args, opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
+		}
+	}
+	cl, err := parseArgs([]string{"--help", "--version"}, opts)
+	if err != nil || !cl.help || !cl.version {
+		t.Fatalf("help/version: %+v %v", cl, err)
+	}
+}
+
+func TestParseINIConfigparserRules(t *testing.T) {
+	in := `# comment
+; other comment
+[DEFAULT]
+Shared = 1
+
+[default]
+Path_To_Backup = /data
+BACKUP-NAME: b1
+empty =
+multi = first
+   second
+inline = a # not a comment in configparser
+
+[storage:one]
+storage = local
+container = /tmp/x
+`
+	secs, err := parseINI(strings.NewReader(in), "job.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secs) != 3 || secs[1].name != "default" || secs[2].name != "storage:one" {
+		t.Fatalf("sections %+v", secs)
+	}
+	d := secs[1].vals
+	want := map[string]string{"path_to_backup": "/data", "backup-name": "b1", "empty": "", "multi": "first\nsecond", "inline": "a # not a comment in configparser", "shared": "1"}
+	if !reflect.DeepEqual(d, want) {
+		t.Fatalf("values %q, want %q", d, want)
+	}
+	if secs[2].vals["shared"] != "1" {
+		t.Fatalf("[DEFAULT] not inherited: %v", secs[2].vals)
+	}
+	for _, bad := range []string{
+		"key = before section\n",
+		"[a]\nk = 1\nk = 2\n",
+		"[a]\n[a]\n",
+		"[a]\nno value line\n",
+		"[a\n",
+	} {
+		if _, err := parseINI(strings.NewReader(bad), "bad.ini"); err == nil {
+			t.Errorf("accepted %q", bad)
+		} else if !strings.Contains(err.Error(), "bad.ini:") {
+			t.Errorf("error %v does not name the file and line", err)
+		}
+	}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestResolvePrecedenceAndJobValues(t *testing.T) {
+	job := writeFile(t, "job.ini", `[action]
+backup_name = fromjob
+container = /from/job
+max_level = 3
+dry_run = True
+overwrite = false
+exclude = None
+compression = False
+unknown_key = 1
+Engine = tar
+always_level =
+compression_unused =
+
+[storage:a]
+storage = local
+container = /tmp/a
+[storage:b]
+storage = ssh
+container = /srv/b
+ssh_host = h
+ssh_port = 2222
+`)
+	oslo := writeFile(t, "agent.conf", "[DEFAULT]\nhostname = fromoslo\nbackup_name = fromoslo\n")
+	cl, err := parseArgs([]string{"--config", job, "--config-file", oslo, "--container", "/from/cli"}, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]string{
+		"backup_name": "fromjob",   // job > oslo
+		"hostname":    "fromoslo",  // oslo > default
+		"container":   "/from/cli", // cli > job
+		"action":      "backup",    // default
+		"exclude":     "",          // None = unset
+		"compression": "",          // False = unset
+		"engine_name": "tar",
+	}
+	for k, want := range checks {
+		if got := s.str(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if !s.bool("dry_run") || s.bool("overwrite") || s.int("max_level") != 3 {
+		t.Errorf("typed values wrong: dry_run %v overwrite %v max_level %d", s.bool("dry_run"), s.bool("overwrite"), s.int("max_level"))
+	}
+	if s.int("always_level") != 0 || s.setBy["always_level"] != "" {
+		t.Errorf("empty always_level: %q set by %q", s.values["always_level"], s.setBy["always_level"])
+	}
+	if !reflect.DeepEqual(s.unknown, []string{"compression_unused", "unknown_key"}) {
+		t.Errorf("unknown %v", s.unknown)
+	}
+	specs, err := s.storageSpecs(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 2 || specs[0].Type != "local" || specs[0].Container != "/tmp/a" || specs[1].Type != "ssh" ||
+		specs[1].Options["ssh_host"] != "h" || specs[1].Options["ssh_port"] != "2222" || specs[0].Options["max_segment_size"] != "33554432" {
+		t.Fatalf("specs %+v", specs)
+	}
+}
+
+func TestResolveRejectsBadValues(t *testing.T) {
+	for _, args := range [][]string{
+		{"--max-level", "two"},
+		{"--remove-older-than", "x"},
+		{"--compression", "lz4"},
+		{"--action", "explode"},
+		{"--storage", "tape"},
+	} {
+		cl, err := parseArgs(args, options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := resolve(cl, options(), os.Getenv); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if _, err := resolve(cmdline{values: map[string]string{"config": "/does/not/exist.ini"}}, options(), os.Getenv); err == nil {
+		t.Error("missing --config file accepted")
+	}
+}
+
+func TestIncrementalDefault(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--incremental"}, true},
+		{[]string{"--max-level", "2"}, true},
+		{[]string{"--always-level", "2"}, true},
+		{[]string{"--restart-always-level", "0.5"}, true},
+		{[]string{"--max-level", "2", "--no-incremental"}, false},
+		{[]string{"--max-level", "2", "--noincremental"}, false},
+		{[]string{"--incremental", "--no-incremental"}, false},
+		{[]string{"--max-level", "2", "--no-incremental=anything"}, false}, // 13.0: any non-empty value
+	} {
+		cl, err := parseArgs(c.args, options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := resolve(cl, options(), os.Getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.incremental(); got != c.want {
+			t.Errorf("%v: incremental %v, want %v", c.args, got, c.want)
+		}
+	}
+}
+
+func TestUnsupportedOptionsFail(t *testing.T) {
+	for _, args := range [][]string{
+		{"--snapshot", "True"},
+		{"--nova-inst-id", "x"},
+		{"--mysql-conf", "/etc/my.cnf"},
+	} {
+		cl, _ := parseArgs(args, options())
+		s, err := resolve(cl, options(), os.Getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.agentOptions(os.Getenv); err == nil || exitCode(err) != ExitUsage {
+			t.Errorf("%v: err %v, want a usage error", args, err)
+		}
+	}
+	// A job INI that says "snapshot = False" is fine.
+	job := writeFile(t, "j.ini", "[action]\nsnapshot = False\nbackup_name = b\n")
+	cl, _ := parseArgs([]string{"--config", job}, options())
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.agentOptions(os.Getenv); err != nil {
+		t.Errorf("snapshot = False rejected: %v", err)
+	}
+}
+
+func TestStorageSectionNeedsStorageAndContainer(t *testing.T) {
+	job := writeFile(t, "j.ini", "[storage:x]\nstorage = local\n")
+	cl, _ := parseArgs([]string{"--config", job}, options())
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.storageSpecs(os.Getenv); err == nil || !strings.Contains(err.Error(), "storage:x") {
+		t.Fatalf("err %v", err)
+	}
+}

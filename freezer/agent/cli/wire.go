@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/codec"
+	"freezer.dev/freezer/freezer/engine/tar"
+	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/multi"
+	"freezer.dev/freezer/freezer/storage/registry"
+)
+
+// DefaultDeps wires this build's engines, codecs and storages.
+func DefaultDeps() Deps {
+	return Deps{
+		OpenStorage: openStorage,
+		NewEngine:   newEngine,
+		Codecs:      codecs{},
+	}
+}
+
+func newEngine(name string) (backup.Engine, error) {
+	switch name {
+	case "tar":
+		return tar.New(tar.Options{}), nil
+	}
+	return nil, fmt.Errorf("engine %q is not supported by this agent (supported: tar)", name)
+}
+
+// codecs adapts package codec to agent.Codecs.
+type codecs struct{}
+
+func (codecs) Compressor(name string) (backup.Codec, error) { return codec.Compressor(name) }
+
+func (codecs) Cipher(format string, pass []byte, compression string) (backup.Codec, error) {
+	return codec.NewEncryption(format, pass, compression, codec.EncryptOptions{})
+}
+
+// openStorage opens each storage through the storage registry (which adds
+// the bandwidth limits and retries) and combines several into one that
+// writes to all of them.
+func openStorage(ctx context.Context, specs []StorageSpec) (backup.Storage, error) {
+	var built []backup.Storage
+	closeAll := func() {
+		for _, st := range built {
+			storage.Close(st)
+		}
+	}
+	for _, s := range specs {
+		v := storage.ValuesFrom(s.Options)
+		v["storage"] = s.Type
+		v["container"] = s.Container
+		home := s.Getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		st, err := registry.New(ctx, v, registry.Env{Getenv: s.Getenv, Home: home})
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("%s storage %q: %w", s.Type, s.Container, err)
+		}
+		built = append(built, st)
+	}
+	if len(built) == 1 {
+		return built[0], nil
+	}
+	return multi.New(built...)
+}

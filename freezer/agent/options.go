@@ -1,0 +1,148 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Actions, as upstream's --action values.
+const (
+	ActionBackup  = "backup"
+	ActionRestore = "restore"
+	ActionInfo    = "info"
+	ActionAdmin   = "admin"
+	ActionExec    = "exec"
+)
+
+// Options are the resolved options of one run (command line over job INI
+// over defaults), with upstream's meaning. The command line builds them;
+// nothing here reads flags or files.
+type Options struct {
+	Action       string
+	Mode         string // only "fs" is run by this agent
+	Engine       string // engine name as in the layout, e.g. "tar"
+	PathToBackup string
+	BackupName   string
+	Hostname     string
+	Container    string
+	Storage      string // storage name, for the result and messages only
+
+	Compression      string // compressor name for new backups
+	EncryptPassFile  string // "" = no encryption
+	EncryptionFormat string // format for new encrypted backups
+
+	Incremental        bool
+	MaxLevel           int
+	AlwaysLevel        int
+	RestartAlwaysLevel float64 // days; 0 = off
+
+	RestoreAbsPath  string
+	RestoreFromDate time.Time // zero = newest
+
+	RemoveOlderThan float64   // days; used when HaveRemoveOlder
+	HaveRemoveOlder bool      // --remove-older-than was given (0 is a valid value)
+	RemoveFromDate  time.Time // zero = unset
+
+	Exclude            []string
+	DereferenceSymlink string
+
+	Overwrite           bool
+	DryRun              bool
+	Sync                bool
+	ConsistencyCheck    bool
+	ConsistencyChecksum string
+
+	Command string
+
+	// ResultExtras are copied into the backup result JSON as they are
+	// (upstream echoes options such as ssh_host, log_file, proxy there).
+	ResultExtras map[string]any
+}
+
+// HostBackupName is "<hostname>_<backup_name>", the layout's name.
+func (o Options) HostBackupName() string { return o.Hostname + "_" + o.BackupName }
+
+// dateLayouts are the accepted --restore-from-date / --remove-from-date
+// forms. Upstream's is the first, read as local time; we read a date
+// without a zone as UTC so that the same job gives the same answer on every
+// host, and accept an explicit zone.
+var dateLayouts = []string{
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04:05",
+	time.RFC3339,
+	"2006-01-02T15:04:05Z0700",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// ParseDate parses a date option: "YYYY-MM-DDThh:mm:ss" in UTC, or with a
+// zone ("...Z", "...+02:00").
+func ParseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DDThh:mm:ss (UTC) or with a zone, e.g. 2026-03-25T23:23:23+01:00", s)
+}
+
+// Validate checks what every action needs before it touches anything.
+func (o Options) Validate() error {
+	switch o.Action {
+	case ActionBackup, ActionRestore, ActionInfo, ActionAdmin, ActionExec:
+	default:
+		return usagef("--action %q: want one of backup, restore, info, admin, exec", o.Action)
+	}
+	if o.Action == ActionExec {
+		if strings.TrimSpace(o.Command) == "" {
+			return usagef("--action exec needs --command")
+		}
+		return nil
+	}
+	if o.Mode != "fs" {
+		return usagef("--mode %q is not supported by this agent (supported: fs)", o.Mode)
+	}
+	if o.Engine == "" {
+		return usagef("no --engine given")
+	}
+	if o.Action == ActionInfo {
+		return nil
+	}
+	if o.BackupName == "" {
+		return usagef("--backup-name is required for --action %s", o.Action)
+	}
+	if o.Hostname == "" {
+		return usagef("--hostname is empty")
+	}
+	if o.MaxLevel < 0 || o.AlwaysLevel < 0 || o.RestartAlwaysLevel < 0 {
+		return usagef("--max-level, --always-level and --restart-always-level must not be negative")
+	}
+	switch o.Action {
+	case ActionBackup:
+		if o.PathToBackup == "" {
+			return usagef("--path-to-backup is required for --action backup")
+		}
+		switch o.DereferenceSymlink {
+		case "", "soft", "hard", "all":
+		default:
+			return usagef("--dereference-symlink %q: want soft, hard or all", o.DereferenceSymlink)
+		}
+	case ActionRestore:
+		if o.RestoreAbsPath == "" {
+			return usagef("--restore-abs-path is required for --action restore")
+		}
+	case ActionAdmin:
+		if !o.HaveRemoveOlder && o.RemoveFromDate.IsZero() {
+			return usagef("--action admin needs --remove-older-than or --remove-from-date")
+		}
+		if o.HaveRemoveOlder && !o.RemoveFromDate.IsZero() {
+			return usagef("give only one of --remove-older-than and --remove-from-date")
+		}
+		if o.HaveRemoveOlder && o.RemoveOlderThan < 0 {
+			return usagef("--remove-older-than must not be negative")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"freezer.dev/freezer/freezer/backup"
+)
+
+func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
+	if a.Storage == nil || a.Engine == nil || a.Codecs == nil {
+		return nil, errors.New("restore: agent is missing a storage, engine or codecs")
+	}
+	dir, err := filepath.Abs(o.RestoreAbsPath)
+	if err != nil {
+		return nil, usagef("--restore-abs-path %q: %v", o.RestoreAbsPath, err)
+	}
+	engine := a.Engine.Name()
+	existing, err := a.listRefs(ctx, engine, o.HostBackupName())
+	if err != nil {
+		return nil, err
+	}
+	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
+	if err != nil {
+		if errors.Is(err, backup.ErrNoBackup) {
+			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
+		}
+		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
+	}
+	// Read every level's metadata first: a missing passphrase or an unknown
+	// codec is found before anything is written.
+	type level struct {
+		ref      backup.Ref
+		md       backup.Metadata
+		comp     backup.Codec
+		enc      backup.Codec
+		stateful bool
+	}
+	var pass []byte
+	levels := make([]level, 0, len(plan))
+	for _, r := range plan {
+		md, err := a.readMetadata(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if md.EngineName != engine {
+			return nil, withKind(ErrIntegrity, fmt.Errorf("backup %s: metadata names engine %q, not %q", r, md.EngineName, engine))
+		}
+		l := level{ref: r, md: md}
+		name := md.Compression
+		if name == "" {
+			name = o.Compression // upstream's fallback for a missing key
+		}
+		if l.comp, err = a.Codecs.Compressor(name); err != nil {
+			return nil, fmt.Errorf("backup %s: %w", r, err)
+		}
+		if md.Encryption {
+			if o.EncryptPassFile == "" {
+				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
+			}
+			if pass == nil {
+				if pass, err = readPassphrase(o.EncryptPassFile); err != nil {
+					return nil, err
+				}
+			}
+			format := md.EncryptionFormat
+			if format == "" {
+				format = "openssl" // what upstream writes, unnamed
+			}
+			if l.enc, err = a.Codecs.Cipher(format, pass, l.comp.Name()); err != nil {
+				return nil, fmt.Errorf("backup %s: %w", r, err)
+			}
+		}
+		levels = append(levels, l)
+	}
+
+	if !o.DryRun {
+		if err := prepareTarget(dir, o.Overwrite); err != nil {
+			return nil, err
+		}
+	}
+	var total backup.Stats
+	var stored int64
+	for _, l := range levels {
+		log := a.log().WithField("backup", l.ref.String())
+		log.Info("restoring level")
+		var prog *progress
+		if a.Progress {
+			prog = startProgress(ctx, a.stderr(), fmt.Sprintf("restore level %d", l.ref.Level), "")
+			prog.total = l.md.DataSize
+		}
+		st, n, err := a.restoreLevel(ctx, l.ref, l.md, l.comp, l.enc, dir, o.DryRun, prog)
+		prog.stop()
+		if err != nil {
+			return nil, fmt.Errorf("restoring %s into %s: %w", l.ref, dir, err)
+		}
+		for _, w := range st.Warnings {
+			log.Warn(w)
+		}
+		total.Files += st.Files
+		total.Bytes += st.Bytes
+		total.Deleted += st.Deleted
+		stored += n
+	}
+	if o.ConsistencyChecksum != "" && !o.DryRun {
+		sum, err := ConsistencyChecksum(ctx, dir, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("computing the consistency checksum of %s: %w", dir, err)
+		}
+		if sum != o.ConsistencyChecksum {
+			return nil, withKind(ErrIntegrity, fmt.Errorf("restored tree %s has consistency checksum %s, want %s (a checksum made by the Python agent is computed differently and never matches)", dir, sum, o.ConsistencyChecksum))
+		}
+	}
+	elapsed := time.Since(start)
+	if !a.Quiet {
+		fmt.Fprintln(a.stderr(), statsLine("restore", total.Files, total.Bytes, stored, elapsed))
+	}
+	a.log().WithFields(map[string]any{"levels": len(levels), "files": total.Files, "seconds": elapsed.Seconds()}).Info("restore done")
+	return &Result{}, nil
+}
+
+// prepareTarget creates the restore directory, or checks that an existing
+// one is empty unless overwrite is set.
+func prepareTarget(dir string, overwrite bool) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating --restore-abs-path: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking --restore-abs-path: %w", err)
+	}
+	if !fi.IsDir() {
+		return usagef("--restore-abs-path %s is not a directory", dir)
+	}
+	if overwrite {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("checking --restore-abs-path: %w", err)
+	}
+	defer f.Close()
+	if names, _ := f.Readdirnames(1); len(names) > 0 {
+		return usagef("--restore-abs-path %s is not empty: use --overwrite to restore into it", dir)
+	}
+	return nil
+}
+
+// restoreLevel streams one backup: storage.Get → (read-ahead queue) →
+// decrypt → decompress → engine. The stored bytes are hashed on the way and
+// checked against the metadata's data_sha256 once all are read.
+func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Metadata, comp, enc backup.Codec, dir string, dryRun bool, prog *progress) (backup.Stats, int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := a.Storage.Get(ctx, ref.DataKey())
+	if err != nil {
+		if errors.Is(err, backup.ErrNotFound) {
+			return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("payload missing: %w", err))
+		}
+		return backup.Stats{}, 0, fmt.Errorf("opening the payload: %w", err)
+	}
+	defer rc.Close()
+
+	raw := newMeter()
+	rawRec := &errRecorder{r: rc}
+	pipe := a.newPipe()
+	copyDone := make(chan error, 1)
+	go func() {
+		var src io.Reader = rawRec
+		if prog != nil {
+			src = meterReader{m: prog.stored, r: src}
+		}
+		_, err := io.Copy(pipe, meterReader{m: raw, r: src})
+		if err != nil {
+			pipe.CloseWrite(err)
+		} else if ferr := pipe.CloseWrite(nil); ferr != nil {
+			err = ferr
+		}
+		copyDone <- err
+	}()
+	// finishCopy stops the read-ahead after a failure and returns the
+	// storage read error that happened before, if any: errors caused by
+	// the stop itself are not the storage's fault.
+	finishCopy := func() error {
+		rawErr := rawRec.get()
+		pipe.CloseRead(errors.New("restore stopped reading"))
+		rc.Close()
+		<-copyDone
+		return rawErr
+	}
+
+	var r io.Reader = pipe
+	var decs []io.Closer
+	defer func() {
+		for i := len(decs) - 1; i >= 0; i-- {
+			decs[i].Close()
+		}
+	}()
+	if enc != nil {
+		d, err := enc.Decode(r)
+		if err != nil {
+			finishCopy()
+			return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("starting decryption: %w", err))
+		}
+		decs = append(decs, d)
+		r = d
+	}
+	d, err := comp.Decode(r)
+	if err != nil {
+		if rerr := finishCopy(); rerr != nil {
+			return backup.Stats{}, 0, fmt.Errorf("reading the payload: %w", rerr)
+		}
+		return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("starting decompression (%s): %w", comp.Name(), decodeHint(enc, err)))
+	}
+	decs = append(decs, d)
+	decoded := &errRecorder{r: d}
+
+	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
+	if prog != nil {
+		req.Progress = prog.engine
+	}
+	stats, err := a.Engine.Restore(ctx, req, decoded)
+	if err == nil {
+		// Read to the end: the authenticated format checks its last
+		// chunk there, and the hash needs every stored byte.
+		if _, derr := io.Copy(io.Discard, decoded); derr != nil {
+			err = derr
+		}
+	}
+	if err != nil {
+		if rerr := finishCopy(); rerr != nil {
+			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", rerr)
+		}
+		if derr := decoded.get(); derr != nil {
+			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", decodeHint(enc, derr)))
+		}
+		if ctx.Err() != nil {
+			return stats, raw.n.Load(), fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		return stats, raw.n.Load(), err
+	}
+	// The decoders reached their end; trailing bytes, if any, are still
+	// part of the stored payload and of its hash.
+	if _, err := io.Copy(io.Discard, pipe); err != nil {
+		<-copyDone
+		return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", err)
+	}
+	if err := <-copyDone; err != nil {
+		return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", err)
+	}
+	n := raw.n.Load()
+	if md.DataSize > 0 && n != md.DataSize {
+		return stats, n, withKind(ErrIntegrity, fmt.Errorf("payload is %d bytes, metadata says %d", n, md.DataSize))
+	}
+	if md.DataSHA256 != "" {
+		if got := hex.EncodeToString(raw.h.Sum(nil)); got != md.DataSHA256 {
+			return stats, n, withKind(ErrIntegrity, fmt.Errorf("payload sha256 %s, metadata says %s", got, md.DataSHA256))
+		}
+	}
+	return stats, n, nil
+}
+
+// decodeHint adds what most often explains a decoding failure of an
+// unauthenticated (openssl) backup.
+func decodeHint(enc backup.Codec, err error) error {
+	if enc != nil && enc.Name() == "openssl" {
+		return fmt.Errorf("%w (a wrong passphrase gives this error with the openssl format)", err)
+	}
+	return err
+}

@@ -1,0 +1,45 @@
+// Command freezer-agent backs up and restores files with the on-storage
+// layout of OpenStack Freezer's agent. See `freezer-agent --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"freezer.dev/freezer/freezer/agent/cli"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	go func() {
+		s := <-sigc
+		got.Store(s)
+		cancel() // every stage stops; nothing is committed
+	}()
+	code := cli.Run(ctx, cli.Env{
+		Args:             os.Args[1:],
+		Getenv:           os.Getenv,
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		StderrIsTerminal: isTerminal(os.Stderr),
+		Deps:             deps(),
+	})
+	if s, ok := got.Load().(os.Signal); ok {
+		// Die by the signal, so a parent (the scheduler) sees the agent
+		// was interrupted and not a plain failure.
+		signal.Reset()
+		reraise(s)
+	}
+	os.Exit(code)
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
