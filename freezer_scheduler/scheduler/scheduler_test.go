@@ -469,3 +469,35 @@ func TestFakeAPIStalePollAfterAbortIsIgnored(t *testing.T) {
 		t.Errorf("after a stale poll: %s/%s", st, res)
 	}
 }
+
+// concurrent_jobs bounds how many jobs run at once.
+func TestFakeAPIConcurrentJobs(t *testing.T) {
+	dir := t.TempDir()
+	running := filepath.Join(dir, "running")
+	counts := filepath.Join(dir, "counts")
+	os.MkdirAll(running, 0o700)
+	body := `touch ` + running + `/$$; ls ` + running + ` | wc -l >> ` + counts + `; sleep 0.5; rm ` + running + `/$$`
+	h := newHarness(t, body, func(c *Config) { c.ConcurrentJobs = 2 })
+	for _, id := range []string{"j1", "j2", "j3", "j4"} {
+		h.api.put(backupJob(id, apiv2.JobSchedule{}))
+	}
+	h.start()
+	h.until("all four jobs completed", time.Second, func() bool {
+		for _, id := range []string{"j1", "j2", "j3", "j4"} {
+			if s, _ := h.status(id); s != apiv2.StatusCompleted {
+				return false
+			}
+		}
+		return true
+	})
+	b, _ := os.ReadFile(counts)
+	peak := 0
+	for _, f := range strings.Fields(string(b)) {
+		if n, _ := strconv.Atoi(f); n > peak {
+			peak = n
+		}
+	}
+	if peak != 2 {
+		t.Errorf("peak concurrency %d, want 2 (counts %q)", peak, b)
+	}
+}
