@@ -25,6 +25,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/containers"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/objects"
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
@@ -141,7 +145,44 @@ func newWorld(t *testing.T) *world {
 	if w.api.ProjectID() != w.demo["OS_PROJECT_ID"] {
 		t.Fatalf("Keystone project %s, want demo's %s", w.api.ProjectID(), w.demo["OS_PROJECT_ID"])
 	}
+	t.Cleanup(w.removeContainers)
 	return w
+}
+
+// removeContainers deletes the Swift containers this test's backups made
+// (their names start with the test's prefix), so runs leave no data.
+func (w *world) removeContainers() {
+	ctx := context.Background()
+	pc, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: w.demo["OS_AUTH_URL"],
+		Username: w.demo["OS_USERNAME"], Password: w.demo["OS_PASSWORD"], DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: w.demo["OS_PROJECT_NAME"], DomainName: "Default"}})
+	if err != nil {
+		w.t.Logf("cleanup: %v", err)
+		return
+	}
+	sc, err := openstack.NewObjectStorageV1(pc, gophercloud.EndpointOpts{Region: w.demo["OS_REGION_NAME"]})
+	if err != nil {
+		w.t.Logf("cleanup: %v", err)
+		return
+	}
+	pages, err := containers.List(sc, containers.ListOpts{Prefix: w.prefix}).AllPages(ctx)
+	if err != nil {
+		w.t.Logf("cleanup: %v", err)
+		return
+	}
+	names, _ := containers.ExtractNames(pages)
+	for _, c := range names {
+		op, err := objects.List(sc, c, objects.ListOpts{}).AllPages(ctx)
+		if err == nil {
+			objs, _ := objects.ExtractNames(op)
+			for _, o := range objs {
+				objects.Delete(ctx, sc, c, o, nil)
+			}
+		}
+		if r := containers.Delete(ctx, sc, c); r.Err != nil {
+			w.t.Logf("cleanup: deleting container %s: %v", c, r.Err)
+		}
+	}
 }
 
 func (w *world) clientID(node string) string { return w.api.ProjectID() + "_" + w.prefix + node }
