@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/codec"
 )
 
 // Codecs makes the codec chain's stages by the names recorded in metadata.
@@ -186,20 +186,13 @@ func (a *Agent) readMetadata(ctx context.Context, r backup.Ref) (backup.Metadata
 	return m, nil
 }
 
-// readPassphrase returns the first line of the pass file without its
-// newline, as `openssl enc -pass file:` reads it.
+// readPassphrase reads the passphrase exactly as `openssl enc -pass file:`
+// does (codec.ReadPassFile), so a file that works with the Python agent
+// works here; an empty passphrase is refused as a usage error.
 func readPassphrase(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := codec.ReadPassFile(path)
 	if err != nil {
-		return nil, withKind(ErrUsage, fmt.Errorf("reading --encrypt-pass-file: %w", err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
-	if err != nil {
-		return nil, fmt.Errorf("reading --encrypt-pass-file: %w", err)
-	}
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i]
+		return nil, withKind(ErrUsage, fmt.Errorf("--encrypt-pass-file: %w", err))
 	}
 	if len(b) == 0 {
 		return nil, usagef("--encrypt-pass-file %s: the first line (the passphrase) is empty", path)

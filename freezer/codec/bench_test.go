@@ -74,7 +74,10 @@ func BenchmarkBzip2Encode(b *testing.B) { benchEncode(b, mustCompressor(b, Bzip2
 func BenchmarkFZAE1Encrypt(b *testing.B)      { benchEncode(b, benchChain(b, None, FZAE1)) }
 func BenchmarkFZAE1Decrypt(b *testing.B)      { benchDecode(b, benchChain(b, None, FZAE1)) }
 func BenchmarkOpenSSLCFBEncrypt(b *testing.B) { benchEncode(b, benchChain(b, None, OpenSSL)) }
-func BenchmarkOpenSSLCFBDecrypt(b *testing.B) { benchDecode(b, benchChain(b, Gzip, OpenSSL)) }
+
+// The OpenSSL format recognises its key by the compressed stream's magic, so
+// its decryption is measured with gzip underneath, as upstream stores it.
+func BenchmarkGzipOpenSSLDecode(b *testing.B) { benchDecode(b, benchChain(b, Gzip, OpenSSL)) }
 func BenchmarkZstdFZAE1Encode(b *testing.B)   { benchEncode(b, benchChain(b, Zstd, FZAE1)) }
 
 // BenchmarkFZAE1KDF is the fixed cost fzae1 adds to every stream (the

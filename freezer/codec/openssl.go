@@ -31,10 +31,7 @@ const (
 
 // opensslDigests are tried in this order on read: SHA-256 is what
 // OpenSSL >= 1.1.0 uses (and what we write), MD5 what older ones used.
-var opensslDigests = []struct {
-	name string
-	h    func() hash.Hash
-}{{"sha256", sha256.New}, {"md5", md5.New}}
+func opensslDigests() []func() hash.Hash { return []func() hash.Hash{sha256.New, md5.New} }
 
 // opensslCodec is upstream's encryption: the output of
 //
@@ -115,8 +112,8 @@ func (c *opensslCodec) Decode(r io.Reader) (io.ReadCloser, error) {
 	}
 	probe = probe[:n]
 	plain := make([]byte, n)
-	for _, d := range opensslDigests {
-		k, err := c.keyIV(d.h, salt)
+	for _, h := range opensslDigests() {
+		k, err := c.keyIV(h, salt)
 		if err != nil {
 			return nil, fmt.Errorf("openssl decryption: deriving key: %w", err)
 		}

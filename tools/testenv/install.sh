@@ -34,6 +34,8 @@ PACKAGES=(
   # tools used by the build: shell lint, release notes
   shellcheck python3-reno
   curl openssl ca-certificates
+  # CLIs the unit tests compare our formats with, and GNU time for make bench
+  tar gzip bzip2 xz-utils zstd time
 )
 
 missing=()

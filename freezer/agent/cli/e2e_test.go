@@ -354,7 +354,6 @@ func TestIncrementalLevelsHoldOnlyChanges(t *testing.T) {
 // re-archives the renamed directory's files, and a file whose link partner
 // is not in the same archive is stored (and restored) as a separate copy.
 func TestHardLinkAcrossRenamedDirectory(t *testing.T) {
-	t.Skip("known tar engine gap (reported): renamed directory loses hard links to unchanged files; remove this skip once the engine keeps them")
 	h := newHarness(t, "--incremental")
 	src := filepath.Join(t.TempDir(), "src")
 	write(t, filepath.Join(src, "hard1"), []byte("x"), 0o644)

@@ -45,6 +45,10 @@ type backupRun struct {
 	progress  func(backup.Stats)
 	hdr       header
 	dumpdir   []byte
+	// renamedFrom maps a directory's archive name to the name it had in
+	// the previous snapshot, for the directories renamed since.
+	renamedFrom map[string]string
+	renames     []byte // R/T dumpdir records of those renames
 }
 
 // Backup writes the archive of req.Path to out and the new snapshot to
@@ -81,7 +85,9 @@ func (e *Engine) Backup(ctx context.Context, req backup.BackupRequest, out io.Wr
 		if b.prev, err = readSnapshot(req.PrevState); err != nil {
 			return backup.Stats{}, fmt.Errorf("tar backup: previous state: %w", err)
 		}
-		b.newer = b.prev.start
+		if b.prev != nil {
+			b.newer = b.prev.start
+		}
 	}
 	b.out = newBlockWriter(out, e.bufSize)
 	b.snap = newSnapshotWriter(req.State, start.Add(-snapshotMargin))
@@ -93,6 +99,9 @@ func (e *Engine) Backup(ctx context.Context, req backup.BackupRequest, out io.Wr
 	if fi.IsDir() {
 		m := metaOf(fi)
 		b.onPath[devIno{m.dev, m.ino}] = true
+		if b.prev != nil {
+			b.findRenames(req.Path, m)
+		}
 		err = b.dir(req.Path, ".", m, false, m.dev)
 	} else {
 		if !b.derefSoft {
@@ -126,7 +135,30 @@ func (b *backupRun) olderThanThreshold(m fileMeta) bool {
 }
 
 func (b *backupRun) warn(format string, args ...any) {
-	b.stats.Warnings = append(b.stats.Warnings, fmt.Sprintf(format, args...))
+	b.stats.Warnings = addWarning(b.stats.Warnings, fmt.Sprintf(format, args...))
+}
+
+// maxWarnings bounds the warnings kept in Stats: a tree of a million
+// sockets must not cost a million strings.
+const maxWarnings = 1000
+
+func addWarning(ws []string, w string) []string {
+	switch {
+	case len(ws) < maxWarnings:
+		return append(ws, w)
+	case len(ws) == maxWarnings:
+		return append(ws, "further warnings omitted")
+	}
+	return ws
+}
+
+// addBytes counts file content as it is read, so progress moves during
+// large files too.
+func (b *backupRun) addBytes(n int64) {
+	b.stats.Bytes += n
+	if b.progress != nil && n >= 256<<10 {
+		b.progress(b.stats)
+	}
 }
 
 func (b *backupRun) report() {
@@ -157,12 +189,14 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 	if b.prev != nil {
 		// With --no-check-device a directory is the same one when its
 		// inode is; a different inode under the same name is a new tree.
-		if rec := b.prev.dirs[arcName]; rec != nil && rec.ino == m.ino {
+		if rec := b.prev.dirs[b.prevName(arcName)]; rec != nil && rec.ino == m.ino {
 			mode = changedChildren
 			oldNames, oldFlags = rec.entries()
 		}
 	}
-	if forceAll {
+	// Below a new directory everything is new, except a directory that was
+	// renamed there: its previous listing still tells what changed.
+	if forceAll && mode != changedChildren {
 		mode = allChildren
 	}
 	if m.dev != parentDev {
@@ -235,13 +269,20 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 	dd = append(dd, 0)
 	b.dumpdir = dd
 
+	member := dd
+	if arcName == "." && len(b.renames) > 0 {
+		// Renames go into the first member, so that a restore moves the
+		// directories before any purge could delete them at their old
+		// place; the snapshot keeps the plain listing.
+		member = append(append(dd[:len(dd)-1:len(dd)-1], b.renames...), 0)
+	}
 	h := b.fill(arcName+"/", m)
 	h.typeflag = typeDumpDir
-	h.size = int64(len(dd))
+	h.size = int64(len(member))
 	if err := b.out.writeHeader(h); err != nil {
 		return err
 	}
-	if err := b.out.writeData(dd); err != nil {
+	if err := b.out.writeData(member); err != nil {
 		return err
 	}
 	b.snap.dir(arcName, m.mtime, m.dev, m.ino, dd)
@@ -369,7 +410,7 @@ func (b *backupRun) entry(fsPath, arcName string, m fileMeta) error {
 			f.Close()
 			return err
 		}
-		err = b.out.readFrom(f, m.size, nil)
+		err = b.out.readFrom(f, m.size, b.addBytes)
 		f.Close()
 		if err != nil {
 			var wErr *writeError
@@ -386,7 +427,6 @@ func (b *backupRun) entry(fsPath, arcName string, m fileMeta) error {
 			b.links[key] = arcName
 		}
 		b.stats.Files++
-		b.stats.Bytes += m.size
 	default:
 		b.warn("%s: %s skipped", arcName, kindOf(m.mode))
 		return nil

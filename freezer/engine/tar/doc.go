@@ -17,6 +17,14 @@
 // its entries: 'Y' for an entry stored in this archive, 'N' for one that is
 // unchanged and 'D' for a sub-directory. Restoring a level deletes what the
 // dumpdir no longer lists, which is how deletions propagate along a chain.
+// A directory renamed since the previous level is recorded as a rename
+// ('R'/'T' records in the top dumpdir), as GNU tar does, so its unchanged
+// contents are not saved again.
+//
+// An entry counts as changed when its mtime or ctime is not older than the
+// start of the previous backup, as in GNU tar; the start recorded in the
+// snapshot is one second early so that coarse file timestamps never hide
+// a change.
 //
 // Restore is confined to the target directory: every file system operation
 // goes through an os.Root, and names that are absolute, contain "..", or

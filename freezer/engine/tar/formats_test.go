@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -66,6 +67,13 @@ func TestReadsGNUTarSparseAndPAX(t *testing.T) {
 				t.Fatalf("sparse file content differs (len %d, want %d)", len(got), len(want))
 			}
 			requireSameTree(t, theirs, ours)
+			if strings.Contains(strings.Join(v, " "), "sparse") {
+				fi, err := os.Stat(filepath.Join(ours, "sparse.img"))
+				must(t, err)
+				if used := fi.Sys().(*syscall.Stat_t).Blocks * 512; used > 1<<20 {
+					t.Errorf("restored sparse file uses %d bytes of disk for 3 MiB with 3 small islands", used)
+				}
+			}
 		})
 	}
 }

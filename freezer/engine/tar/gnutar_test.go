@@ -3,7 +3,10 @@
 package tar
 
 import (
+	"archive/tar"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,12 +102,13 @@ func TestGNUTarAcceptsOurSnapshot(t *testing.T) {
 
 // gnuBackup runs GNU tar the way the upstream agent does and returns the
 // archive; snap is updated in place.
-func gnuBackup(t *testing.T, src, snap string) []byte {
+func gnuBackup(t *testing.T, src, snap string, extra ...string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "level.tar")
-	runGNU(t, src, "--create", "--warning=none", "--no-check-device", "--one-file-system",
+	args := append([]string{"--create", "--warning=none", "--no-check-device", "--one-file-system",
 		"--preserve-permissions", "--same-owner", "--seek", "--ignore-failed-read",
-		"--listed-incremental="+snap, "-f", out, ".")
+		"--listed-incremental=" + snap, "-f", out}, extra...)
+	runGNU(t, src, append(args, ".")...)
 	data, err := os.ReadFile(out)
 	must(t, err)
 	// GNU tar stamps its snapshot with its start time and has no margin:
@@ -122,22 +126,28 @@ func gnuRestore(t *testing.T, dir string, archive []byte) {
 
 func TestGNUIncrementalLevelsRestoreWithOurs(t *testing.T) {
 	requireGNUTar(t)
-	src, ours, theirs := t.TempDir(), t.TempDir(), t.TempDir()
-	buildTree(t, src)
-	snap := filepath.Join(t.TempDir(), "snap")
-	e := New(Options{})
-	for step := 0; step <= 3; step++ {
-		if step > 0 {
-			mutate(t, src, step)
-		}
-		arc := gnuBackup(t, src, snap)
-		if step == 1 && !bytes.Contains(arc, []byte("R./sub/deeper\x00T./sub/deeper2\x00")) {
-			t.Fatal("GNU tar did not record the directory rename this test is about")
-		}
-		runRestore(t, e, ours, arc)
-		gnuRestore(t, theirs, arc)
-		requireSameTree(t, theirs, ours)
-		requireSameTree(t, src, ours)
+	// gnu is the format the upstream agent writes; in the posix format GNU
+	// tar keeps the dumpdirs in PAX records instead of 'D' members.
+	for _, format := range []string{"gnu", "posix"} {
+		t.Run(format, func(t *testing.T) {
+			src, ours, theirs := t.TempDir(), t.TempDir(), t.TempDir()
+			buildTree(t, src)
+			snap := filepath.Join(t.TempDir(), "snap")
+			e := New(Options{})
+			for step := 0; step <= 3; step++ {
+				if step > 0 {
+					mutate(t, src, step)
+				}
+				arc := gnuBackup(t, src, snap, "--format="+format)
+				if step == 1 && !bytes.Contains(arc, []byte("R./sub/deeper\x00T./sub/deeper2\x00")) {
+					t.Fatal("GNU tar did not record the directory rename this test is about")
+				}
+				runRestore(t, e, ours, arc)
+				gnuRestore(t, theirs, arc)
+				requireSameTree(t, theirs, ours)
+				requireSameTree(t, src, ours)
+			}
+		})
 	}
 }
 
@@ -179,4 +189,88 @@ func TestGNUContinuesOurChain(t *testing.T) {
 		runRestore(t, e, dst, arc)
 	}
 	requireSameTree(t, src, dst)
+}
+
+// memberTypes maps the member names of an archive to their type flags.
+func memberTypes(t *testing.T, archive []byte) map[string]byte {
+	t.Helper()
+	m := map[string]byte{}
+	tr := tar.NewReader(bytes.NewReader(archive))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return m
+		}
+		must(t, err)
+		m[h.Name] = h.Typeflag
+	}
+}
+
+// --exclude and --dereference-symlink select the same members, of the
+// same types, as GNU tar run with the flags upstream passes.
+func TestExcludeAndDereferenceLikeGNU(t *testing.T) {
+	requireGNUTar(t)
+	src := t.TempDir()
+	for _, p := range []string{"keep.txt", "drop.log", "sub/deep.log", "sub/keep2", "cache/big", "sub/cache/x",
+		"sub/x1", "sub/y1", "a.tmp", "c.tmp", "real/f", "dir with space/file.log", "dir with space/k"} {
+		mustWrite(t, filepath.Join(src, p), p, 0o644)
+	}
+	must(t, os.Symlink("real", filepath.Join(src, "dirlink")))
+	must(t, os.Symlink("real/f", filepath.Join(src, "filelink")))
+	must(t, os.Link(filepath.Join(src, "real", "f"), filepath.Join(src, "hard")))
+	settle(t, src)
+	cases := []struct {
+		exclude []string
+		deref   string
+		flags   []string
+	}{
+		{exclude: []string{"*.log"}},
+		{exclude: []string{"cache"}},
+		{exclude: []string{"sub/x*"}},
+		{exclude: []string{"[ab]*.tmp"}},
+		{exclude: []string{"./sub"}},
+		{exclude: []string{"dir with space"}},
+		{deref: "soft", flags: []string{"--dereference"}},
+		{deref: "hard", flags: []string{"--hard-dereference"}},
+		{deref: "all", flags: []string{"--hard-dereference", "--dereference"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(append(c.exclude, c.deref), ","), func(t *testing.T) {
+			flags := c.flags
+			for _, x := range c.exclude {
+				flags = append(flags, "--exclude="+x)
+			}
+			theirs := memberTypes(t, gnuBackup(t, src, filepath.Join(t.TempDir(), "snap"), flags...))
+			ours := memberTypes(t, runBackup(t, New(Options{}), src, nil, func(r *backupRequest) {
+				r.Exclude, r.Dereference = c.exclude, c.deref
+			}).archive)
+			if fmt.Sprint(theirs) != fmt.Sprint(ours) {
+				t.Errorf("members differ:\n GNU tar %q\n ours    %q", theirs, ours)
+			}
+		})
+	}
+}
+
+// Like "gnutar --ignore-zeros", which upstream restores with, a stream of
+// concatenated archives restores all of them; garbage after the end does
+// not pass silently.
+func TestConcatenatedArchives(t *testing.T) {
+	requireGNUTar(t)
+	first := craft(t, member{name: "./a", data: "first"})
+	second := craft(t, member{name: "./b", data: "second"}, member{name: "./a", data: "overwritten"})
+	stream := append(bytes.Clone(first), second...)
+	ours, theirs := t.TempDir(), t.TempDir()
+	runRestore(t, New(Options{}), ours, stream)
+	gnuRestore(t, theirs, stream)
+	requireSameTree(t, theirs, ours)
+	if got, _ := os.ReadFile(filepath.Join(ours, "a")); string(got) != "overwritten" {
+		t.Errorf("a = %q", got)
+	}
+	for _, tail := range [][]byte{[]byte("junk"), bytes.Repeat([]byte{1}, 512), append(make([]byte, 700), 'x')} {
+		if err := restoreErr(New(Options{}), t.TempDir(), append(bytes.Clone(first), tail...)); err == nil {
+			t.Errorf("archive followed by %d bytes of garbage restored without error", len(tail))
+		}
+	}
+	// Zero padding of any length is fine.
+	runRestore(t, New(Options{}), t.TempDir(), append(bytes.Clone(first), make([]byte, 777)...))
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -129,3 +130,68 @@ func TestExcludeMatching(t *testing.T) {
 }
 
 var _ = time.Second
+
+func TestWarningsAreBounded(t *testing.T) {
+	var ws []string
+	for range maxWarnings + 50 {
+		ws = addWarning(ws, "w")
+	}
+	if len(ws) != maxWarnings+1 || ws[maxWarnings] != "further warnings omitted" {
+		t.Fatalf("%d warnings, last %q", len(ws), ws[len(ws)-1])
+	}
+}
+
+func TestProgressReportsGrowingCounts(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	buildTree(t, src)
+	mustWrite(t, filepath.Join(src, "big"), string(make([]byte, 3<<20)), 0o644)
+	var calls int
+	var last backup.Stats
+	progress := func(s backup.Stats) {
+		if s.Bytes < last.Bytes || s.Files < last.Files {
+			t.Errorf("progress went backwards: %+v after %+v", s, last)
+		}
+		last = s
+		calls++
+	}
+	var out, state bytes.Buffer
+	final, err := New(Options{}).Backup(context.Background(), backup.BackupRequest{Path: src, State: &state, Progress: progress}, &out)
+	must(t, err)
+	if calls < 5 || last.Bytes != final.Bytes || final.Bytes < 3<<20 {
+		t.Errorf("backup progress: %d calls, last %+v, final %+v", calls, last, final)
+	}
+	calls, last = 0, backup.Stats{}
+	rs, err := New(Options{}).Restore(context.Background(), backup.RestoreRequest{Dir: dst, Progress: progress}, &out)
+	must(t, err)
+	if calls < 5 || rs.Bytes != final.Bytes || last.Bytes != rs.Bytes {
+		t.Errorf("restore progress: %d calls, last %+v, restored %+v, backed up %+v", calls, last, rs, final)
+	}
+}
+
+// --one-file-system: a directory on another file system (here procfs,
+// reached through a dereferenced symlink) is listed but not descended.
+func TestOneFileSystem(t *testing.T) {
+	src := t.TempDir()
+	mustWrite(t, filepath.Join(src, "f"), "x", 0o644)
+	must(t, os.Symlink("/proc/self", filepath.Join(src, "elsewhere")))
+	l := runBackup(t, New(Options{}), src, nil, func(r *backupRequest) { r.Dereference = "soft" })
+	types := map[string]byte{}
+	tr := tar.NewReader(bytes.NewReader(l.archive))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		types[h.Name] = h.Typeflag
+	}
+	if types["./elsewhere/"] != typeDumpDir || types["./f"] != tar.TypeReg || len(types) != 3 {
+		t.Errorf("members: %q", types)
+	}
+	found := false
+	for _, w := range l.stats.Warnings {
+		found = found || strings.Contains(w, "different filesystem")
+	}
+	if !found {
+		t.Errorf("no warning about the other file system: %q", l.stats.Warnings)
+	}
+}

@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// O_NONBLOCK: if the file was replaced by a fifo since it was listed,
+// opening it must not wait for a writer.
+
 // rawFile reads a file through plain read(2) calls: os.File would first
 // try to register each regular file with the network poller and set a
 // finalizer, which costs as much as the read itself for small files.
@@ -16,7 +19,7 @@ type rawFile struct{ fd int }
 
 func openForRead(path string) (*rawFile, error) {
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if err == nil {
 			return &rawFile{fd: fd}, nil
 		}

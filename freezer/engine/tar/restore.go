@@ -32,32 +32,88 @@ var ErrUnsafePath = errors.New("unsafe path in archive")
 // Restore applies one archive under req.Dir as
 // "gnutar --extract --incremental --overwrite" would, confined to req.Dir.
 func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.Reader) (backup.Stats, error) {
-	br := bufio.NewReaderSize(in, e.bufSize)
-	zt := &zeroTracker{r: br}
-	tr := tar.NewReader(zt)
+	mr := newMemberReader(bufio.NewReaderSize(in, e.bufSize))
 	var (
 		stats backup.Stats
 		err   error
 	)
 	if req.DryRun {
-		stats, err = list(ctx, req, tr)
+		stats, err = list(ctx, req, mr)
 	} else {
-		stats, err = e.extract(ctx, req, tr)
-	}
-	if err == nil && !zt.sawEnd() {
-		err = errors.New("archive is truncated: no end-of-archive marker")
-	}
-	if err == nil {
-		// Read the stream to its end so that codecs below can verify
-		// their trailers and authentication tags.
-		if _, derr := io.Copy(io.Discard, br); derr != nil {
-			err = fmt.Errorf("reading after the end of the archive: %w", derr)
-		}
+		stats, err = e.extract(ctx, req, mr)
 	}
 	if err != nil {
 		return stats, fmt.Errorf("tar restore: %w", err)
 	}
 	return stats, nil
+}
+
+// memberReader reads the members of a stream of one or more archives, as
+// "gnutar --ignore-zeros" (which upstream passes) does: zero blocks after
+// an archive's end are skipped and a following archive is read too. It
+// reads the stream to its end, so that codecs below can verify their
+// trailers and authentication tags.
+type memberReader struct {
+	br *bufio.Reader
+	zt *zeroTracker
+	tr *tar.Reader // reads the data of the member next returned
+}
+
+func newMemberReader(br *bufio.Reader) *memberReader {
+	m := &memberReader{br: br}
+	m.start()
+	return m
+}
+
+func (m *memberReader) start() {
+	m.zt = &zeroTracker{r: m.br}
+	m.tr = tar.NewReader(m.zt)
+}
+
+// next returns the next member, or io.EOF at the end of the stream.
+func (m *memberReader) next() (*tar.Header, error) {
+	for {
+		hdr, err := m.tr.Next()
+		if err != io.EOF {
+			if err != nil {
+				return nil, fmt.Errorf("reading archive: %w", err)
+			}
+			return hdr, nil
+		}
+		if !m.zt.sawEnd() {
+			return nil, errors.New("archive is truncated: no end-of-archive marker")
+		}
+		more, err := skipZeroBlocks(m.br)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return nil, io.EOF
+		}
+		m.start()
+	}
+}
+
+// skipZeroBlocks consumes zero blocks and reports whether a non-zero
+// block (another archive) follows.
+func skipZeroBlocks(br *bufio.Reader) (bool, error) {
+	for {
+		b, err := br.Peek(blockSize)
+		if len(b) == blockSize {
+			if !bytes.Equal(b, zeroGranule[:blockSize]) {
+				return true, nil
+			}
+			br.Discard(blockSize)
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return false, fmt.Errorf("reading after the end of the archive: %w", err)
+		}
+		if !bytes.Equal(b, zeroGranule[:len(b)]) {
+			return false, errors.New("garbage after the end of the archive")
+		}
+		return false, nil
+	}
 }
 
 // zeroTracker remembers how many zero bytes the archive reader consumed
@@ -86,7 +142,7 @@ func (z *zeroTracker) Read(p []byte) (int, error) {
 
 func (z *zeroTracker) sawEnd() bool { return z.zeros >= blockSize }
 
-func list(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backup.Stats, error) {
+func list(ctx context.Context, req backup.RestoreRequest, mr *memberReader) (backup.Stats, error) {
 	var stats backup.Stats
 	w := req.List
 	if w == nil {
@@ -97,12 +153,12 @@ func list(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backu
 		if err := ctx.Err(); err != nil {
 			return stats, err
 		}
-		hdr, err := tr.Next()
+		hdr, err := mr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return stats, fmt.Errorf("reading archive: %w", err)
+			return stats, err
 		}
 		tc, perm := typeChar(hdr.Typeflag), fileMode(hdr.Mode).Perm().String()[1:]
 		owner := hdr.Uname
@@ -192,7 +248,7 @@ type dirAttr struct {
 	uid, gid     int
 }
 
-func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, tr *tar.Reader) (backup.Stats, error) {
+func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *memberReader) (backup.Stats, error) {
 	root, err := os.OpenRoot(req.Dir)
 	if err != nil {
 		return backup.Stats{}, fmt.Errorf("opening restore directory: %w", err)
@@ -212,14 +268,14 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, tr *tar
 		if err := ctx.Err(); err != nil {
 			return r.stats, err
 		}
-		hdr, err := tr.Next()
+		hdr, err := mr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return r.stats, fmt.Errorf("reading archive: %w", err)
+			return r.stats, err
 		}
-		if err := r.apply(hdr, tr); err != nil {
+		if err := r.apply(hdr, mr.tr); err != nil {
 			return r.stats, err
 		}
 		if r.progress != nil {
@@ -240,7 +296,7 @@ func (r *restorer) close() {
 }
 
 func (r *restorer) warn(format string, args ...any) {
-	r.stats.Warnings = append(r.stats.Warnings, fmt.Sprintf(format, args...))
+	r.stats.Warnings = addWarning(r.stats.Warnings, fmt.Sprintf(format, args...))
 }
 
 // cleanName turns a member name into a path relative to the target,
@@ -372,6 +428,11 @@ func (r *restorer) apply(hdr *tar.Header, tr *tar.Reader) error {
 	case typeDumpDir:
 		return r.dumpdir(rel, hdr, tr)
 	case tar.TypeDir:
+		// In the POSIX format, GNU tar puts the dumpdir of an incremental
+		// archive into a PAX record of the directory member.
+		if d, ok := hdr.PAXRecords["GNU.dumpdir"]; ok {
+			return r.applyDumpdir(rel, hdr, []byte(d))
+		}
 		_, err := r.mkdir(rel, hdr)
 		return err
 	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
@@ -534,6 +595,10 @@ func (r *restorer) dumpdir(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("reading archive: %w", err)
 	}
+	return r.applyDumpdir(rel, hdr, content)
+}
+
+func (r *restorer) applyDumpdir(rel string, hdr *tar.Header, content []byte) error {
 	ents, err := parseDumpdir(content)
 	if err != nil {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
@@ -561,6 +626,7 @@ func (r *restorer) dumpdir(rel string, hdr *tar.Header, tr *tar.Reader) error {
 }
 
 func (r *restorer) renames(ents []dumpEntry) error {
+	var pairs [][2]string
 	for i := 0; i < len(ents); i++ {
 		switch ents[i].flag {
 		case 'X':
@@ -598,17 +664,96 @@ func (r *restorer) renames(ents []dumpEntry) error {
 			} else if dst, err = cleanName(dst); err != nil {
 				return err
 			}
-			if err := r.rename(src, dst); err != nil {
-				return err
-			}
+			pairs = append(pairs, [2]string{src, dst})
 		}
 	}
+	return r.applyRenames(pairs)
+}
+
+// applyRenames performs the renames of a dumpdir. GNU tar writes them in
+// an order of its own, naming a source by where a later rename puts its
+// parent; it then fails to restore its own archive. So a rename waits
+// while its source is missing, or while its destination's parent is
+// missing and another pending rename may create it; the others go first.
+// What can never become ready is attempted in order and fails clearly.
+func (r *restorer) applyRenames(pairs [][2]string) error {
+	var done [][2]string
+	for len(pairs) > 0 {
+		// A source may also be named as it was before renames already
+		// done here moved one of its parents.
+		for i := range pairs {
+			if !r.isDir(pairs[i][0]) {
+				if alt := movedBy(pairs[i][0], done); r.isDir(alt) {
+					pairs[i][0] = alt
+				}
+			}
+		}
+		next := -1
+		for i, p := range pairs {
+			if r.renameReady(p, pairs) {
+				next = i
+				break
+			}
+		}
+		if next < 0 {
+			next = 0
+		}
+		if err := r.rename(pairs[next][0], pairs[next][1]); err != nil {
+			return err
+		}
+		done = append(done, pairs[next])
+		pairs = append(pairs[:next], pairs[next+1:]...)
+	}
 	return nil
+}
+
+// movedBy returns where path is after the renames done, in order.
+func movedBy(path string, done [][2]string) string {
+	for _, d := range done {
+		if path == d[0] || strings.HasPrefix(path, d[0]+"/") {
+			path = d[1] + path[len(d[0]):]
+		}
+	}
+	return path
+}
+
+// isDir reports whether rel is a real directory reached through real
+// directories.
+func (r *restorer) isDir(rel string) bool {
+	if rel == "" {
+		return true
+	}
+	parent, base := splitRel(rel)
+	h, err := r.dirHandle(parent, false)
+	if err != nil {
+		return false
+	}
+	fi, err := h.Lstat(base)
+	return err == nil && fi.IsDir()
+}
+
+func (r *restorer) renameReady(p [2]string, pending [][2]string) bool {
+	if !r.isDir(p[0]) {
+		return false
+	}
+	dp, _ := splitRel(p[1])
+	if _, err := r.dirHandle(dp, false); err == nil {
+		return true
+	}
+	for _, q := range pending {
+		if q != p && (q[1] == dp || strings.HasPrefix(dp, q[1]+"/")) {
+			return false // another rename makes the destination's parent
+		}
+	}
+	return true
 }
 
 func (r *restorer) rename(src, dst string) error {
 	if src == "" || dst == "" {
 		return fmt.Errorf("cannot rename the restore directory itself: %w", ErrUnsafePath)
+	}
+	if src == dst {
+		return nil
 	}
 	sp, sbase := splitRel(src)
 	h, err := r.dirHandle(sp, false)
@@ -622,8 +767,17 @@ func (r *restorer) rename(src, dst string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("renaming %s to %s: source is not a directory", src, dst)
 	}
-	dp, _ := splitRel(dst)
-	if _, err := r.dirHandle(dp, true); err != nil {
+	dp, dbase := splitRel(dst)
+	dh, err := r.dirHandle(dp, true)
+	if err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
+	}
+	// Whatever is at the destination is stale: after the rename the
+	// destination is the renamed directory, and its own dumpdir then
+	// prunes it. GNU tar fails here (a file, or a non-empty directory, in
+	// the way), e.g. when a new directory reused the inode of a deleted
+	// one and was taken for a rename.
+	if err := r.clear(dh, dst, dbase); err != nil {
 		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
 	}
 	r.forget(src)
@@ -702,8 +856,7 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", rel, err)
 	}
-	n, err := r.copy(f, tr)
-	r.stats.Bytes += n
+	_, err = r.copy(f, tr, isSparse(hdr))
 	if err == nil && r.chown {
 		uid, gid := r.owner(hdr)
 		if cerr := f.Chown(uid, gid); cerr != nil {
@@ -728,19 +881,87 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	return nil
 }
 
+// holeGranule is the size of the zero runs turned into holes: a page,
+// the unit file systems allocate in.
+const holeGranule = 4096
+
+var zeroGranule [holeGranule]byte
+
+// writeSparse writes p at the current offset of f, seeking over zero
+// granules instead of writing them. It reports whether p ended in a hole.
+func writeSparse(f *os.File, p []byte) (bool, error) {
+	hole := false
+	for len(p) > 0 {
+		// Extend a run of granules of the same kind, then write or skip it.
+		n := min(len(p), holeGranule)
+		zero := bytes.Equal(p[:n], zeroGranule[:n])
+		for n < len(p) {
+			m := min(len(p)-n, holeGranule)
+			if bytes.Equal(p[n:n+m], zeroGranule[:m]) != zero {
+				break
+			}
+			n += m
+		}
+		var err error
+		if zero {
+			_, err = f.Seek(int64(n), io.SeekCurrent)
+		} else {
+			_, err = f.Write(p[:n])
+		}
+		if err != nil {
+			return false, err
+		}
+		hole = zero
+		p = p[n:]
+	}
+	return hole, nil
+}
+
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 // copy moves a member's data to f with the restorer's buffer; io.Copy
 // would take os.File's ReadFrom path and a small buffer of its own.
-func (r *restorer) copy(f *os.File, tr *tar.Reader) (int64, error) {
+//
+// For a sparse member, archive/tar hands out the holes as zeros; runs of
+// zeros are skipped with a seek instead, so the file is sparse again and a
+// huge logical size costs no disk space.
+func (r *restorer) copy(f *os.File, tr *tar.Reader, sparse bool) (int64, error) {
 	var total int64
+	holeAtEnd := false // a trailing hole needs the size set explicitly
 	for {
 		n, err := tr.Read(r.buf)
 		if n > 0 {
-			if _, werr := f.Write(r.buf[:n]); werr != nil {
+			chunk := r.buf[:n]
+			if sparse {
+				var werr error
+				if holeAtEnd, werr = writeSparse(f, chunk); werr != nil {
+					return total, fmt.Errorf("writing %s: %w", f.Name(), werr)
+				}
+			} else if _, werr := f.Write(chunk); werr != nil {
 				return total, fmt.Errorf("writing %s: %w", f.Name(), werr)
 			}
 			total += int64(n)
+			r.stats.Bytes += int64(n)
+			if r.progress != nil && n >= 256<<10 {
+				r.progress(r.stats)
+			}
 		}
 		if err == io.EOF {
+			if holeAtEnd {
+				if terr := f.Truncate(total); terr != nil {
+					return total, fmt.Errorf("writing %s: %w", f.Name(), terr)
+				}
+			}
 			return total, nil
 		}
 		if err != nil {
@@ -821,6 +1042,9 @@ func (r *restorer) symlink(rel string, hdr *tar.Header) error {
 			r.warn("%s: cannot change owner: %v", rel, err)
 		}
 	}
+	if err := setSymlinkTimes(p, base, accessTime(hdr), hdr.ModTime); err != nil {
+		r.warn("%s: cannot set times: %v", rel, err)
+	}
 	r.stats.Links++
 	return nil
 }
@@ -835,7 +1059,7 @@ func (r *restorer) finishDirs() error {
 			parent, base := splitRel(d.rel)
 			var err error
 			if h, err = r.dirHandle(parent, false); err != nil {
-				return err
+				continue // removed or replaced later in the same archive
 			}
 			name = base
 			fi, err := h.Lstat(name)

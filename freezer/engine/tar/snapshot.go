@@ -69,12 +69,15 @@ func (d *dirRecord) entries() (names []string, flags []byte) {
 }
 
 // readSnapshot parses a snapshot file as GNU tar's read_incr_db_2 does.
+// An empty file gives a nil snapshot: nothing is known, save everything.
 func readSnapshot(r io.Reader) (*snapshot, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		if errors.Is(err, io.EOF) && len(line) == 0 {
-			return nil, errors.New("reading snapshot file: empty")
+			// GNU tar takes an empty snapshot file for a level 0; so do
+			// we: a full backup is always safe.
+			return nil, nil
 		}
 		return nil, fmt.Errorf("reading snapshot file header: %w", err)
 	}

@@ -66,7 +66,10 @@ func TestReadsGNUSnapshotFile(t *testing.T) {
 	if len(names) != 6 || names[0] != "a.txt" || flags[0] != 'N' || names[1] != "b.txt" || flags[1] != 'Y' {
 		t.Errorf("root entries %q %q", names, flags)
 	}
-	for _, bad := range []string{"", "GNU tar-1.34-1\n0\n", "garbage\n", "GNU tar-1.34-2\n1\x00", "GNU tar-1.34-2\n1\x000\x000\x001\x00", "GNU tar-1.34-2\n1\x000\x000\x001\x001\x002\x003\x00n\x00Yx\x00\x00"} {
+	if s, err := readSnapshot(bytes.NewReader(nil)); s != nil || err != nil {
+		t.Errorf("empty snapshot: %v, %v; want nothing known, no error", s, err)
+	}
+	for _, bad := range []string{"GNU tar-1.34-1\n0\n", "garbage\n", "GNU tar-1.34-2\n1\x00", "GNU tar-1.34-2\n1\x000\x000\x001\x00", "GNU tar-1.34-2\n1\x000\x000\x001\x001\x002\x003\x00n\x00Yx\x00\x00"} {
 		if _, err := readSnapshot(bytes.NewReader([]byte(bad))); err == nil {
 			t.Errorf("snapshot %q accepted", bad)
 		}

@@ -56,6 +56,7 @@ func snapshotTree(t *testing.T, root string) (map[string]node, []string) {
 				return err
 			}
 			n.mode = 0 // symlink permissions are not portable
+			n.mtime = fi.ModTime().Unix()
 		case fi.IsDir():
 			n.kind = "dir"
 			n.mtime = fi.ModTime().Unix()

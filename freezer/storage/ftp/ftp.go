@@ -338,10 +338,14 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 	if err != nil {
 		return fmt.Errorf("uploading %s: %w", key, err)
 	}
+	srcFailed := false
 	defer func() {
 		s.release(c, err)
 		if err != nil {
-			err = fmt.Errorf("uploading %s to %s: %w", key, s, classify(err))
+			if !srcFailed {
+				err = classify(err)
+			}
+			err = fmt.Errorf("uploading %s to %s: %w", key, s, err)
 		}
 	}()
 	target := s.path(key)
@@ -352,9 +356,15 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := path.Join(dir, tempPrefix+path.Base(target)+"-"+hex.EncodeToString(rnd[:]))
-	if err := c.Stor(tmp, storage.ContextReader(ctx, r)); err != nil {
-		if isReply(err) || errors.Is(err, ctx.Err()) || !isNetErr(err) {
+	src := &srcReader{r: storage.ContextReader(ctx, r)}
+	if err := c.Stor(tmp, src); err != nil {
+		if isReply(err) || src.err != nil || !isNetErr(err) {
 			c.Delete(tmp)
+		}
+		if src.err != nil {
+			// The source failed, not the server: nothing to retry.
+			srcFailed = true
+			return fmt.Errorf("reading the stream: %w", src.err)
 		}
 		return err
 	}
@@ -371,6 +381,21 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 		return fmt.Errorf("renaming into place: %w", err)
 	}
 	return nil
+}
+
+// srcReader remembers the source's own error, to tell it from the
+// server's.
+type srcReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *srcReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
 }
 
 func isNetErr(err error) bool {

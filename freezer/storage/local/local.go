@@ -79,7 +79,7 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 	}
 	target := s.path(key)
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, s.dirMode); err != nil {
+	if err := s.mkdirAll(dir); err != nil {
 		return fmt.Errorf("writing %s: creating directory: %w", key, err)
 	}
 	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
@@ -118,6 +118,35 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 		return fmt.Errorf("writing %s: syncing directory: %w", key, err)
 	}
 	return nil
+}
+
+// mkdirAll creates dir and its missing parents, syncing each parent after
+// an entry was added to it, so a new backup's directories survive a crash
+// together with the file renamed into them.
+func (s *Storage) mkdirAll(dir string) error {
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := s.mkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, s.dirMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // created by a concurrent writer
+		}
+		return err
+	}
+	return syncDir(parent)
 }
 
 func syncDir(dir string) error {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
@@ -59,5 +61,20 @@ func TestCounts(t *testing.T) {
 	}
 	if len(events) != 5 || events[0].Op != OpPut || events[0].Key != "a/data" || events[0].Storage == "" {
 		t.Errorf("events %+v", events)
+	}
+}
+
+func TestLogTo(t *testing.T) {
+	var buf strings.Builder
+	l := logrus.New()
+	l.SetOutput(&buf)
+	l.SetLevel(logrus.DebugLevel)
+	s := Wrap(newLocal(t), Options{Log: LogTo(logrus.NewEntry(l))})
+	ctx := context.Background()
+	s.Put(ctx, "k", strings.NewReader("abc"))
+	s.Get(ctx, "missing")
+	out := buf.String()
+	if !strings.Contains(out, "op=put") || !strings.Contains(out, "bytes=3") || !strings.Contains(out, "level=warning") || !strings.Contains(out, "key=missing") {
+		t.Fatalf("log:\n%s", out)
 	}
 }

@@ -27,6 +27,10 @@ type Env struct {
 	Getenv func(string) string
 	// Home is the user's home directory, for the ~/.ssh defaults.
 	Home string
+	// Retry is the retry policy of every backend (per Swift segment or S3
+	// part, per call for ssh and ftp); zero means retry.Default(). Its
+	// OnRetry hook is where the agent logs retries.
+	Retry retry.Policy
 }
 
 // Constructor builds one storage from its option values.
@@ -43,6 +47,7 @@ func Constructors() map[string]Constructor {
 			if err != nil {
 				return nil, err
 			}
+			o.Retry = env.Retry
 			return swift.New(ctx, o)
 		},
 		"s3": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
@@ -50,6 +55,7 @@ func Constructors() map[string]Constructor {
 			if err != nil {
 				return nil, err
 			}
+			o.Retry = env.Retry
 			return s3.New(ctx, o)
 		},
 		"ssh": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
@@ -62,7 +68,7 @@ func Constructors() map[string]Constructor {
 				return nil, err
 			}
 			// A dropped SSH connection is redialled on the next call.
-			return retry.Wrap(st, retry.Policy{}), nil
+			return retry.Wrap(st, env.Retry), nil
 		},
 		"ftp":  ftpConstructor(false),
 		"ftps": ftpConstructor(true),
@@ -70,7 +76,7 @@ func Constructors() map[string]Constructor {
 }
 
 func ftpConstructor(tls bool) Constructor {
-	return func(ctx context.Context, v storage.Values, _ Env) (backup.Storage, error) {
+	return func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
 		o, err := ftp.OptionsFrom(v, tls)
 		if err != nil {
 			return nil, err
@@ -79,7 +85,7 @@ func ftpConstructor(tls bool) Constructor {
 		if err != nil {
 			return nil, err
 		}
-		return retry.Wrap(st, retry.Policy{}), nil
+		return retry.Wrap(st, env.Retry), nil
 	}
 }
 
@@ -123,10 +129,20 @@ func New(ctx context.Context, v storage.Values, env Env) (backup.Storage, error)
 // FromSections builds one storage per [storage:NAME] section, each
 // section's keys over defaults (the job's other options, e.g.
 // max_segment_size or the os_* settings), and combines them with multi
-// when there is more than one.
+// when there is more than one. Limits given in defaults (the job-wide
+// --upload-limit / --download-limit) apply once, to the combined stream;
+// limits inside a section apply to that storage alone.
 func FromSections(ctx context.Context, defaults storage.Values, sections map[string]storage.Values, env Env) (backup.Storage, error) {
 	if len(sections) == 0 {
 		return nil, fmt.Errorf("no [storage:NAME] section")
+	}
+	up, err := storage.ParseSize(defaults.Get("upload_limit"))
+	if err != nil {
+		return nil, fmt.Errorf("option upload-limit: %w", err)
+	}
+	down, err := storage.ParseSize(defaults.Get("download_limit"))
+	if err != nil {
+		return nil, fmt.Errorf("option download-limit: %w", err)
 	}
 	names := make([]string, 0, len(sections))
 	for n := range sections {
@@ -142,7 +158,9 @@ func FromSections(ctx context.Context, defaults storage.Values, sections map[str
 		}
 		v := storage.Values{}
 		for k, val := range defaults {
-			v[storage.NormKey(k)] = val
+			if nk := storage.NormKey(k); nk != "upload_limit" && nk != "download_limit" {
+				v[nk] = val
+			}
 		}
 		for k, val := range sec {
 			v[storage.NormKey(k)] = val
@@ -154,10 +172,16 @@ func FromSections(ctx context.Context, defaults storage.Values, sections map[str
 		}
 		built = append(built, st)
 	}
-	if len(built) == 1 {
-		return built[0], nil
+	var combined backup.Storage = built[0]
+	if len(built) > 1 {
+		m, err := multi.New(built...)
+		if err != nil {
+			closeAll(built)
+			return nil, err
+		}
+		combined = m
 	}
-	return multi.New(built...)
+	return ratelimit.Wrap(combined, up, down), nil
 }
 
 func closeAll(sts []backup.Storage) {

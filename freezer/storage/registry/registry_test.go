@@ -91,3 +91,24 @@ func TestValuesAcceptBothSpellings(t *testing.T) {
 		t.Fatalf("%v", v)
 	}
 }
+
+func TestFromSectionsLimitsTheCombinedStream(t *testing.T) {
+	ctx := context.Background()
+	st, err := FromSections(ctx, storage.Values{"upload_limit": "1G"}, map[string]storage.Values{
+		"a": {"storage": "local", "container": filepath.Join(t.TempDir(), "a")},
+		"b": {"storage": "local", "container": filepath.Join(t.TempDir(), "b")},
+	}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, ok := st.(*ratelimit.Storage)
+	if !ok {
+		t.Fatalf("job-wide limit not applied around the combination: %T", st)
+	}
+	if _, ok := rl.Storage.(*multi.Storage); !ok {
+		t.Fatalf("limited storage is %T, want the multi storage", rl.Storage)
+	}
+	if _, err := FromSections(ctx, storage.Values{"upload_limit": "lots"}, map[string]storage.Values{"a": {"storage": "local", "container": t.TempDir()}}, Env{}); err == nil {
+		t.Fatal("bad limit accepted")
+	}
+}

@@ -25,6 +25,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
@@ -152,13 +153,16 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	if s.parallel <= 0 {
 		s.parallel = 4
 	}
+	// A one-key listing rather than HEAD: s3api answers HEAD with a
+	// chunked terminator that net/http then logs as an unsolicited
+	// response.
 	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		ok, err := cl.BucketExists(ctx, bucket)
-		if err != nil {
-			return classify(err)
-		}
-		if ok {
+		_, err := s.core.ListObjectsV2(bucket, "", "", "", "/", 1)
+		if err == nil {
 			return nil
+		}
+		if minio.ToErrorResponse(err).Code != "NoSuchBucket" {
+			return classify(err)
 		}
 		err = cl.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: o.Region})
 		if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" {
@@ -284,21 +288,40 @@ func sums(b []byte) (md5b64, shaHex string) {
 	return base64.StdEncoding.EncodeToString(m[:]), hex.EncodeToString(h[:])
 }
 
-// Get opens the object at key.
+// Get opens the object at key; a transfer cut in the middle resumes with
+// a Range request.
 func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	var body io.ReadCloser
-	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		rc, _, _, err := s.core.GetObject(ctx, s.bucket, s.name(key), minio.GetObjectOptions{})
-		body = rc
-		return classify(err)
+	var etag string
+	r, err := resume.Open(ctx, key, s.policy, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
+		var opts minio.GetObjectOptions
+		if off > 0 {
+			if err := opts.SetRange(off, 0); err != nil {
+				return nil, 0, err
+			}
+			// Never splice two versions of an object.
+			if etag != "" {
+				if err := opts.SetMatchETag(etag); err != nil {
+					return nil, 0, err
+				}
+			}
+		}
+		rc, info, _, err := s.core.GetObject(ctx, s.bucket, s.name(key), opts)
+		if err != nil {
+			return nil, 0, classify(err)
+		}
+		if off == 0 {
+			etag = info.ETag
+			return rc, info.Size, nil
+		}
+		return rc, -1, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
 	}
-	return storage.ContextReadCloser(ctx, body), nil
+	return r, nil
 }
 
 // List lists under "<dir>/" with delimiter "/".
@@ -389,4 +412,62 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 		}
 	}
 	return nil
+}
+
+// AbortStale aborts the multipart uploads under this storage's prefix that
+// were started before cutoff: what a killed agent leaves behind. They are
+// invisible to Get and List but still hold their parts. It returns how
+// many were aborted.
+func (s *Storage) AbortStale(ctx context.Context, cutoff time.Time) (int, error) {
+	p := s.prefix
+	if p != "" {
+		p += "/"
+	}
+	uploads, err := s.uploads(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("listing multipart uploads in %s: %w", s, err)
+	}
+	aborted := 0
+	for _, u := range uploads {
+		if !u.Initiated.Before(cutoff) {
+			continue
+		}
+		if err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID); err != nil && !errors.Is(classify(err), backup.ErrNotFound) {
+			return aborted, fmt.Errorf("aborting the upload of %s in %s: %w", u.Key, s, err)
+		}
+		aborted++
+	}
+	return aborted, nil
+}
+
+// uploads lists the multipart uploads under prefix. It walks the tree with
+// the "/" delimiter because Swift's s3api answers a listing with an empty
+// delimiter (which minio-go always sends) with no uploads at all.
+func (s *Storage) uploads(ctx context.Context, prefix string) ([]minio.ObjectMultipartInfo, error) {
+	var out []minio.ObjectMultipartInfo
+	keyMarker, idMarker := "", ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res, err := s.core.ListMultipartUploads(ctx, s.bucket, prefix, keyMarker, idMarker, "/", 1000)
+		if err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, res.Uploads...)
+		for _, cp := range res.CommonPrefixes {
+			if cp.Prefix == "" || cp.Prefix == prefix {
+				continue
+			}
+			sub, err := s.uploads(ctx, cp.Prefix)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		}
+		if !res.IsTruncated {
+			return out, nil
+		}
+		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
 }

@@ -7,14 +7,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 	"freezer.dev/freezer/internal/testutil/testenv"
@@ -76,11 +80,11 @@ func TestS3Conformance(t *testing.T) {
 }
 
 func pendingUploads(t *testing.T, s *Storage) int {
-	res, err := s.core.ListMultipartUploads(context.Background(), s.bucket, s.prefix, "", "", "", 1000)
+	ups, err := s.uploads(context.Background(), s.prefix+"/")
 	if err != nil {
 		t.Fatalf("listing multipart uploads: %v", err)
 	}
-	return len(res.Uploads)
+	return len(ups)
 }
 
 // TestS3PayloadIsOneMultipartObject: a payload longer than a part is one
@@ -157,5 +161,91 @@ func TestS3WrongSecret(t *testing.T) {
 	o.SecretKey = "wrong"
 	if _, err := New(context.Background(), o); err == nil {
 		t.Fatal("New with a wrong secret succeeded")
+	}
+}
+
+// cutGet cuts the body of the first full-object GET after n bytes, as a
+// dropped connection would.
+type cutGet struct {
+	next http.RoundTripper
+	n    int64
+	done atomic.Bool
+}
+
+func (c *cutGet) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || r.Header.Get("Range") != "" || !strings.Contains(r.URL.Path, "/r/data") || c.done.Swap(true) {
+		return resp, err
+	}
+	resp.Body = &cutBody{rc: resp.Body, left: c.n}
+	return resp, nil
+}
+
+type cutBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (c *cutBody) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.rc.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func (c *cutBody) Close() error { return c.rc.Close() }
+
+// TestS3DownloadResumes: a download cut in the middle continues with a
+// Range request and yields exactly the object.
+func TestS3DownloadResumes(t *testing.T) {
+	cg := &cutGet{n: 3 << 20}
+	s := newTest(t, func(o *Options) {
+		o.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { cg.next = rt; return cg }
+	})
+	ctx := context.Background()
+	size := int64(12 << 20)
+	if err := s.Put(ctx, "r/data", storagetest.Generator(6, size)); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.Get(ctx, "r/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, n, err := storagetest.HashOf(rc)
+	want, _, _ := storagetest.HashOf(storagetest.Generator(6, size))
+	if err != nil || n != size || got != want {
+		t.Fatalf("read %d bytes, hash ok %v, %v", n, got == want, err)
+	}
+	if !cg.done.Load() || rc.(*resume.Reader).Resumes != 1 {
+		t.Fatalf("the cut was not exercised (cut %v, resumes %d)", cg.done.Load(), rc.(*resume.Reader).Resumes)
+	}
+}
+
+// TestS3AbortStale: an upload abandoned by a dead writer (begun, parts
+// sent, never completed) is found and aborted.
+func TestS3AbortStale(t *testing.T) {
+	s := newTest(t, nil)
+	ctx := context.Background()
+	if _, err := s.core.NewMultipartUpload(ctx, s.bucket, s.prefix+"/x/data", minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := pendingUploads(t, s); n != 1 {
+		t.Fatalf("%d pending uploads, want 1", n)
+	}
+	if n, err := s.AbortStale(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("AbortStale with an old cutoff aborted %d, %v", n, err)
+	}
+	n, err := s.AbortStale(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("AbortStale aborted %d, %v; want 1", n, err)
+	}
+	if n := pendingUploads(t, s); n != 0 {
+		t.Fatalf("%d pending uploads left", n)
 	}
 }

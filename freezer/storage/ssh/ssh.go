@@ -24,6 +24,8 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
+	"freezer.dev/freezer/freezer/storage/retry"
 )
 
 const tempPrefix = ".freezer-tmp-"
@@ -295,7 +297,8 @@ func unsupported(err error) bool {
 	return errors.As(err, &se) && se.FxCode() == sftp.ErrSSHFxOpUnsupported
 }
 
-// Get opens the remote file.
+// Get opens the remote file. When the connection drops during the
+// transfer, the reader redials and continues from the offset reached.
 func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
@@ -303,28 +306,62 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("downloading %s: %w", key, err)
 	}
+	r, err := resume.Open(ctx, key, retry.Policy{Attempts: 3}, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
+		return s.open(ctx, key, off)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
+	}
+	return r, nil
+}
+
+func (s *Storage) open(ctx context.Context, key string, off int64) (io.ReadCloser, int64, error) {
 	c, err := s.sftp(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	f, err := c.Open(s.path(key))
 	if err != nil {
 		if notExist(err) {
-			return nil, fmt.Errorf("downloading %s from %s: %w", key, s, backup.ErrNotFound)
+			return nil, 0, backup.ErrNotFound
 		}
-		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, s.check(c, err))
+		return nil, 0, s.check(c, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, s.check(c, err))
+		return nil, 0, s.check(c, err)
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("downloading %s from %s: not a file: %w", key, s, backup.ErrNotFound)
+		return nil, 0, fmt.Errorf("not a file: %w", backup.ErrNotFound)
 	}
-	return storage.ContextReadCloser(ctx, f), nil
+	if off > 0 {
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return nil, 0, s.check(c, err)
+		}
+	}
+	return &checkedFile{s: s, c: c, f: f}, fi.Size(), nil
 }
+
+// checkedFile marks the errors of a lost connection transient (and drops
+// the connection) so the resuming reader redials.
+type checkedFile struct {
+	s *Storage
+	c *sftp.Client
+	f *sftp.File
+}
+
+func (cf *checkedFile) Read(p []byte) (int, error) {
+	n, err := cf.f.Read(p)
+	if err != nil && err != io.EOF {
+		err = cf.s.check(cf.c, err)
+	}
+	return n, err
+}
+
+func (cf *checkedFile) Close() error { return cf.f.Close() }
 
 // List reads the remote directory, sorted.
 func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {

@@ -398,6 +398,15 @@ func (s *suite) failedPut(ctx context.Context, t *testing.T, st backup.Storage) 
 	}
 	s.wantAbsentFromList(ctx, t, st, "f", "obj", "keep", "big", "small")
 	s.wantAbsentFromList(ctx, t, st, "f", "obj2", "keep", "big", "small")
+	// A source failing with io.ErrUnexpectedEOF (a truncated compressed
+	// stream) is a failure, not the end of the stream.
+	for _, key := range []string{"g/trunc/data", "g/trunc/obj"} {
+		r := io.MultiReader(Generator(8, s.cfg.LargeSize/2+3), errReader{io.ErrUnexpectedEOF})
+		if err := st.Put(ctx, key, r); err == nil {
+			t.Fatalf("Put(%q) of a stream failing with io.ErrUnexpectedEOF succeeded", key)
+		}
+		wantNotFound(ctx, t, st, key)
+	}
 	if got := string(get(ctx, t, st, "f/keep")); got != "keep" {
 		t.Fatalf("neighbour changed by a failed Put: %q", got)
 	}
@@ -486,3 +495,7 @@ func splitKey(key string) (dir, name string) {
 	}
 	return key[:i], key[i+1:]
 }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

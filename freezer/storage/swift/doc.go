@@ -12,5 +12,12 @@
 // answer, and retried with backoff on 5xx answers and network failures;
 // an expired token is renewed by gophercloud's re-authentication. The
 // manifest is written only after every segment is stored, so a failed
-// upload never leaves a visible object.
+// upload never leaves a visible object. As in upstream's layout, a
+// directory holds at most one payload (its segments share the directory's
+// "segments/"), and listing that directory shows "segments" next to
+// "data". A download cut in the middle resumes with a Range request.
+//
+// Rewriting an existing payload key overwrites its segments in place, so a
+// failed rewrite can damage the previous content; the agent never rewrites
+// a backup (each has its own timestamped directory).
 package swift

@@ -29,6 +29,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
@@ -365,24 +366,39 @@ func (s *Storage) deleteStaleSegments(ctx context.Context, segDir string, keep i
 	return s.deleteObjects(ctx, stale)
 }
 
-// Get downloads key; for a payload Swift joins the segments itself.
+// Get downloads key; for a payload Swift joins the segments itself. A
+// transfer cut in the middle is resumed with a Range request from where it
+// stopped, within the retry policy, so a long restore survives a proxy
+// restart.
 func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	var body io.ReadCloser
-	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		res := objects.Download(ctx, s.client, s.container, s.name(key), nil)
-		if res.Err != nil {
-			return classify(res.Err)
+	r, err := resume.Open(ctx, key, s.policy, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
+		var opts objects.DownloadOpts
+		if off > 0 {
+			opts.Range = "bytes=" + strconv.FormatInt(off, 10) + "-"
 		}
-		body = res.Body
-		return nil
+		res := objects.Download(ctx, s.client, s.container, s.name(key), opts)
+		if res.Err != nil {
+			return nil, 0, classify(res.Err)
+		}
+		size := int64(-1)
+		if off > 0 {
+			cr := res.Header.Get("Content-Range")
+			if !strings.HasPrefix(cr, "bytes "+strconv.FormatInt(off, 10)+"-") {
+				res.Body.Close()
+				return nil, 0, fmt.Errorf("resuming at byte %d: server answered Content-Range %q", off, cr)
+			}
+		} else if cl, err := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64); err == nil {
+			size = cl
+		}
+		return res.Body, size, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
 	}
-	return storage.ContextReadCloser(ctx, body), nil
+	return r, nil
 }
 
 // List lists with delimiter "/" under "<dir>/", so "host_b1" never

@@ -8,7 +8,6 @@ package segment
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -80,12 +79,12 @@ func (p Plan) Run(ctx context.Context, r io.Reader) (Result, error) {
 		if buf == nil {
 			buf = make([]byte, p.Size)
 		}
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := fill(r, buf)
 		res.Bytes += int64(n)
 		last := false
 		switch {
 		case rerr == nil:
-		case errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF):
+		case rerr == io.EOF:
 			last = true
 		default:
 			fail(fmt.Errorf("reading the stream: %w", rerr))
@@ -132,4 +131,20 @@ func (p Plan) Run(ctx context.Context, r io.Reader) (Result, error) {
 			return res, wait()
 		}
 	}
+}
+
+// fill reads into buf until it is full, the stream ends (io.EOF, possibly
+// with n < len(buf)) or fails. Unlike io.ReadFull it never turns a source's
+// own io.ErrUnexpectedEOF (a truncated compressed stream, say) into a
+// normal end.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -133,3 +133,20 @@ func TestRunBadSize(t *testing.T) {
 		t.Fatal("zero size accepted")
 	}
 }
+
+// A source that fails with io.ErrUnexpectedEOF (a truncated compressed
+// stream) must fail the upload, not end it early.
+func TestRunSourceUnexpectedEOFIsAnError(t *testing.T) {
+	p := Plan{Size: 100, Parallel: 2, Part: func(context.Context, int, []byte) error { return nil },
+		Single: func(context.Context, []byte) error { return nil }}
+	for _, at := range []int64{50, 250} {
+		r := io.MultiReader(storagetest.Generator(1, at), &errAfter{err: io.ErrUnexpectedEOF})
+		if _, err := p.Run(context.Background(), r); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("at %d: err %v, want the source's io.ErrUnexpectedEOF", at, err)
+		}
+	}
+}
+
+type errAfter struct{ err error }
+
+func (e *errAfter) Read([]byte) (int, error) { return 0, e.err }

@@ -1,0 +1,41 @@
+//go:build linux
+
+package tar
+
+import (
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+const atSymlinkNofollow = 0x100 // AT_SYMLINK_NOFOLLOW
+
+// setSymlinkTimes sets the times of the symbolic link name in dir itself,
+// as GNU tar does; os.Root only offers Chtimes, which follows links.
+func setSymlinkTimes(dir *os.Root, name string, atime, mtime time.Time) error {
+	d, err := dir.Open(".")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	rc, err := d.SyscallConn()
+	if err != nil {
+		return err
+	}
+	p, err := syscall.BytePtrFromString(name)
+	if err != nil {
+		return err
+	}
+	ts := [2]syscall.Timespec{syscall.NsecToTimespec(atime.UnixNano()), syscall.NsecToTimespec(mtime.UnixNano())}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		_, _, e := syscall.Syscall6(syscall.SYS_UTIMENSAT, fd, uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&ts[0])), atSymlinkNofollow, 0, 0)
+		if e != 0 {
+			serr = e
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
