@@ -49,7 +49,16 @@ var (
 	binOnce sync.Once
 	binDir  string
 	binErr  error
+	builtIn string // a directory this run built the binaries into
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtIn != "" {
+		os.RemoveAll(builtIn)
+	}
+	os.Exit(code)
+}
 
 // binaries returns the directory holding freezer-scheduler and
 // freezer-agent: $FREEZER_BUILD_DIR (make integration) or a fresh build.
@@ -70,6 +79,7 @@ func binaries(t *testing.T) string {
 		if binErr != nil {
 			return
 		}
+		builtIn = binDir
 		for _, c := range []string{"freezer/cmd/freezer-agent", "freezer_scheduler/cmd/freezer-scheduler"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, filepath.Base(c)), "./"+c)
 			cmd.Dir = root
