@@ -109,6 +109,12 @@ func (p *Process) Files() Files { return p.files }
 // The directory of files.Base must exist. Cancelling ctx aborts the run
 // like Abort does.
 func (r *Runner) Start(ctx context.Context, files Files, action map[string]any) (*Process, error) {
+	return r.StartEnv(ctx, files, action, r.Env)
+}
+
+// StartEnv is Start with an environment for this run only (a job acting
+// through a Keystone trust gets OS_TRUST_ID instead of the project scope).
+func (r *Runner) StartEnv(ctx context.Context, files Files, action map[string]any, env []string) (*Process, error) {
 	if r.AgentPath == "" {
 		return nil, errors.New("starting agent: no freezer-agent path configured")
 	}
@@ -133,7 +139,7 @@ func (r *Runner) Start(ctx context.Context, files Files, action map[string]any) 
 		shell = "/bin/sh"
 	}
 	cmd := exec.Command(shell, "-c", wrapper, files.RC(), r.AgentPath, "--metadata-out", "-", "--config", files.INI())
-	cmd.Env = r.Env
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, errf
 	// Its own process group: abort reaches the agent's children (tar,
 	// gzip, ssh) too, and a SIGKILLed scheduler does not take the agent

@@ -216,3 +216,22 @@ echo '{"backup_name": "adopted"}'; exit 0`)
 		t.Errorf("lost run result %+v", res)
 	}
 }
+
+// Upstream split its command line on spaces; an agent and a job directory
+// with spaces (and a quote) in their paths must work.
+func TestFakeAgentPathWithSpaces(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "my agent's dir")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	agent := filepath.Join(dir, "freezer agent")
+	os.WriteFile(agent, []byte("#!/bin/sh\n[ -f \"$4\" ] && echo ok\n"), 0o755)
+	r := &Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}}
+	p, err := r.Start(context.Background(), Files{Base: filepath.Join(dir, "run 1")}, map[string]any{"action": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.Wait(); !res.Success() || strings.TrimSpace(string(res.Stdout)) != "ok" {
+		t.Errorf("result %+v", res)
+	}
+}

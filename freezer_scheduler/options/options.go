@@ -156,6 +156,8 @@ type Parsed struct {
 	Values      *config.Values
 	Help        bool
 	Version     bool
+	// PrintSample asks for the commented sample configuration.
+	PrintSample bool
 	// Files are the config files actually read.
 	Files []string
 }
@@ -199,6 +201,9 @@ func Parse(args []string, env Env, home string) (*Parsed, error) {
 			continue
 		case a == "--version":
 			p.Version = true
+			continue
+		case a == "--print-sample-config":
+			p.PrintSample = true
 			continue
 		case !strings.HasPrefix(a, "-") || a == "-":
 			if p.Action != "" {
@@ -265,7 +270,7 @@ func Parse(args []string, env Env, home string) (*Parsed, error) {
 		}
 		sets = append(sets, setting{f.group, f.name, v})
 	}
-	if p.Help || p.Version {
+	if p.Help || p.Version || p.PrintSample {
 		return p, nil
 	}
 	if p.Action == "" {
@@ -367,7 +372,8 @@ func Usage() string {
 	b.WriteString("  --config-file PATH   config file (repeatable); default: freezer.conf and scheduler.conf\n")
 	b.WriteString("                       found in ~/.freezer, ~, /etc/freezer, /etc\n")
 	b.WriteString("  --config-dir DIR     directory of *.conf files (repeatable)\n")
-	b.WriteString("  --version            print the version and exit\n\n")
+	b.WriteString("  --version            print the version and exit\n")
+	b.WriteString("  --print-sample-config  print a commented scheduler.conf sample and exit\n\n")
 	fl := flags()
 	sort.SliceStable(fl, func(i, j int) bool { return fl[i].group < fl[j].group })
 	help := map[config.Name]config.Opt{}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 func noEnv(string) string { return "" }
@@ -181,5 +183,31 @@ func TestDefaultsAndPaths(t *testing.T) {
 	}
 	if !strings.Contains(Usage(), "--jobs-dir") || !strings.Contains(Usage(), "-c, --client-id") {
 		t.Errorf("usage text:\n%s", Usage())
+	}
+}
+
+func TestSampleConfig(t *testing.T) {
+	p, err := Parse([]string{"--print-sample-config"}, noEnv, t.TempDir())
+	if err != nil || !p.PrintSample {
+		t.Fatalf("%+v %v", p, err)
+	}
+	var b strings.Builder
+	if err := config.WriteSample(&b, Schema()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"[scheduler]", "[capabilities]", "[service_auth]", "#jobs_dir = /etc/freezer/scheduler/conf.d",
+		"#supported_storages = local,swift,ssh,s3,ftp,ftps", "os_backup_url", "Deprecated name: [DEFAULT] conf"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sample lacks %q", want)
+		}
+	}
+	// The sample, uncommented, loads back with the defaults.
+	f, err := config.ParseINI(strings.NewReader(out), "sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Schema().Bind(f); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -244,3 +244,22 @@ func TestCronDSTGap(t *testing.T) {
 		t.Errorf("fire times around the DST gap: %v, want %s", got, want)
 	}
 }
+
+func TestDueCoalescesCronRuns(t *testing.T) {
+	start := mustTime(t, "2026-03-10T12:00:00")
+	tr, err := Parse(Spec{Cron: map[string]string{"minute": "*/15"}}, start, utc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := tr.Next(time.Time{}, start)
+	// The machine slept for 50 minutes: one run, for the 12:45 slot, then 13:00.
+	run, fire, following, more := Due(tr, first, mustTime(t, "2026-03-10T12:50:00"), DefaultMisfireGrace)
+	if !run || fire.Format("15:04") != "12:45" || following.Format("15:04") != "13:00" || !more {
+		t.Errorf("run=%v fire=%s following=%s more=%v", run, fire.Format("15:04"), following.Format("15:04"), more)
+	}
+	// With a 5 minute grace, a slot missed by 10 minutes is skipped.
+	run, _, following, _ = Due(tr, first, mustTime(t, "2026-03-10T12:55:00"), 5*time.Minute)
+	if run || following.Format("15:04") != "13:00" {
+		t.Errorf("late slot: run=%v following=%s", run, following.Format("15:04"))
+	}
+}

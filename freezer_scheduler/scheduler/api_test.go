@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,11 +69,16 @@ func startNode(t *testing.T, c *client.Client, clientID, body string) *node {
 	if err := os.WriteFile(agent, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Each node logs to a buffer that is shown if the test fails.
+	logs := &syncBuffer{}
 	l := logrus.New()
-	l.SetOutput(io.Discard)
-	if testing.Verbose() {
-		l.SetOutput(os.Stderr)
-	}
+	l.SetLevel(logrus.DebugLevel)
+	l.SetOutput(logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", clientID, logs.String())
+		}
+	})
 	s, err := scheduler.New(scheduler.Config{ClientID: clientID, Hostname: clientID, Interval: time.Second,
 		JobsDir: filepath.Join(dir, "jobs"), Capabilities: scheduler.DefaultCapabilities()},
 		scheduler.Deps{API: c, Agent: &agentrun.Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}, AbortGrace: time.Second},
@@ -279,4 +285,21 @@ func TestAPISessionLateMemberDoesNotRun(t *testing.T) {
 	if s.Result != apiv2.ResultFail {
 		t.Errorf("session result %q: must include the member that missed the run", s.Result)
 	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

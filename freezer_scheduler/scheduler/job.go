@@ -81,7 +81,13 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 			}
 			s.jobs[d.JobID] = j
 		}
-		patches = append(patches, s.processEvent(j, d)...)
+		// Only this scheduler writes "running": a document that says so
+		// while the job is not running here predates our last report
+		// (a poll that crossed the end of a run); its event was already
+		// handled.
+		if !(ok && j.state != stRunning && d.JobSchedule.Status == apiv2.StatusRunning) {
+			patches = append(patches, s.processEvent(j, d)...)
+		}
 		if j.dirty {
 			patches = append(patches, pendingPatch{j, j.snapshot()})
 		}
@@ -291,10 +297,13 @@ func (s *Scheduler) patch(ctx context.Context, j *job, body apiv2.JobPatch) {
 	if s.api == nil {
 		return
 	}
+	s.mu.Lock()
+	api, jobID := s.apiFor(j.doc), j.doc.JobID
+	s.mu.Unlock()
 	var err error
 	for try := 0; try < 3; try++ {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err = s.api.UpdateJob(pctx, j.doc.JobID, body)
+		err = api.UpdateJob(pctx, jobID, body)
 		cancel()
 		if err == nil {
 			break

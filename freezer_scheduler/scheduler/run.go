@@ -168,8 +168,12 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 				action["os_trust_id"] = creds.TrustID
 			}
 			files := agentrun.Files{Base: filepath.Join(s.cfg.RunDir, safeName(jobID)+"-"+strconv.Itoa(idx)+"-"+strconv.Itoa(try))}
+			env := s.agent.Env
+			if creds != nil && creds.TrustID != "" {
+				env = trustEnv(env, creds.TrustID)
+			}
 			var err error
-			p, err = s.agent.Start(context.Background(), files, action)
+			p, err = s.agent.StartEnv(context.Background(), files, action, env)
 			if err != nil {
 				log.WithError(err).Error("unable to start the agent")
 				if !s.retryWait(log, try, maxRetries, interval, aborted) {
@@ -271,12 +275,13 @@ func (s *Scheduler) uploadMetadata(ctx context.Context, j *job, out []byte) {
 	}
 	s.mu.Lock()
 	meta["job_id"] = j.doc.JobID
+	api := s.apiFor(j.doc)
 	s.mu.Unlock()
 	var err error
 	for try := 0; try < 3; try++ {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		var id string
-		id, err = s.api.CreateBackup(pctx, meta)
+		id, err = api.CreateBackup(pctx, meta)
 		cancel()
 		if err == nil {
 			j.log.WithField("backup_id", id).Info("backup metadata uploaded")
@@ -359,6 +364,7 @@ func (s *Scheduler) sessionStart(ctx context.Context, j *job) (bool, string) {
 	s.mu.Lock()
 	sid, jobID, aborted := j.doc.SessionID, j.doc.JobID, j.aborted
 	wait := s.cfg.SessionWait
+	api := s.apiFor(j.doc)
 	s.mu.Unlock()
 	log := j.log.WithField("session_id", sid)
 	deadline := s.clock.Now().Add(wait)
@@ -369,7 +375,7 @@ func (s *Scheduler) sessionStart(ctx context.Context, j *job) (bool, string) {
 		tag := j.doc.SessionTag
 		s.mu.Unlock()
 		pause := backoff
-		res, err := s.api.StartSession(ctx, sid, jobID, tag)
+		res, err := api.StartSession(ctx, sid, jobID, tag)
 		switch {
 		case err == nil && res.Result == apiv2.ResultSuccess:
 			s.mu.Lock()
@@ -384,13 +390,13 @@ func (s *Scheduler) sessionStart(ctx context.Context, j *job) (bool, string) {
 			log.WithField("session_tag", res.SessionTag).Warn("job is out of sync with its session (late past the hold-off); not running it this time")
 			return false, apiv2.ResultFail
 		case err == nil && res.Result == "hold-off":
-			pause = s.holdOffLeft(ctx, sid, backoff)
+			pause = s.holdOffLeft(ctx, api, sid, backoff)
 			log.Infof("session in hold-off; retrying in %s", pause)
 		case err != nil && !fixedTag && isStatus(err, 400):
 			// Our tag is ahead of the session's (the session was reset):
 			// take the session's tag once.
 			fixedTag = true
-			if sess, gerr := s.api.GetSession(ctx, sid); gerr == nil {
+			if sess, gerr := api.GetSession(ctx, sid); gerr == nil {
 				s.mu.Lock()
 				j.doc.SessionTag = sess.SessionTag
 				s.mu.Unlock()
@@ -418,8 +424,8 @@ func (s *Scheduler) sessionStart(ctx context.Context, j *job) (bool, string) {
 
 // holdOffLeft is the time until the session's hold-off window closes, read
 // from the session, or fallback when it cannot be read.
-func (s *Scheduler) holdOffLeft(ctx context.Context, sid string, fallback time.Duration) time.Duration {
-	sess, err := s.api.GetSession(ctx, sid)
+func (s *Scheduler) holdOffLeft(ctx context.Context, api API, sid string, fallback time.Duration) time.Duration {
+	sess, err := api.GetSession(ctx, sid)
 	if err != nil || sess.TimeStart <= 0 {
 		return fallback
 	}
@@ -440,6 +446,7 @@ func (s *Scheduler) holdOffLeft(ctx context.Context, sid string, fallback time.D
 func (s *Scheduler) sessionEnd(ctx context.Context, j *job, sid, result string) {
 	s.mu.Lock()
 	jobID, tag := j.doc.JobID, j.doc.SessionTag
+	api := s.apiFor(j.doc)
 	s.mu.Unlock()
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
@@ -447,7 +454,7 @@ func (s *Scheduler) sessionEnd(ctx context.Context, j *job, sid, result string) 
 	var err error
 	for try := 0; try < 6; try++ {
 		var res apiv2.SessionActionResult
-		res, err = s.api.EndSession(ectx, sid, jobID, tag, result)
+		res, err = api.EndSession(ectx, sid, jobID, tag, result)
 		if err == nil && res.Result == apiv2.ResultSuccess {
 			j.log.WithField("session_id", sid).WithField("result", result).Info("session ended")
 			return
@@ -468,4 +475,19 @@ func (s *Scheduler) sessionEnd(ctx context.Context, j *job, sid, result string) 
 func isStatus(err error, code int) bool {
 	var c interface{ StatusCode() int }
 	return errors.As(err, &c) && c.StatusCode() == code
+}
+
+// trustEnv is the agent's environment for a job run through a Keystone
+// trust: OS_TRUST_ID set and the project scoping removed, as upstream does.
+func trustEnv(base []string, trustID string) []string {
+	out := make([]string, 0, len(base)+1)
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "OS_TRUST_ID", "OS_PROJECT_NAME", "OS_PROJECT_ID", "OS_PROJECT_DOMAIN_NAME", "OS_PROJECT_DOMAIN_ID", "OS_TENANT_NAME", "OS_TENANT_ID":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "OS_TRUST_ID="+trustID)
 }

@@ -106,6 +106,7 @@ type Scheduler struct {
 	rand    func() float64
 	log     *logrus.Entry
 	metrics *metrics.Metrics
+	forProj func(projectID string) API
 
 	mu     sync.Mutex
 	jobs   map[string]*job
@@ -123,6 +124,10 @@ type Deps struct {
 	Rand    func() float64 // uniform in [0,1); default a fixed 0.5 (no jitter)
 	Log     *logrus.Entry
 	Metrics *metrics.Metrics // may be nil
+	// ForProject, in centralized mode, returns the API for a job's own
+	// project (PATCHes, backups and sessions go there, as upstream's
+	// per-job client does); nil means the scheduler's project.
+	ForProject func(projectID string) API
 }
 
 // New builds a scheduler.
@@ -149,7 +154,7 @@ func New(cfg Config, d Deps) (*Scheduler, error) {
 		d.Log = logrus.NewEntry(l)
 	}
 	return &Scheduler{cfg: cfg, api: d.API, agent: d.Agent, clock: d.Clock, rand: d.Rand, log: d.Log,
-		metrics: d.Metrics, jobs: map[string]*job{}, slots: make(chan struct{}, cfg.ConcurrentJobs),
+		metrics: d.Metrics, forProj: d.ForProject, jobs: map[string]*job{}, slots: make(chan struct{}, cfg.ConcurrentJobs),
 		wake: make(chan struct{}, 1)}, nil
 }
 
@@ -400,4 +405,13 @@ func ReadJobFiles(dir string) ([]apiv2.Job, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// apiFor is the API for the job's project: the scheduler's own, or in
+// centralized mode the job's.
+func (s *Scheduler) apiFor(d apiv2.Job) API {
+	if s.cfg.Centralized && s.forProj != nil && d.ProjectID != "" {
+		return s.forProj(d.ProjectID)
+	}
+	return s.api
 }

@@ -409,3 +409,95 @@ func TestNoAPIModeRunsLocalJobFiles(t *testing.T) {
 		t.Error("broken job file accepted")
 	}
 }
+
+// Centralized mode: a job of another project, run through its trust, is
+// reported to its own project and the agent authenticates with the trust.
+func TestFakeAPICentralizedJobUsesItsProjectAndTrust(t *testing.T) {
+	env := filepath.Join(t.TempDir(), "env")
+	h := newHarness(t, `env > `+env+`; `+metadataAgent, func(c *Config) { c.Centralized = true })
+	h.s.agent.Env = []string{"PATH=/usr/bin:/bin", "OS_PROJECT_NAME=service", "OS_USERNAME=freezer"}
+	tenant := newFakeAPI()
+	h.s.forProj = func(p string) API {
+		if p != "tenant1" {
+			t.Errorf("API asked for project %q", p)
+		}
+		return tenant
+	}
+	j := backupJob("j1", apiv2.JobSchedule{})
+	j.ProjectID = "tenant1"
+	j.UserCredentials = &apiv2.UserCredentials{TrustID: "trust-42", TrustorUserID: "u9"}
+	h.api.put(j)
+	noTrust := backupJob("j2", apiv2.JobSchedule{})
+	h.api.put(noTrust) // ignored: no trust in centralized mode
+	tenant.put(j)
+	h.start()
+	h.until("job completed in the tenant's project", time.Second, func() bool {
+		return tenant.job("j1").JobSchedule.Status == apiv2.StatusCompleted
+	})
+	if b := tenant.backupList(); len(b) != 1 {
+		t.Errorf("tenant backups %v", b)
+	}
+	if len(h.api.backupList()) != 0 || len(h.api.patchList("j1")) != 0 {
+		t.Error("reported to the scheduler's own project")
+	}
+	if len(h.api.patchList("j2")) != 0 || h.agentRuns() != 1 {
+		t.Error("a job without a trust was run in centralized mode")
+	}
+	b, _ := os.ReadFile(env)
+	if !strings.Contains(string(b), "OS_TRUST_ID=trust-42\n") || strings.Contains(string(b), "OS_PROJECT_NAME") ||
+		!strings.Contains(string(b), "OS_USERNAME=freezer") {
+		t.Errorf("agent environment:\n%s", b)
+	}
+}
+
+// A poll that read the job before the end of its aborted run must not turn
+// the finished job into "stop".
+func TestFakeAPIStalePollAfterAbortIsIgnored(t *testing.T) {
+	h := newHarness(t, `sleep 60`, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{}))
+	h.start()
+	h.until("job running", time.Second, func() bool {
+		ps := h.api.patchList("j1")
+		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+	})
+	h.api.setEvent("j1", apiv2.EventAbort)
+	stale, _ := h.api.ActiveJobs(context.Background(), "p_node", false)
+	h.s.apply(context.Background(), stale)
+	h.until("aborted", 100*time.Millisecond, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	h.s.apply(context.Background(), stale) // the same, now stale, document again
+	if st, res := h.status("j1"); st != apiv2.StatusCompleted || res != apiv2.ResultAborted {
+		t.Errorf("after a stale poll: %s/%s", st, res)
+	}
+}
+
+// concurrent_jobs bounds how many jobs run at once.
+func TestFakeAPIConcurrentJobs(t *testing.T) {
+	dir := t.TempDir()
+	running := filepath.Join(dir, "running")
+	counts := filepath.Join(dir, "counts")
+	os.MkdirAll(running, 0o700)
+	body := `touch ` + running + `/$$; ls ` + running + ` | wc -l >> ` + counts + `; sleep 0.5; rm ` + running + `/$$`
+	h := newHarness(t, body, func(c *Config) { c.ConcurrentJobs = 2 })
+	for _, id := range []string{"j1", "j2", "j3", "j4"} {
+		h.api.put(backupJob(id, apiv2.JobSchedule{}))
+	}
+	h.start()
+	h.until("all four jobs completed", time.Second, func() bool {
+		for _, id := range []string{"j1", "j2", "j3", "j4"} {
+			if s, _ := h.status(id); s != apiv2.StatusCompleted {
+				return false
+			}
+		}
+		return true
+	})
+	b, _ := os.ReadFile(counts)
+	peak := 0
+	for _, f := range strings.Fields(string(b)) {
+		if n, _ := strconv.Atoi(f); n > peak {
+			peak = n
+		}
+	}
+	if peak != 2 {
+		t.Errorf("peak concurrency %d, want 2 (counts %q)", peak, b)
+	}
+}

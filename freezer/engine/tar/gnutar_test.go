@@ -124,6 +124,27 @@ func gnuRestore(t *testing.T, dir string, archive []byte) {
 		"--directory", dir, "-f", arc)
 }
 
+// gnuRestoreErr is gnuRestore returning GNU tar's failure instead of
+// failing the test.
+func gnuRestoreErr(dir string, archive []byte) error {
+	f, err := os.CreateTemp("", "level-*.tar")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(archive); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	cmd := exec.Command(gnuTar, "--extract", "--incremental", "--ignore-zeros", "--warning=none", "--overwrite",
+		"--directory", dir, "-f", f.Name())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
 func TestGNUIncrementalLevelsRestoreWithOurs(t *testing.T) {
 	requireGNUTar(t)
 	// gnu is the format the upstream agent writes; in the posix format GNU
@@ -134,6 +155,7 @@ func TestGNUIncrementalLevelsRestoreWithOurs(t *testing.T) {
 			buildTree(t, src)
 			snap := filepath.Join(t.TempDir(), "snap")
 			e := New(Options{})
+			gnuBroken := false
 			for step := 0; step <= 3; step++ {
 				if step > 0 {
 					mutate(t, src, step)
@@ -143,9 +165,21 @@ func TestGNUIncrementalLevelsRestoreWithOurs(t *testing.T) {
 					t.Fatal("GNU tar did not record the directory rename this test is about")
 				}
 				runRestore(t, e, ours, arc)
-				gnuRestore(t, theirs, arc)
-				requireSameTree(t, theirs, ours)
 				requireSameTree(t, src, ours)
+				if gnuBroken {
+					continue
+				}
+				// GNU tar 1.34 sometimes cannot apply its own rename
+				// records ("Cannot rename ./emptydir to ./empty: Not a
+				// directory"), depending on readdir order. Then only the
+				// source is the reference for the rest of this chain;
+				// ours must still match it.
+				if err := gnuRestoreErr(theirs, arc); err != nil {
+					t.Logf("GNU tar failed on its own level %d, compared with the source only: %v", step, err)
+					gnuBroken = true
+					continue
+				}
+				requireSameTree(t, theirs, ours)
 			}
 		})
 	}

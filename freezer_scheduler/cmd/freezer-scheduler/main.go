@@ -30,6 +30,7 @@ import (
 	"freezer.dev/freezer/freezer_scheduler/metrics"
 	"freezer.dev/freezer/freezer_scheduler/options"
 	"freezer.dev/freezer/freezer_scheduler/scheduler"
+	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/logging"
 	"freezer.dev/freezer/internal/version"
 )
@@ -62,6 +63,13 @@ func run(args []string) int {
 	}
 	if p.Version {
 		fmt.Println(version.String())
+		return exitOK
+	}
+	if p.PrintSample {
+		if err := config.WriteSample(os.Stdout, options.Schema()); err != nil {
+			fmt.Fprintln(os.Stderr, "freezer-scheduler:", err)
+			return exitFailure
+		}
 		return exitOK
 	}
 	pf := daemon.PidFile{Path: p.PidFile(home), Name: "freezer-scheduler"}
@@ -177,9 +185,21 @@ func foreground(args []string, p *options.Parsed, pf daemon.PidFile, home string
 		return exitOK
 	}
 	go func() {
+		var reopened *os.File
 		for sig := range sigs {
 			switch sig {
 			case syscall.SIGHUP:
+				// Reopen the log file first, so that logrotate's
+				// "kill -HUP" starts a fresh file.
+				if logFile != "" {
+					if f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err == nil {
+						log.Logger.SetOutput(f)
+						if reopened != nil {
+							reopened.Close()
+						}
+						reopened = f
+					}
+				}
 				reload(args, home, s, log)
 			default:
 				log.WithField("signal", sig.String()).Info("stopping: aborting running actions")
@@ -210,6 +230,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 		log.Warn("enable_v1_api is set but the v1 API is not supported; using v2")
 	}
 	var api scheduler.API
+	var forProject func(string) scheduler.API
 	projectID := p.Values.String(options.GroupServiceAuth, "os_project_id")
 	if !noAPI {
 		auth, err := p.Auth()
@@ -233,6 +254,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 			}
 		}
 		api = c
+		forProject = func(p string) scheduler.API { return c.ForProject(p) }
 		projectID = c.ProjectID()
 		log.WithField("endpoint", c.Endpoint()).WithField("project_id", projectID).Info("using freezer-api")
 	}
@@ -254,7 +276,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ())}
 	log.WithField("agent", agentPath).WithField("client_id", cfg.ClientID).Info("scheduler configured")
 	return scheduler.New(cfg, scheduler.Deps{API: api, Agent: runner, Log: log, Metrics: m,
-		Rand: rand.Float64})
+		Rand: rand.Float64, ForProject: forProject})
 }
 
 // reload re-reads the configuration (SIGHUP) and applies what can change

@@ -25,6 +25,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/containers"
+	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/objects"
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
@@ -45,7 +49,16 @@ var (
 	binOnce sync.Once
 	binDir  string
 	binErr  error
+	builtIn string // a directory this run built the binaries into
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtIn != "" {
+		os.RemoveAll(builtIn)
+	}
+	os.Exit(code)
+}
 
 // binaries returns the directory holding freezer-scheduler and
 // freezer-agent: $FREEZER_BUILD_DIR (make integration) or a fresh build.
@@ -66,6 +79,7 @@ func binaries(t *testing.T) string {
 		if binErr != nil {
 			return
 		}
+		builtIn = binDir
 		for _, c := range []string{"freezer/cmd/freezer-agent", "freezer_scheduler/cmd/freezer-scheduler"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, filepath.Base(c)), "./"+c)
 			cmd.Dir = root
@@ -141,7 +155,44 @@ func newWorld(t *testing.T) *world {
 	if w.api.ProjectID() != w.demo["OS_PROJECT_ID"] {
 		t.Fatalf("Keystone project %s, want demo's %s", w.api.ProjectID(), w.demo["OS_PROJECT_ID"])
 	}
+	t.Cleanup(w.removeContainers)
 	return w
+}
+
+// removeContainers deletes the Swift containers this test's backups made
+// (their names start with the test's prefix), so runs leave no data.
+func (w *world) removeContainers() {
+	ctx := context.Background()
+	pc, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: w.demo["OS_AUTH_URL"],
+		Username: w.demo["OS_USERNAME"], Password: w.demo["OS_PASSWORD"], DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: w.demo["OS_PROJECT_NAME"], DomainName: "Default"}})
+	if err != nil {
+		w.t.Logf("cleanup: %v", err)
+		return
+	}
+	sc, err := openstack.NewObjectStorageV1(pc, gophercloud.EndpointOpts{Region: w.demo["OS_REGION_NAME"]})
+	if err != nil {
+		w.t.Logf("cleanup: %v", err)
+		return
+	}
+	pages, err := containers.List(sc, containers.ListOpts{Prefix: w.prefix}).AllPages(ctx)
+	if err != nil {
+		w.t.Logf("cleanup: %v", err)
+		return
+	}
+	names, _ := containers.ExtractNames(pages)
+	for _, c := range names {
+		op, err := objects.List(sc, c, objects.ListOpts{}).AllPages(ctx)
+		if err == nil {
+			objs, _ := objects.ExtractNames(op)
+			for _, o := range objs {
+				objects.Delete(ctx, sc, c, o, nil)
+			}
+		}
+		if r := containers.Delete(ctx, sc, c); r.Err != nil {
+			w.t.Logf("cleanup: deleting container %s: %v", c, r.Err)
+		}
+	}
 }
 
 func (w *world) clientID(node string) string { return w.api.ProjectID() + "_" + w.prefix + node }
@@ -365,26 +416,27 @@ func TestIntegrationBackupAndRestoreJobs(t *testing.T) {
 	container := w.prefix + "-c"
 	name := w.prefix + "-b"
 	s := w.startScheduler("n1", "")
-	start := time.Now()
 	id := w.createJobCLI("n1", []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
+	start := time.Now() // the CLI has returned: the job exists
 	js := w.wait(id, 60*time.Second, isCompleted)
 	if js.Result != apiv2.ResultSuccess {
 		t.Fatalf("backup job: %+v\n%s", js, tail(s.logText(), 4000))
 	}
-	// Picked up within one poll interval (2 s) plus upstream's 2 s start
-	// delay; the run itself is short.
-	if started := time.Unix(js.TimeStarted, 0); started.Sub(start) > 8*time.Second {
+	// Picked up within one poll interval (2 s, +10 % jitter) plus
+	// upstream's 2 s start delay, with a second of slack.
+	if started := time.Unix(js.TimeStarted, 0); started.Sub(start) > 6*time.Second {
 		t.Errorf("job started %s after creation", started.Sub(start))
 	}
 	show := w.freezerCLI("job-show", id)
 	if !strings.Contains(show, "completed") || !strings.Contains(show, "success") {
 		t.Errorf("freezer job-show:\n%s", show)
 	}
-	if list := w.freezerCLI("backup-list", "--limit", "100"); !strings.Contains(list, name) {
-		t.Errorf("freezer backup-list does not show %s:\n%s", name, list)
+	bs := w.backupsOf(id)
+	if len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name {
+		t.Fatalf("backups of the job: %+v", bs)
 	}
-	if bs := w.backupsOf(id); len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name {
-		t.Errorf("backups of the job: %+v", bs)
+	if list := w.freezerCLI("backup-list", "--limit", "100"); !strings.Contains(list, bs[0].BackupID) || !strings.Contains(list, src) {
+		t.Errorf("freezer backup-list does not show backup %s of %s:\n%s", bs[0].BackupID, src, list)
 	}
 
 	dst := filepath.Join(t.TempDir(), "restored")
@@ -472,12 +524,15 @@ func TestIntegrationAbortStopsLongBackup(t *testing.T) {
 	js := w.wait(id, 60*time.Second, isRunningWithPid)
 	time.Sleep(time.Second) // let the agent get going
 	pid := js.CurrentPID
-	start := time.Now()
+	cli := time.Now()
 	out := w.freezerCLI("job-abort", id)
-	t.Logf("freezer job-abort: %s", strings.TrimSpace(out))
-	js = w.wait(id, 10*time.Second, isCompleted)
+	// The clock starts when the API has accepted the abort (the Python CLI
+	// itself takes a few seconds to start and log in).
+	start := time.Now()
+	t.Logf("freezer job-abort (%s): %s", start.Sub(cli).Round(time.Millisecond), strings.TrimSpace(out))
+	js = w.wait(id, 15*time.Second, isCompleted)
 	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("abort took %s", took)
+		t.Errorf("abort took %s after the request", took)
 	}
 	if js.Result != apiv2.ResultAborted {
 		t.Errorf("result %q", js.Result)
@@ -495,7 +550,7 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "src")
 	makeTree(t, src)
-	at := time.Now().Add(12 * time.Second).Truncate(time.Second)
+	at := time.Now().Add(10 * time.Second).Truncate(time.Second)
 	sid, err := w.api.CreateSession(ctx, apiv2.Session{Description: "issue 6 session", HoldOff: 5,
 		Schedule: apiv2.JobSchedule{ScheduleDate: at.Format("2006-01-02T15:04:05")}})
 	if err != nil {
@@ -504,10 +559,19 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 	var ids []string
 	for i := 1; i <= 4; i++ {
 		node := "n" + strconv.Itoa(i)
-		a := swiftBackup(src, w.prefix+"-c"+node, w.prefix+"-b"+node)
-		id := w.createJobCLI(node, []apiv2.Action{a}, apiv2.JobSchedule{})
-		// The CLI's session-add-job; our client does the same PUT.
-		w.freezerCLI("session-add-job", "--session-id", sid, "--job-id", id)
+		if _, err := w.api.RegisterClient(ctx, apiv2.ClientInfo{ClientID: w.clientID(node), Hostname: w.prefix + node}); err != nil {
+			t.Fatal(err)
+		}
+		// Created with our client: the Python CLI takes seconds per call
+		// and the session's date must still be ahead when the nodes start.
+		id, err := w.api.CreateJob(ctx, apiv2.Job{ClientID: w.clientID(node),
+			JobActions: []apiv2.Action{swiftBackup(src, w.prefix+"-c"+node, w.prefix+"-b"+node)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.api.AddJobToSession(ctx, sid, id); err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, id)
 	}
 	for i := 1; i <= 3; i++ {
@@ -526,7 +590,11 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 		t.Errorf("members started at %v: want all within 2 s", starts)
 	}
 	// The fourth member's node comes up past the 5 s hold-off.
-	if d := time.Until(at.Add(8 * time.Second)); d > 0 {
+	sess, err := w.api.GetSession(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(time.Unix(sess.TimeStart+int64(sess.HoldOff)+2, 0)); d > 0 {
 		time.Sleep(d)
 	}
 	w.startScheduler("n4", "")
@@ -563,14 +631,13 @@ func TestIntegrationSIGKILLRestartRunsNothingTwice(t *testing.T) {
 	if !pidAlive(js.CurrentPID) {
 		t.Log("the agent finished before the restart; the new scheduler must still report it")
 	}
-	firstLog := s1.logText()
 	// The pid file of the killed process is stale; the new one takes over.
 	s2 := w.startScheduler("n1", dir)
 	js = w.wait(id, 120*time.Second, isCompleted)
 	if js.Result != apiv2.ResultSuccess {
 		t.Errorf("after restart: %+v\n%s", js, tail(s2.logText(), 4000))
 	}
-	all := firstLog + s2.logText()
+	all := s2.logText() // both processes append to the same log file
 	if n := strings.Count(all, `msg="agent started"`); n != 1 {
 		t.Errorf("the agent was started %d times, want 1", n)
 	}
