@@ -7,8 +7,8 @@
 //
 // A sample is the output of its program's sample flag (for example
 // `freezer-api --print-sample-config`) or, where a program has no such
-// flag, rendered here from the program's own option schema or rules
-// (scheduler options, API policy); the table is in samples.go. Programs
+// flag, rendered here from the program's own rules (the API policy); the
+// table is in samples.go. Programs
 // are built from this checkout into a temporary directory unless -bin
 // names a directory that already holds them (make build's build/).
 //

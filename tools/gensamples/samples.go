@@ -9,9 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-
-	"freezer.dev/freezer/freezer_scheduler/options"
-	"freezer.dev/freezer/internal/config"
 )
 
 // sample is one generated file: which program prints it, with which
@@ -31,18 +28,8 @@ func allSamples() []sample {
 	return []sample{
 		{File: "freezer-api.conf.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Args: []string{"--print-sample-config"}},
 		{File: "policy.yaml.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Render: renderPolicy},
-		{File: "scheduler.conf.sample", Program: "freezer-scheduler", Package: "./freezer_scheduler/cmd/freezer-scheduler", Render: renderScheduler},
+		{File: "scheduler.conf.sample", Program: "freezer-scheduler", Package: "./freezer_scheduler/cmd/freezer-scheduler", Args: []string{"--print-sample-config"}},
 	}
-}
-
-// renderScheduler renders the scheduler's option schema, exactly what its
-// configuration loader binds.
-func renderScheduler() ([]byte, error) {
-	var b bytes.Buffer
-	if err := config.WriteSample(&b, options.Schema()); err != nil {
-		return nil, fmt.Errorf("rendering the scheduler's options: %w", err)
-	}
-	return b.Bytes(), nil
 }
 
 // moduleRoot walks up from dir to the directory holding go.mod.
