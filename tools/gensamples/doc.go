@@ -6,9 +6,9 @@
 //	go run ./tools/gensamples -check   # exit 1 when a committed sample drifted
 //
 // A sample is the output of its program's sample flag (for example
-// `freezer-api --print-sample-config`) or, where a program has no such
-// flag, rendered here from the program's own rules (the API policy); the
-// table is in samples.go. Programs
+// `freezer-api --print-sample-config`, `freezer-api --print-policy`); the
+// table is in samples.go. A Render function can stand in for a program
+// that has no such flag. Programs
 // are built from this checkout into a temporary directory unless -bin
 // names a directory that already holds them (make build's build/).
 //

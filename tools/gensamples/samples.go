@@ -27,7 +27,7 @@ type sample struct {
 func allSamples() []sample {
 	return []sample{
 		{File: "freezer-api.conf.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Args: []string{"--print-sample-config"}},
-		{File: "policy.yaml.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Render: renderPolicy},
+		{File: "policy.yaml.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Args: []string{"--print-policy"}},
 		{File: "scheduler.conf.sample", Program: "freezer-scheduler", Package: "./freezer_scheduler/cmd/freezer-scheduler", Args: []string{"--print-sample-config"}},
 	}
 }
