@@ -225,9 +225,20 @@ func IsRun(pid int, files Files) bool {
 	if pid <= 0 {
 		return false
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
+	// Right after exec the kernel can show an empty cmdline for a moment
+	// (seen here about once in twenty starts); an alive process with no
+	// arguments yet is asked again rather than taken for another program.
+	var b []byte
+	for try := 0; ; try++ {
+		var err error
+		b, err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if err != nil {
+			return false
+		}
+		if len(b) > 0 || try == 50 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 	if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
 		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
