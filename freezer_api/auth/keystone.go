@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +94,7 @@ func NewKeystone(ctx context.Context, cfg KeystoneConfig) (*Keystone, error) {
 	}
 	// Validate against the configured URL, not whatever the catalog says:
 	// the catalog's public URL may be unreachable from here.
-	ic.Endpoint = gophercloud.NormalizeURL(cfg.AuthURL)
+	ic.Endpoint = identityV3URL(cfg.AuthURL)
 	ic.ResourceBase = ic.Endpoint
 	k := &Keystone{identity: ic, cfg: cfg, now: cfg.Now, cache: map[[32]byte]cacheEntry{}}
 	if cr, ok := pc.GetAuthResult().(tokens.CreateResult); ok {
@@ -201,3 +202,14 @@ func (k *Keystone) CacheLen() int {
 // IsUnavailable reports an identity-service failure (as opposed to a bad
 // token).
 func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// identityV3URL turns an auth_url as operators write it (with or without
+// "/v3": devstack writes http://host/identity, many files http://host:5000)
+// into the Identity v3 endpoint, as keystonemiddleware does.
+func identityV3URL(authURL string) string {
+	u := gophercloud.NormalizeURL(authURL)
+	if strings.HasSuffix(u, "/v3/") {
+		return u
+	}
+	return u + "v3/"
+}

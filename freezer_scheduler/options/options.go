@@ -97,6 +97,9 @@ func Schema() config.Schema {
 		opt := config.Opt{Group: GroupServiceAuth, Name: o.name, Help: o.help + " Defaults to env[" + o.env + "].",
 			Secret: o.name == "os_password" || o.name == "os_token", Deprecated: d(o.name, strings.ReplaceAll(o.name, "_", "-"))}
 		if o.name == "os_endpoint_type" {
+			// Upstream's default is env[OS_ENDPOINT_TYPE] or "public";
+			// the environment still wins over this default below.
+			opt.Default = "public"
 			opt.Choices = []string{"public", "publicURL", "internal", "internalURL", "admin", "adminURL"}
 		}
 		s = append(s, opt)
