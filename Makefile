@@ -10,7 +10,7 @@ TESTENV := tools/testenv
 # Integration packages run one at a time: they share one set of services.
 INTEGRATION_FLAGS ?= -count=1 -p 1 -timeout 40m
 
-.PHONY: all build test integration bench lint run testenv-up testenv-down clean releasenotes fuzz
+.PHONY: all build test integration bench lint run testenv-up testenv-down testenv-purge clean releasenotes fuzz samples
 
 all: build
 
@@ -40,6 +40,8 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+	shellcheck -x .ci/run devstack/plugin.sh devstack/settings devstack/lib/freezer devstack/tests/*.sh tools/*.sh tools/testenv/*.sh
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
 
 # Quick start on embedded defaults: SQLite, local storage, no auth.
@@ -51,6 +53,14 @@ testenv-up:
 
 testenv-down:
 	bash $(TESTENV)/down.sh all
+
+testenv-purge:
+	bash $(TESTENV)/down.sh all --purge
+
+# etc/freezer/*.sample are generated from the programs' option schemas;
+# `make test` fails when the committed ones drift.
+samples:
+	$(GO) run ./tools/gensamples
 
 releasenotes:
 	bash tools/releasenotes.sh

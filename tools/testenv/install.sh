@@ -32,7 +32,9 @@ PACKAGES=(
   python3-freezer freezer-scheduler python3-freezer-api python3-freezerclient
   python3-migrate
   # tools used by the build: shell lint, release notes
-  shellcheck python3-reno
+  shellcheck python3-reno python3-docutils
+  # systemd-analyze checks the service units (etc/freezer/systemd)
+  systemd
   curl openssl ca-certificates
   # CLIs the unit tests compare our formats with, and GNU time for make bench
   tar gzip bzip2 xz-utils zstd time
