@@ -276,7 +276,11 @@ func WriteSample(w io.Writer, s Schema) error {
 				}
 				fmt.Fprintf(bw, "# Deprecated name: [%s] %s\n", dg, d.Name)
 			}
-			fmt.Fprintf(bw, "#%s = %s\n", o.Name, o.Default)
+			if o.Default == "" {
+				fmt.Fprintf(bw, "#%s =\n", o.Name)
+			} else {
+				fmt.Fprintf(bw, "#%s = %s\n", o.Name, o.Default)
+			}
 		}
 	}
 	return bw.Flush()

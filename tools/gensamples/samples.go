@@ -28,6 +28,7 @@ func allSamples() []sample {
 	return []sample{
 		{File: "freezer-api.conf.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Args: []string{"--print-sample-config"}},
 		{File: "policy.yaml.sample", Program: "freezer-api", Package: "./freezer_api/cmd/freezer-api", Args: []string{"--print-policy"}},
+		{File: "freezer-agent-job.ini.sample", Program: "freezer-agent", Package: "./freezer/cmd/freezer-agent", Args: []string{"--print-sample-config"}},
 		{File: "scheduler.conf.sample", Program: "freezer-scheduler", Package: "./freezer_scheduler/cmd/freezer-scheduler", Args: []string{"--print-sample-config"}},
 	}
 }

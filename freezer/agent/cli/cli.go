@@ -92,6 +92,13 @@ func Run(ctx context.Context, env Env) int {
 		fmt.Fprintln(env.Stdout, version.String())
 		return ExitOK
 	}
+	if cl.sample {
+		if err := writeSample(env.Stdout, opts); err != nil {
+			fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
+			return ExitFailure
+		}
+		return ExitOK
+	}
 	s, err := resolve(cl, opts, env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)

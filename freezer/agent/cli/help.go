@@ -58,6 +58,8 @@ message when set):
 
   -h, --help            show this help and exit
   --version             print the version and exit
+  --print-sample-config print a commented job file (--config) with every
+                        option, its help and default, and exit
 
 Config job file (--config), as the Python agent reads it: INI sections hold
 options by their underscore names; keys are case-insensitive; the values

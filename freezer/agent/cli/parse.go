@@ -54,6 +54,7 @@ type cmdline struct {
 	values  map[string]string // option name → value as given ("True"/"False" for booleans)
 	help    bool
 	version bool
+	sample  bool // --print-sample-config
 }
 
 // parseArgs parses args (without the program name) the way upstream's
@@ -72,6 +73,9 @@ func parseArgs(args []string, opts []opt) (cmdline, error) {
 			continue
 		case "--version":
 			c.version = true
+			continue
+		case "--print-sample-config":
+			c.sample = true
 			continue
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
