@@ -49,6 +49,9 @@ agent_args() { # TOOL REPO
   printf '%s\n' "${a[@]}"
 }
 
+# repo_size TOOL LABEL records the bytes in TOOL's repository after LABEL.
+repo_size() { echo "$2 $(du -sb "$W/repo-$1" | cut -f1)" >>"$W/sizes"; }
+
 # backup TOOL LABEL LEVEL
 backup() {
   local tool=$1 label=$2 level=$3 repo=$W/repo-$1
@@ -64,6 +67,7 @@ backup() {
     measure "$label" bash -c 'set -o pipefail
       tar -C "$1" --listed-incremental="$2" -cf - . | zstd -1 -T0 -q | openssl enc -aes-256-ctr -pbkdf2 -pass file:"$3" >"$4"' \
       _ "$SRC" "$snar" "$KEY" "$repo/out.$level"
+    repo_size "$tool" "$label"
     return
   fi
   ((level == 0)) && rm -rf "$repo"
@@ -74,6 +78,7 @@ backup() {
   else
     measure "$label" "$BUILD/freezer-agent" --action backup --path-to-backup "$SRC" "${args[@]}"
   fi
+  repo_size "$tool" "$label"
 }
 
 # restore TOOL LABEL: the latest state into an empty directory, verified.
@@ -133,6 +138,17 @@ for ((r = 1; r <= REPS; r++)); do
 done
 
 # ------------------------------------------------------------------ report
+# stored STEP TOOL: MB in the repository after the last full backup, or the
+# mean MB added per incremental (each incremental follows the last full).
+stored() {
+  case $1 in
+  full) awk -v t="$2" '$1 ~ "^full\\."t"#" { v = $2 } END { printf "%.1f\n", v / 1e6 }' "$W/sizes" ;;
+  incr) awk -v t="$2" '$1 ~ "^full\\."t"#" { prev = $2 } $1 ~ "^incr\\."t"#" { s += $2 - prev; prev = $2; n++ }
+          END { printf "%.1f\n", n ? s / n / 1e6 : 0 }' "$W/sizes" ;;
+  *) echo - ;;
+  esac
+}
+
 tools=(ours-zstd ours-gzip pipeline python)
 {
   echo "== agent, local storage (issue 4) =="
@@ -144,7 +160,8 @@ tools=(ours-zstd ours-gzip pipeline python)
   echo "  (the tree is read once before the first run); fresh repository per full backup; restores into an empty directory, each"
   echo "  verified identical with diff -r (outside the timing). Wall = median of the rounds; MB/s = tree bytes / wall (1 MB = 10^6 B);"
   echo "  CPU = median user+sys; peak RSS = largest single process, max over rounds (GNU time)."
-  printf '%-8s %-10s %-18s %9s %8s %8s %9s\n' step tool "wall s (rounds)" "median s" "MB/s" "CPU s" "RSS MiB"
+  echo "  Stored MB: the repository after the full backup; for incr, what each incremental added (mean of the rounds)."
+  printf '%-8s %-10s %-18s %9s %8s %8s %9s %10s\n' step tool "wall s (rounds)" "median s" "MB/s" "CPU s" "RSS MiB" "stored MB"
   for step in full incr restore; do
     for t in "${tools[@]}"; do
       b=$BYTES0
@@ -152,8 +169,8 @@ tools=(ours-zstd ours-gzip pipeline python)
       w=$(median_of "$step.$t" 2)
       m=$(mbps "$b" "$w")
       [[ $step == incr ]] && m=-
-      printf '%-8s %-10s %-18s %9.2f %8s %8.2f %9s\n' "$step" "$t" "$(runs_of "$step.$t")" "$w" "$m" \
-        "$(median_of "$step.$t" 3)" "$(max_rss_mib "$step.$t")"
+      printf '%-8s %-10s %-18s %9.2f %8s %8.2f %9s %10s\n' "$step" "$t" "$(runs_of "$step.$t")" "$w" "$m" \
+        "$(median_of "$step.$t" 3)" "$(max_rss_mib "$step.$t")" "$(stored "$step" "$t")"
     done
   done
   fz=$(median_of full.ours-zstd 2) fg=$(median_of full.ours-gzip 2) fp=$(median_of full.pipeline 2) fy=$(median_of full.python 2)
