@@ -64,6 +64,7 @@ backup() {
       cp "$repo/snar.$((level - 1))" "$snar"
     fi
     rm -f "$repo/out.$level"
+    # shellcheck disable=SC2016 # expanded by the inner bash
     measure "$label" bash -c 'set -o pipefail
       tar -C "$1" --listed-incremental="$2" -cf - . | zstd -1 -T0 -q | openssl enc -aes-256-ctr -pbkdf2 -pass file:"$3" >"$4"' \
       _ "$SRC" "$snar" "$KEY" "$repo/out.$level"
@@ -89,6 +90,7 @@ restore() {
   if [[ $tool == pipeline ]]; then
     local files=() l
     for ((l = 0; l <= LEVEL; l++)); do files+=("$repo/out.$l"); done
+    # shellcheck disable=SC2016 # expanded by the inner bash
     measure "$label" bash -c 'set -o pipefail; d=$1 k=$2; shift 2
       for f; do openssl enc -d -aes-256-ctr -pbkdf2 -pass file:"$k" -in "$f" | zstd -dc -q | tar -C "$d" --listed-incremental=/dev/null -xf - || exit 1; done' \
       _ "$dst" "$KEY" "${files[@]}"

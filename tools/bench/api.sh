@@ -30,7 +30,7 @@ mkdir -p "$W"
 DB=fzapi_bench_$$
 MYSQL=(mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER")
 [[ -n ${MYSQL_PASSWORD:-} ]] && MYSQL+=(-p"$MYSQL_PASSWORD")
-PID= STARTED_PY=
+PID='' STARTED_PY=''
 cleanup() {
   # Only what this script started, by pid / by its own testenv component.
   if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
