@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# Shared helpers for tools/bench/*.sh (sourced, not run).
+#
+# measure LABEL CMD... runs CMD once under /usr/bin/time and appends
+# "LABEL wall_s cpu_s maxrss_kib" to $DATA. Wall time comes from bash's
+# EPOCHREALTIME (µs); CPU and peak RSS from getrusage of the children as
+# reported by GNU time: the RSS is that of the largest single process of
+# the command (a pipeline's biggest stage, the Python agent or one of the
+# tar/gzip/openssl processes it starts), the same definition as the
+# reference figures. Before each run: `sync`, so a run never pays for the
+# write-back of the previous one. A failing command stops the section with
+# its stderr tail; its numbers are never recorded.
+
+die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+
+need_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null || die "$c is missing (apt-get install -y --no-install-recommends $c)"
+  done
+}
+
+# load_testenv exports the KEY=VALUE lines of the test environment file.
+load_testenv() {
+  local envf=${FREEZER_TESTENV_ROOT:-/var/tmp/freezer-testenv}/testenv.env
+  [[ -r $envf ]] || die "$envf missing: run make testenv-up"
+  local k v
+  while IFS='=' read -r k v; do
+    [[ $k =~ ^[A-Z_][A-Z0-9_]*$ ]] && export "$k=$v"
+  done < <(grep -E '^[A-Z_][A-Z0-9_]*=' "$envf")
+}
+
+# demo_os_env exports the OS_* variables of the demo user, as the agents
+# (ours and the Python one) read them.
+demo_os_env() {
+  export OS_USERNAME=$DEMO_OS_USERNAME OS_PASSWORD=$DEMO_OS_PASSWORD \
+    OS_PROJECT_NAME=$DEMO_OS_PROJECT_NAME OS_PROJECT_ID=$DEMO_OS_PROJECT_ID \
+    OS_USER_DOMAIN_NAME=$DEMO_OS_USER_DOMAIN_NAME \
+    OS_PROJECT_DOMAIN_NAME=$DEMO_OS_PROJECT_DOMAIN_NAME \
+    OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=${OS_REGION_NAME:-RegionOne}
+}
+
+measure() {
+  local label=$1
+  shift
+  sync
+  local tf=$LOGDIR/$label.time t0 t1 rc=0
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%U %S %M' -o "$tf" "$@" >"$LOGDIR/$label.out" 2>"$LOGDIR/$label.err" || rc=$?
+  t1=$EPOCHREALTIME
+  if ((rc != 0)); then
+    echo "bench: $label FAILED (exit $rc): $*" >&2
+    tail -n 20 "$LOGDIR/$label.err" >&2
+    exit 1
+  fi
+  local u s m
+  read -r u s m < <(tail -n 1 "$tf")
+  [[ $m =~ ^[0-9]+$ ]] || die "$label: cannot read GNU time output in $tf"
+  awk -v l="$label" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v m="$m" \
+    'BEGIN { printf "%s %.3f %.2f %d\n", l, b - a, u + s, m }' >>"$DATA"
+  printf '  %-28s %8.2f s  %6d MiB\n' "$label" "$(tail -n 1 "$DATA" | cut -d' ' -f2)" $((m / 1024)) >&2
+}
+
+# tree_bytes DIR prints the total size of the regular files under DIR.
+tree_bytes() {
+  find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+tree_files() {
+  find "$1" -type f | wc -l
+}
+
+# verify_same SRC DST fails the section when a restore differs.
+verify_same() {
+  diff -r -q --no-dereference "$1" "$2" >"$LOGDIR/diff.out" 2>&1 ||
+    die "restore into $2 differs from $1: $(head -n 5 "$LOGDIR/diff.out")"
+}
+
+# stat_of PREFIX FIELD prints the median (field 2 wall, 3 cpu) or the max
+# (field 4 rss, in MiB) over the runs whose label starts with PREFIX.
+median_of() {
+  awk -v p="$1" -v f="$2" '$1 ~ "^"p"(#[0-9]+)?$" { v[n++] = $f }
+    END { if (n == 0) { print "NA"; exit }
+          asort(v); if (n % 2) m = v[(n + 1) / 2]; else m = (v[n / 2] + v[n / 2 + 1]) / 2
+          printf "%.3f\n", m }' "$DATA"
+}
+
+max_rss_mib() {
+  awk -v p="$1" '$1 ~ "^"p"(#[0-9]+)?$" { if ($4 > m) m = $4; n++ }
+    END { if (n == 0) print "NA"; else printf "%.0f\n", m / 1024 }' "$DATA"
+}
+
+runs_of() {
+  awk -v p="$1" '$1 ~ "^"p"(#[0-9]+)?$" { printf "%s%.2f", (n++ ? "/" : ""), $2 } END { print "" }' "$DATA"
+}
+
+# ratio A B [digits] prints A/B.
+ratio() {
+  awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%." d "f\n", a / b }'
+}
+
+# verdict VALUE OP TARGET prints "met" or "NOT met".
+verdict() {
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "NA") { print "n/a"; exit }
+    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0)
+    print ok ? "met" : "NOT met" }'
+}
+
+mbps() {
+  awk -v b="$1" -v s="$2" 'BEGIN { if (s == "NA" || s == 0) print "NA"; else printf "%.1f\n", b / 1e6 / s }'
+}
