@@ -10,7 +10,7 @@ TESTENV := tools/testenv
 # Integration packages run one at a time: they share one set of services.
 INTEGRATION_FLAGS ?= -count=1 -p 1 -timeout 40m
 
-.PHONY: all build test integration bench lint run testenv-up testenv-down testenv-purge clean releasenotes fuzz samples
+.PHONY: all build test integration bench lint run testenv-up testenv-down testenv-purge clean releasenotes fuzz samples bench-memory
 
 all: build
 
@@ -33,6 +33,10 @@ integration: build
 
 bench: build
 	bash tools/bench/run.sh
+
+# Peak RSS of the agent at 0.5 and 4 GiB (flat, bounded by segments in flight).
+bench-memory: build
+	bash tools/bench/memflat.sh
 
 fuzz:
 	bash tools/fuzz.sh
