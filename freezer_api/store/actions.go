@@ -174,22 +174,7 @@ func (s *Store) GetAction(ctx context.Context, sc Scope, id string) (apiv2.Actio
 
 // ListActions lists the project's actions.
 func (s *Store) ListActions(ctx context.Context, sc Scope, f Filter, p Page) ([]apiv2.Action, error) {
-	w, args := f.where("action_terms")
-	ps, pargs := p.sql()
-	var rows []actionRow
-	all := append([]any{sc.ProjectID}, append(args, pargs...)...)
-	if err := s.db.SelectContext(ctx, &rows, "SELECT d.* FROM actions d WHERE d.project_id = ?"+w+ps, all...); err != nil {
-		return nil, fmt.Errorf("listing actions: %w", err)
-	}
-	out := make([]apiv2.Action, 0, len(rows))
-	for _, r := range rows {
-		d, err := r.doc()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return listProjectDocs[actionRow, apiv2.Action](ctx, s, "actions", "action_terms", sc, f, p)
 }
 
 // PatchAction updates the fields present in the patch: freezer_action

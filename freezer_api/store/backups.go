@@ -93,22 +93,7 @@ func (s *Store) GetBackup(ctx context.Context, sc Scope, id string) (apiv2.Backu
 
 // ListBackups lists the project's backups.
 func (s *Store) ListBackups(ctx context.Context, sc Scope, f Filter, p Page) ([]apiv2.Backup, error) {
-	w, args := f.where("backup_terms")
-	ps, pargs := p.sql()
-	var rows []backupRow
-	all := append([]any{sc.ProjectID}, append(args, pargs...)...)
-	if err := s.db.SelectContext(ctx, &rows, "SELECT d.* FROM backups d WHERE d.project_id = ?"+w+ps, all...); err != nil {
-		return nil, fmt.Errorf("listing backups: %w", err)
-	}
-	out := make([]apiv2.Backup, 0, len(rows))
-	for _, r := range rows {
-		d, err := r.doc()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return listProjectDocs[backupRow, apiv2.Backup](ctx, s, "backups", "backup_terms", sc, f, p)
 }
 
 // PatchBackup sets the status and merges backup_metadata key by key, and

@@ -244,22 +244,7 @@ func (s *Store) GetSession(ctx context.Context, sc Scope, id string) (apiv2.Sess
 
 // ListSessions lists the project's sessions.
 func (s *Store) ListSessions(ctx context.Context, sc Scope, f Filter, p Page) ([]apiv2.Session, error) {
-	w, args := f.where("session_terms")
-	ps, pargs := p.sql()
-	var rows []sessionRow
-	all := append([]any{sc.ProjectID}, append(args, pargs...)...)
-	if err := s.db.SelectContext(ctx, &rows, "SELECT d.* FROM sessions d WHERE d.project_id = ?"+w+ps, all...); err != nil {
-		return nil, fmt.Errorf("listing sessions: %w", err)
-	}
-	out := make([]apiv2.Session, 0, len(rows))
-	for _, r := range rows {
-		d, err := r.doc()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return listProjectDocs[sessionRow, apiv2.Session](ctx, s, "sessions", "session_terms", sc, f, p)
 }
 
 // DeleteSession removes a session; a missing one is not an error.

@@ -495,3 +495,28 @@ func isDuplicate(err error) bool {
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+// docRow is a table row that renders as its API document.
+type docRow[D any] interface{ doc() (D, error) }
+
+// listProjectDocs is the list query shared by the resources that belong to
+// exactly one project (actions, backups, sessions): the project's rows that
+// match the search filter, one page, rendered as documents.
+func listProjectDocs[R docRow[D], D any](ctx context.Context, s *Store, table, terms string, sc Scope, f Filter, p Page) ([]D, error) {
+	w, args := f.where(terms)
+	ps, pargs := p.sql()
+	var rows []R
+	all := append([]any{sc.ProjectID}, append(args, pargs...)...)
+	if err := s.db.SelectContext(ctx, &rows, "SELECT d.* FROM "+table+" d WHERE d.project_id = ?"+w+ps, all...); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", table, err)
+	}
+	out := make([]D, 0, len(rows))
+	for _, r := range rows {
+		d, err := r.doc()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
