@@ -39,10 +39,24 @@ type Keystone struct {
 	cfg      KeystoneConfig
 	now      func() time.Time
 
-	mu    sync.Mutex
-	cache map[[32]byte]cacheEntry
+	mu       sync.Mutex
+	cache    map[[32]byte]cacheEntry
+	inflight map[[32]byte]*validation // one Keystone call per token at a time
+	calls    int                      // validations sent to Keystone
 
 	serviceUserID string // trustee of the trusts made for central schedulers
+}
+
+// validation is one token check in progress; concurrent requests with the
+// same token wait for it instead of asking Keystone again. Without this a
+// burst of requests with one token (a scheduler fleet, a dashboard, a load
+// test) at the moment its cache entry expires sends as many validations to
+// Keystone as there are requests, and Keystone's few workers turn that into
+// timeouts.
+type validation struct {
+	done chan struct{}
+	id   *Identity
+	err  error
 }
 
 type cacheEntry struct {
@@ -96,7 +110,7 @@ func NewKeystone(ctx context.Context, cfg KeystoneConfig) (*Keystone, error) {
 	// the catalog's public URL may be unreachable from here.
 	ic.Endpoint = identityV3URL(cfg.AuthURL)
 	ic.ResourceBase = ic.Endpoint
-	k := &Keystone{identity: ic, cfg: cfg, now: cfg.Now, cache: map[[32]byte]cacheEntry{}}
+	k := &Keystone{identity: ic, cfg: cfg, now: cfg.Now, cache: map[[32]byte]cacheEntry{}, inflight: map[[32]byte]*validation{}}
 	if cr, ok := pc.GetAuthResult().(tokens.CreateResult); ok {
 		if u, err := cr.ExtractUser(); err == nil && u != nil {
 			k.serviceUserID = u.ID
@@ -130,14 +144,44 @@ func (k *Keystone) Authenticate(ctx context.Context, r *http.Request) (*Identity
 	key := sha256.Sum256([]byte(tok))
 	now := k.now()
 	k.mu.Lock()
-	e, ok := k.cache[key]
-	k.mu.Unlock()
-	if ok && now.Before(e.validTo) {
+	if e, ok := k.cache[key]; ok && now.Before(e.validTo) {
+		k.mu.Unlock()
 		if e.id == nil {
 			return nil, ErrUnauthorized
 		}
 		return e.id, nil
 	}
+	v, waiting := k.inflight[key]
+	if !waiting {
+		v = &validation{done: make(chan struct{})}
+		k.inflight[key] = v
+		k.calls++
+	}
+	k.mu.Unlock()
+	if !waiting {
+		// The check outlives the request that started it: others are
+		// waiting on it, and one client hanging up must not fail them.
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), validateTimeout)
+		v.id, v.err = k.validate(vctx, tok, key, now)
+		cancel()
+		k.mu.Lock()
+		delete(k.inflight, key)
+		k.mu.Unlock()
+		close(v.done)
+	}
+	select {
+	case <-v.done:
+		return v.id, v.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: waiting for token validation: %v", ErrUnavailable, ctx.Err())
+	}
+}
+
+// validateTimeout bounds one validation call to Keystone.
+const validateTimeout = 30 * time.Second
+
+// validate asks Keystone about tok and caches the answer under key.
+func (k *Keystone) validate(ctx context.Context, tok string, key [32]byte, now time.Time) (*Identity, error) {
 	res := tokens.Get(ctx, k.identity, tok)
 	if res.Err != nil {
 		if gophercloud.ResponseCodeIs(res.Err, http.StatusNotFound) || gophercloud.ResponseCodeIs(res.Err, http.StatusUnauthorized) {
@@ -190,6 +234,13 @@ func (k *Keystone) store(key [32]byte, e cacheEntry) {
 		}
 	}
 	k.cache[key] = e
+}
+
+// Validations reports how many token validations were sent to Keystone.
+func (k *Keystone) Validations() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.calls
 }
 
 // CacheLen reports the number of cached tokens (for tests and metrics).

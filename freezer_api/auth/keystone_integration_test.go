@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,6 +108,81 @@ func TestKeystoneValidatesTokens(t *testing.T) {
 	none, _ := http.NewRequest("GET", "/", nil)
 	if _, err := k.Authenticate(context.Background(), none); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Fatalf("no token: %v", err)
+	}
+}
+
+// A burst of requests with one token when its cache entry is missing or
+// expired makes one validation call, not one per request: the failure
+// mode was a 503 for some of 200 concurrent clients once Keystone's
+// workers were swamped.
+func TestKeystoneConcurrentRequestsShareOneValidation(t *testing.T) {
+	env := testenv.Load(t)
+	clock := time.Now()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	k := newKeystone(t, env, now)
+	tok := userToken(t, env, "DEMO")
+	burst := func() {
+		t.Helper()
+		start := make(chan struct{})
+		errs := make(chan error, 200)
+		var wg sync.WaitGroup
+		for range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("GET", "/", nil)
+				req.Header.Set("X-Auth-Token", tok)
+				<-start
+				id, err := k.Authenticate(context.Background(), req)
+				if err == nil && id.ProjectID != env.Get(t, "DEMO_OS_PROJECT_ID") {
+					err = errors.New("wrong project " + id.ProjectID)
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	burst()
+	if n := k.Validations(); n != 1 {
+		t.Fatalf("200 concurrent requests with one token sent %d validations to Keystone, want 1", n)
+	}
+	// The cache entry expires: the next burst again makes exactly one call.
+	mu.Lock()
+	clock = clock.Add(2 * time.Minute)
+	mu.Unlock()
+	burst()
+	if n := k.Validations(); n != 2 {
+		t.Fatalf("after expiry: %d validations in all, want 2", n)
+	}
+}
+
+// A request whose client goes away does not fail the others waiting for
+// the same validation.
+func TestKeystoneCancelledRequestDoesNotFailWaiters(t *testing.T) {
+	env := testenv.Load(t)
+	k := newKeystone(t, env, nil)
+	tok := userToken(t, env, "DEMO")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ := http.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Auth-Token", tok)
+	// The first caller starts the validation with a dead context; the
+	// validation itself runs to completion and is cached.
+	_, _ = k.Authenticate(ctx, req)
+	id, err := k.Authenticate(context.Background(), req)
+	if err != nil || id.ProjectID != env.Get(t, "DEMO_OS_PROJECT_ID") {
+		t.Fatalf("after a cancelled first request: %v %v", id, err)
+	}
+	if n := k.Validations(); n != 1 {
+		t.Fatalf("%d validations, want 1 (the cancelled request's was cached)", n)
 	}
 }
 
