@@ -38,6 +38,11 @@ type StorageSpec struct {
 	Options map[string]string
 	// Getenv reads the environment (OS_* for Swift, ACCESS_KEY... for S3).
 	Getenv func(string) string
+	// JobLimits holds the job-wide upload_limit and download_limit when
+	// this spec is one of several [storage:NAME] sections: they bound the
+	// combined stream once, while a limit inside a section (in Options)
+	// bounds that storage alone.
+	JobLimits map[string]string
 }
 
 // Deps are the implementations the command line wires into the agent.
@@ -540,7 +545,12 @@ func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, erro
 			return nil, withUsage(fmt.Errorf("[%s]: needs storage and container", name))
 		}
 		opts := map[string]string{}
+		jobLimits := map[string]string{}
 		for k, v := range base {
+			if k == "upload_limit" || k == "download_limit" {
+				jobLimits[k] = v
+				continue
+			}
 			opts[k] = v
 		}
 		for k, v := range sec {
@@ -556,7 +566,7 @@ func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, erro
 			c = expandHome(c, getenv)
 		}
 		opts["ssh_key"] = expandHome(opts["ssh_key"], getenv)
-		specs = append(specs, StorageSpec{Type: t, Container: c, Options: opts, Getenv: getenv})
+		specs = append(specs, StorageSpec{Type: t, Container: c, Options: opts, Getenv: getenv, JobLimits: jobLimits})
 	}
 	return specs, nil
 }

@@ -56,6 +56,20 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	}{&Reader{ctx: ctx, r: rc, b: s.down}, rc}, nil
 }
 
+// Limits reports the upload and download rates in bytes/s; 0 is none.
+func (s *Storage) Limits() (upload, download int64) {
+	if s.up != nil {
+		upload = int64(s.up.rate)
+	}
+	if s.down != nil {
+		download = int64(s.down.rate)
+	}
+	return upload, download
+}
+
+// Unwrap returns the limited storage.
+func (s *Storage) Unwrap() backup.Storage { return s.Storage }
+
 // String names the inner storage.
 func (s *Storage) String() string { return s.Storage.String() }
 

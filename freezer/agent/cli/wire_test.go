@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/local"
+	"freezer.dev/freezer/freezer/storage/multi"
+	"freezer.dev/freezer/freezer/storage/ratelimit"
+)
+
+// With several [storage:NAME] sections the job-wide --upload-limit bounds
+// the combined stream once (a 1 MiB/s job moves 1 MiB/s of backup, not
+// 1 MiB/s per storage), and a limit inside a section bounds that storage
+// alone.
+func TestJobWideLimitAppliesOnceToSeveralStorages(t *testing.T) {
+	dir := t.TempDir()
+	job := writeFile(t, "job.ini", `[action]
+upload_limit = 1M
+download_limit = 3M
+
+[storage:a]
+storage = local
+container = `+dir+`/a
+[storage:b]
+storage = local
+container = `+dir+`/b
+upload_limit = 2M
+`)
+	cl, err := parseArgs([]string{"--config", job}, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := s.storageSpecs(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStorage(context.Background(), specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer storage.Close(st)
+	top, ok := st.(*ratelimit.Storage)
+	if !ok {
+		t.Fatalf("combined storage %T: the job-wide limit is not applied to it", st)
+	}
+	if up, down := top.Limits(); up != 1<<20 || down != 3<<20 {
+		t.Fatalf("job-wide limits %d/%d, want %d/%d", up, down, 1<<20, 3<<20)
+	}
+	m, ok := top.Unwrap().(*multi.Storage)
+	if !ok {
+		t.Fatalf("inner %T, want the multi storage", top.Unwrap())
+	}
+	subs := m.Storages()
+	if len(subs) != 2 {
+		t.Fatalf("%d storages", len(subs))
+	}
+	if _, ok := subs[0].(*local.Storage); !ok {
+		t.Errorf("storage a is %T: it has no limit of its own and must not get the job's again", subs[0])
+	}
+	b, ok := subs[1].(*ratelimit.Storage)
+	if !ok {
+		t.Fatalf("storage b is %T, want its own 2M limit", subs[1])
+	}
+	if up, down := b.Limits(); up != 2<<20 || down != 0 {
+		t.Errorf("storage b limits %d/%d, want %d/0", up, down, 2<<20)
+	}
+}
+
+// One storage given on the command line keeps its limit as before.
+func TestSingleStorageLimit(t *testing.T) {
+	cl, err := parseArgs([]string{"--storage", "local", "--container", t.TempDir(), "--upload-limit", "5K"}, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := s.storageSpecs(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStorage(context.Background(), specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer storage.Close(st)
+	top, ok := st.(*ratelimit.Storage)
+	if !ok {
+		t.Fatalf("storage %T has no limit", st)
+	}
+	if up, _ := top.Limits(); up != 5<<10 {
+		t.Fatalf("upload limit %d", up)
+	}
+}
