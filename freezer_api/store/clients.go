@@ -183,26 +183,3 @@ func (s *Store) DeleteClient(ctx context.Context, sc Scope, clientID string) err
 		return deleteTerms(ctx, tx, "client_terms", r.Seq)
 	})
 }
-
-// ForeignCentralClients returns which of the client ids resolve, for the
-// project, to a central client owned by another project (the project has
-// no client of its own with that id).
-func (s *Store) ForeignCentralClients(ctx context.Context, projectID string, clientIDs []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(clientIDs) == 0 {
-		return out, nil
-	}
-	q, args, err := sqlx.In(`SELECT DISTINCT c.client_id FROM clients c WHERE c.is_central = ? AND c.project_id <> ? AND c.client_id IN (?)
-		AND NOT EXISTS (SELECT 1 FROM clients o WHERE o.project_id = ? AND o.client_id = c.client_id)`, true, projectID, clientIDs, projectID)
-	if err != nil {
-		return nil, fmt.Errorf("building central clients query: %w", err)
-	}
-	var ids []string
-	if err := s.db.SelectContext(ctx, &ids, q, args...); err != nil {
-		return nil, fmt.Errorf("looking up central clients: %w", err)
-	}
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, nil
-}

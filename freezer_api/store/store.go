@@ -88,6 +88,7 @@ type Store struct {
 	dialect Dialect
 	now     func() time.Time
 	newID   func() string
+	stmts   stmtCache
 }
 
 // NewID returns a random 32-character lower-case hex id, the format of
@@ -231,7 +232,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Dialect reports the engine in use.
 func (s *Store) Dialect() Dialect { return s.dialect }

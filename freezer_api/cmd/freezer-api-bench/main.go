@@ -28,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -74,6 +75,7 @@ func main() {
 	project := flag.String("project", "bench", "project id for a noauth server (ignored with Keystone)")
 	pid := flag.Int("pid", 0, "process id of our API, to report its peak RSS")
 	skipSeed := flag.Bool("skip-seed", false, "do not seed (the data of an earlier run is reused)")
+	only := flag.String("scenarios", "", "comma-separated scenarios to run (default: all), e.g. \"job list,job get\"")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -143,6 +145,9 @@ func main() {
 	}
 	fmt.Println()
 	for _, sc := range scenarios {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.name) {
+			continue
+		}
 		var res []result
 		for _, t := range targets {
 			r := run(t, *conc, *dur, sc.req)
