@@ -16,6 +16,7 @@ import (
 
 	"freezer.dev/freezer/freezer/agent"
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/internal/version"
 )
 
@@ -27,6 +28,14 @@ const (
 	ExitNotFound  = 3 // no such source path, or no backup matches
 	ExitIntegrity = 4 // corrupt, truncated or tampered data, wrong passphrase, checksum mismatch
 )
+
+// memoryHeadroom is the memory budget beyond the storages' upload buffers:
+// the pipeline's queues, the codecs' state and the engine. Without a limit
+// the Go collector lets garbage grow to the size of the live heap, which
+// with 160 MiB of Swift segment buffers put the agent 20 MiB over its
+// stated bound of buffers + 64 MiB; with it the peak RSS stays under the
+// bound at no measured cost in speed (make bench).
+const memoryHeadroom = 48 << 20
 
 // StorageSpec describes one storage to open: the top-level --storage and
 // --container, or one [storage:NAME] section of a job INI.
@@ -56,6 +65,10 @@ type Deps struct {
 
 // Env is everything a run reads from its process.
 type Env struct {
+	// SetMemoryLimit, when set, receives the run's memory budget in bytes
+	// once its storages are open; the program hands it to the Go runtime
+	// as a soft limit. nil (tests) sets nothing.
+	SetMemoryLimit   func(bytes int64)
 	Args             []string // without the program name
 	Getenv           func(string) string
 	Stdout, Stderr   io.Writer
@@ -224,6 +237,9 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 			defer c.Close()
 		}
 		a.Storage = st
+		if env.SetMemoryLimit != nil {
+			env.SetMemoryLimit(storage.BufferBytes(st) + memoryHeadroom)
+		}
 		if env.Deps.NewEngine == nil {
 			return fail(env, log, quiet, errors.New("this build has no engines"))
 		}

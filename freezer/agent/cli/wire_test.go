@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/local"
@@ -98,5 +101,32 @@ func TestSingleStorageLimit(t *testing.T) {
 	}
 	if up, _ := top.Limits(); up != 5<<10 {
 		t.Fatalf("upload limit %d", up)
+	}
+}
+
+// The run's memory budget (handed to the Go runtime by the program) is the
+// storages' upload buffers plus the fixed headroom, set once the storages
+// are open.
+func TestMemoryBudgetFollowsTheStorages(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(src+"/f", []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	logger := logrus.New()
+	logger.SetOutput(&bytes.Buffer{})
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), Env{
+		Args: []string{"--action", "backup", "--storage", "local", "--container", t.TempDir(),
+			"--path-to-backup", src, "--backup-name", "b", "--hostname", "h"},
+		Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Log: logger,
+		Deps:           DefaultDeps(),
+		SetMemoryLimit: func(n int64) { got = append(got, n) },
+	})
+	if code != 0 {
+		t.Fatalf("backup exit %d: %s", code, errb.String())
+	}
+	if len(got) != 1 || got[0] != memoryHeadroom {
+		t.Fatalf("memory budget %v, want one call with %d (local storage holds no upload buffers)", got, memoryHeadroom)
 	}
 }

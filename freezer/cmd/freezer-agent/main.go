@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 
@@ -29,6 +30,7 @@ func main() {
 		Stderr:           os.Stderr,
 		StderrIsTerminal: isTerminal(os.Stderr),
 		Deps:             deps(),
+		SetMemoryLimit:   setMemoryLimit,
 	})
 	if s, ok := got.Load().(os.Signal); ok {
 		// Die by the signal, so a parent (the scheduler) sees the agent
@@ -37,6 +39,14 @@ func main() {
 		reraise(s)
 	}
 	os.Exit(code)
+}
+
+// setMemoryLimit makes the agent's memory budget the runtime's soft limit,
+// unless the operator chose one with GOMEMLIMIT.
+func setMemoryLimit(bytes int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(bytes)
+	}
 }
 
 func isTerminal(f *os.File) bool {

@@ -91,6 +91,9 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Unwrap returns the observed storage.
+func (s *Storage) Unwrap() backup.Storage { return s.Storage }
+
 // Wrap observes inner.
 func Wrap(inner backup.Storage, o Options) *Storage {
 	if o.Metrics == nil {

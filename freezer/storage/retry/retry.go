@@ -121,6 +121,9 @@ func Wrap(inner backup.Storage, p Policy) *Storage {
 	return &Storage{Storage: inner, policy: p.withDefaults()}
 }
 
+// Unwrap returns the retried storage.
+func (s *Storage) Unwrap() backup.Storage { return s.Storage }
+
 // Put retries only when r can be rewound to where it started.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 	seeker, ok := r.(io.Seeker)

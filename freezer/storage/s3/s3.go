@@ -196,6 +196,10 @@ func classify(err error) error {
 	return err
 }
 
+// BufferBytes is the part memory of one upload: the parts in flight and
+// the one being filled.
+func (s *Storage) BufferBytes() int64 { return int64(s.parallel+1) * int64(s.partSize) }
+
 // Put stores r as one object: a single PUT when it fits in one part, else
 // a multipart upload that is aborted on any failure.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {

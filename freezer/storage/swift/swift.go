@@ -199,6 +199,10 @@ func classify(err error) error {
 	return err
 }
 
+// BufferBytes is the segment memory of one upload: the segments in flight
+// and the one being filled.
+func (s *Storage) BufferBytes() int64 { return int64(s.parallel+1) * int64(s.segSize) }
+
 // Put stores a payload key as segments plus a DLO manifest, and any other
 // key as one object.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
