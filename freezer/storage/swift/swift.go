@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"slices"
@@ -29,6 +30,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/prefetch"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
@@ -199,9 +201,12 @@ func classify(err error) error {
 	return err
 }
 
-// BufferBytes is the segment memory of one upload: the segments in flight
-// and the one being filled.
-func (s *Storage) BufferBytes() int64 { return int64(s.parallel+1) * int64(s.segSize) }
+// BufferBytes is the memory of one transfer: for an upload the segments
+// in flight and the one being filled, for a download the chunks in flight
+// and the one being read.
+func (s *Storage) BufferBytes() int64 {
+	return int64(s.parallel+1) * int64(max(s.segSize, downloadChunk))
+}
 
 // Put stores a payload key as segments plus a DLO manifest, and any other
 // key as one object.
@@ -378,6 +383,15 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
+	if storage.IsPayloadKey(key) {
+		r, err := s.getSegments(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
+		}
+		if r != nil {
+			return r, nil
+		}
+	}
 	r, err := resume.Open(ctx, key, s.policy, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
 		var opts objects.DownloadOpts
 		if off > 0 {
@@ -403,6 +417,83 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
 	}
 	return r, nil
+}
+
+// downloadChunk is the size of one ranged GET when a payload's segments
+// are fetched in parallel.
+const downloadChunk = 8 << 20
+
+// getSegments reads a DLO payload (ours or the Python agent's) the way the
+// proxy would assemble it — every object under the manifest's prefix, in
+// name order — but fetches the segments itself, several ranged GETs at a
+// time, and checks each segment's MD5 against the listing. It returns nil
+// and no error when the object is not a DLO manifest.
+func (s *Storage) getSegments(ctx context.Context, key string) (io.ReadCloser, error) {
+	var manifest string
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		res := objects.Get(ctx, s.client, s.container, s.name(key), nil)
+		if res.Err != nil {
+			return classify(res.Err)
+		}
+		manifest = res.Header.Get("X-Object-Manifest")
+		return nil
+	})
+	if err != nil || manifest == "" {
+		return nil, err
+	}
+	segContainer, segPrefix, ok := strings.Cut(manifest, "/")
+	if !ok || segContainer == "" {
+		return nil, fmt.Errorf("manifest of %s: X-Object-Manifest %q is not container/prefix", key, manifest)
+	}
+	if c, err := url.PathUnescape(segContainer); err == nil {
+		segContainer = c
+	}
+	if p, err := url.PathUnescape(segPrefix); err == nil {
+		segPrefix = p
+	}
+	var parts []prefetch.Part
+	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		parts = parts[:0]
+		pager := objects.List(s.client, segContainer, objects.ListOpts{Prefix: segPrefix})
+		return classify(pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+			infos, err := objects.ExtractInfo(page)
+			if err != nil {
+				return false, err
+			}
+			for _, o := range infos {
+				parts = append(parts, prefetch.Part{Name: o.Name, Size: o.Bytes, MD5: o.Hash})
+			}
+			return true, nil
+		}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the segments of %s: %w", key, err)
+	}
+	// The listing is in byte order of names, as the proxy assembles a DLO;
+	// sort anyway rather than trust every server's pagination.
+	slices.SortFunc(parts, func(a, b prefetch.Part) int { return strings.Compare(a.Name, b.Name) })
+	fetch := func(ctx context.Context, name string, off int64, dst []byte) error {
+		res := objects.Download(ctx, s.client, segContainer, name, objects.DownloadOpts{
+			Range: fmt.Sprintf("bytes=%d-%d", off, off+int64(len(dst))-1),
+		})
+		if res.Err != nil {
+			return classify(res.Err)
+		}
+		defer res.Body.Close()
+		// A server that ignored the range would send the whole segment:
+		// only the answer for these exact bytes is accepted.
+		want := fmt.Sprintf("bytes %d-%d/", off, off+int64(len(dst))-1)
+		if cr := res.Header.Get("Content-Range"); !strings.HasPrefix(cr, want) &&
+			!(off == 0 && cr == "" && res.Header.Get("Content-Length") == strconv.Itoa(len(dst))) {
+			return fmt.Errorf("segment %s: asked for %s, server answered Content-Range %q", name, strings.TrimSuffix(want, "/"), cr)
+		}
+		if _, err := io.ReadFull(res.Body, dst); err != nil {
+			// Cut mid-body, or the segment is shorter than listed.
+			return storage.MarkTransient(fmt.Errorf("reading segment %s at byte %d: %w", name, off, err))
+		}
+		return nil
+	}
+	return prefetch.Open(ctx, parts, fetch, prefetch.Options{ChunkSize: downloadChunk, Parallel: s.parallel, Policy: s.policy}), nil
 }
 
 // List lists with delimiter "/" under "<dir>/", so "host_b1" never

@@ -20,6 +20,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/prefetch"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/freezer/storage/storagetest"
@@ -344,39 +345,76 @@ func (h *hookReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestSwiftDownloadResumesAfterOutage: the proxy goes away while a payload
-// is being read; the reader resumes with a Range request and the bytes
-// read are exactly the object.
+// TestSwiftDownloadResumesAfterOutage: the proxy goes away while an object
+// is being read; the reader carries on (a plain object resumes with a
+// Range request from the byte reached, a payload's segment chunks are
+// fetched again) and the bytes read are exactly the object.
 func TestSwiftDownloadResumesAfterOutage(t *testing.T) {
 	fw := newForwarder(t, "127.0.0.1:8080")
 	s := newTest(t, outageOptions(t, fw, retry.Policy{Attempts: 10, Base: 250 * time.Millisecond, Max: 2 * time.Second}))
 	ctx := context.Background()
 	size := int64(24 << 20)
-	if err := s.Put(ctx, "r/data", storagetest.Generator(13, size)); err != nil {
+	for _, key := range []string{"r/blob", "r/data"} {
+		if err := s.Put(ctx, key, storagetest.Generator(13, size)); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := s.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var once sync.Once
+		cut := &hookReader{r: rc, at: size / 3, fn: func() {
+			once.Do(func() {
+				fw.setDown(true)
+				time.AfterFunc(2*time.Second, func() { fw.setDown(false) })
+			})
+		}}
+		got, n, err := storagetest.HashOf(cut)
+		if err != nil {
+			t.Fatalf("%s: read across an outage failed after %d bytes: %v", key, n, err)
+		}
+		want, _, _ := storagetest.HashOf(storagetest.Generator(13, size))
+		if n != size || got != want {
+			t.Fatalf("%s: read %d bytes (want %d), hash ok %v", key, n, size, got == want)
+		}
+		var again int64
+		switch r := rc.(type) {
+		case *resume.Reader:
+			again = int64(r.Resumes)
+		case *prefetch.Reader:
+			again = r.Retries()
+		default:
+			t.Fatalf("%s: reader %T", key, rc)
+		}
+		rc.Close()
+		if again == 0 {
+			t.Fatalf("%s: the outage did not cut the download: nothing was fetched again", key)
+		}
+	}
+}
+
+// A payload is read through the parallel segment reader (which checks
+// each segment against the listing's MD5; the mismatch case is in
+// package prefetch's tests), with segments of an odd total size.
+func TestSwiftPayloadReadInParallelSegments(t *testing.T) {
+	s := newTest(t, func(o *Options) { o.SegmentSize = 1 << 20 })
+	ctx := context.Background()
+	size := int64(5<<20 + 123)
+	if err := s.Put(ctx, "c/data", storagetest.Generator(17, size)); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := s.Get(ctx, "r/data")
+	rc, err := s.Get(ctx, "c/data")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
-	var once sync.Once
-	cut := &hookReader{r: rc, at: size / 3, fn: func() {
-		once.Do(func() {
-			fw.setDown(true)
-			time.AfterFunc(2*time.Second, func() { fw.setDown(false) })
-		})
-	}}
-	got, n, err := storagetest.HashOf(cut)
-	if err != nil {
-		t.Fatalf("read across an outage failed after %d bytes: %v", n, err)
+	got, n, err := storagetest.HashOf(rc)
+	rc.Close()
+	want, _, _ := storagetest.HashOf(storagetest.Generator(17, size))
+	if err != nil || n != size || got != want {
+		t.Fatalf("read %d bytes, hash ok %v, %v", n, got == want, err)
 	}
-	want, _, _ := storagetest.HashOf(storagetest.Generator(13, size))
-	if n != size || got != want {
-		t.Fatalf("read %d bytes (want %d), hash ok %v", n, size, got == want)
-	}
-	if r := rc.(*resume.Reader).Resumes; r == 0 {
-		t.Fatal("the outage did not cut the download: nothing was resumed")
+	if _, ok := rc.(*prefetch.Reader); !ok {
+		t.Fatalf("payload read through %T, not the parallel segment reader", rc)
 	}
 }
 
