@@ -75,6 +75,7 @@ func main() {
 	project := flag.String("project", "bench", "project id for a noauth server (ignored with Keystone)")
 	pid := flag.Int("pid", 0, "process id of our API, to report its peak RSS")
 	skipSeed := flag.Bool("skip-seed", false, "do not seed (the data of an earlier run is reused)")
+	rates := flag.String("rate", "", "open loop instead of closed: scenario=req/s pairs, e.g. \"job get=4800,job list=7600\"; the --concurrency workers share the rate, and latency counts from each request's scheduled time (no coordinated omission)")
 	only := flag.String("scenarios", "", "comma-separated scenarios to run (default: all), e.g. \"job list,job get\"")
 	flag.Parse()
 
@@ -149,8 +150,20 @@ func main() {
 			continue
 		}
 		var res []result
+		rate := 0.0
+		if *rates != "" {
+			rate = rateFor(*rates, sc.name)
+			if rate <= 0 {
+				continue
+			}
+		}
 		for _, t := range targets {
-			r := run(t, *conc, *dur, sc.req)
+			var r result
+			if rate > 0 {
+				r = runOpen(t, *conc, *dur, rate, sc.req)
+			} else {
+				r = run(t, *conc, *dur, sc.req)
+			}
 			res = append(res, r)
 			fmt.Printf("%-16s %-10s %10.1f %10s %10s %8d", sc.name, t.name, r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
 			if len(res) == 2 && res[1].rps > 0 {
@@ -355,6 +368,74 @@ func (t *target) seed(ctx context.Context, skip bool) error {
 		return fmt.Errorf("--skip-seed: the project has no jobs")
 	}
 	return nil
+}
+
+// rateFor returns the rate given for scenario name in "a=1,b=2", or 0.
+func rateFor(spec, name string) float64 {
+	for _, kv := range strings.Split(spec, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.TrimSpace(k) == name {
+			var f float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g", &f); err == nil {
+				return f
+			}
+		}
+	}
+	return 0
+}
+
+// runOpen offers rate requests/s for d, spread over conc workers, each
+// sending on its own schedule. A request's latency is counted from the
+// time it was due, so a server that falls behind shows it in p99 instead
+// of slowing the load down (as a closed loop would).
+func runOpen(t *target, conc int, d time.Duration, rate float64, mk func(*target, *rand.Rand) (*http.Request, int)) result {
+	var wg sync.WaitGroup
+	lat := make([][]time.Duration, conc)
+	errs := make([]int, conc)
+	var firstErr atomic.Value
+	start := time.Now()
+	interval := time.Duration(float64(conc) / rate * float64(time.Second))
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 43))
+			// Workers start spread over one interval, not all at once.
+			due := start.Add(time.Duration(float64(interval) * float64(w) / float64(conc)))
+			for ; due.Before(start.Add(d)); due = due.Add(interval) {
+				if wait := time.Until(due); wait > 0 {
+					time.Sleep(wait)
+				}
+				req, want := mk(t, r)
+				_, err := t.do(req, want)
+				if err != nil {
+					errs[w]++
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(due))
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	res := result{}
+	for w := range lat {
+		all = append(all, lat[w]...)
+		res.errs += errs[w]
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	res.n = len(all)
+	res.rps = float64(len(all)) / elapsed.Seconds()
+	if len(all) > 0 {
+		res.p50 = all[len(all)*50/100]
+		res.p99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	if v := firstErr.Load(); v != nil {
+		res.firstErr = v.(string)
+	}
+	return res
 }
 
 func run(t *target, conc int, d time.Duration, mk func(*target, *rand.Rand) (*http.Request, int)) result {
