@@ -23,6 +23,8 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
+	"freezer.dev/freezer/freezer/storage/retry"
 )
 
 const tempPrefix = ".freezer-tmp-"
@@ -49,6 +51,12 @@ type Options struct {
 	Timeout time.Duration
 	// MaxConns bounds the open connections; default 4.
 	MaxConns int
+	// Retry is the policy for resuming a download cut in the middle;
+	// zero means retry.Default().
+	Retry retry.Policy
+	// Dial, when set, opens the plain FTP connections (control and data)
+	// instead of a net.Dialer: the tests cut a transfer with it.
+	Dial func(network, addr string) (net.Conn, error)
 }
 
 // OptionsFrom maps upstream's --ftp-* options; tls selects FTPS (the
@@ -189,6 +197,8 @@ func (s *Storage) acquire(ctx context.Context) (*ftp.ServerConn, error) {
 	opts := []ftp.DialOption{ftp.DialWithContext(ctx), ftp.DialWithTimeout(s.opts.Timeout), ftp.DialWithForceListHidden(true)}
 	if s.tls != nil {
 		opts = append(opts, ftp.DialWithExplicitTLS(s.tls), ftp.DialWithDialFunc(s.dialFunc(ctx, addr)))
+	} else if s.opts.Dial != nil {
+		opts = append(opts, ftp.DialWithDialFunc(s.opts.Dial))
 	}
 	c, err := ftp.Dial(addr, opts...)
 	if err != nil {
@@ -408,19 +418,45 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	c, err := s.acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("downloading %s: %w", key, err)
-	}
-	resp, err := c.Retr(s.path(key))
-	if err != nil {
-		s.release(c, err)
-		if replyCode(err) == ftp.StatusFileUnavailable {
-			return nil, fmt.Errorf("downloading %s from %s: %w: %w", key, s, backup.ErrNotFound, err)
+	p := s.path(key)
+	// A cut data connection often reads as a clean end of file: the size
+	// from SIZE is what tells a cut from the end, and a cut transfer is
+	// taken up again with REST at the byte reached. The first RETR is
+	// tried once: retry.Wrap (the registry's) retries whole Gets.
+	r, err := resume.OpenOnce(ctx, key, s.opts.Retry, func(ctx context.Context, off int64) (io.ReadCloser, int64, error) {
+		c, err := s.acquire(ctx)
+		if err != nil {
+			return nil, 0, err
 		}
-		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, classify(err))
+		size := int64(-1)
+		if off == 0 {
+			n, err := c.FileSize(p)
+			switch {
+			case err == nil:
+				size = n
+			case replyCode(err) == ftp.StatusFileUnavailable:
+				s.release(c, err)
+				return nil, 0, fmt.Errorf("%w: %w", backup.ErrNotFound, err)
+			case !isReply(err):
+				s.release(c, err)
+				return nil, 0, classify(err)
+			}
+			// Other replies: the server has no SIZE; read to the end.
+		}
+		resp, err := c.RetrFrom(p, uint64(off))
+		if err != nil {
+			s.release(c, err)
+			if replyCode(err) == ftp.StatusFileUnavailable {
+				return nil, 0, fmt.Errorf("%w: %w", backup.ErrNotFound, err)
+			}
+			return nil, 0, classify(err)
+		}
+		return &getReader{ctx: ctx, s: s, c: c, resp: resp}, size, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s from %s: %w", key, s, err)
 	}
-	return &getReader{ctx: ctx, s: s, c: c, resp: resp}, nil
+	return r, nil
 }
 
 type getReader struct {

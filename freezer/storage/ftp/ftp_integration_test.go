@@ -6,11 +6,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/resume"
+	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 	"freezer.dev/freezer/internal/testutil/testenv"
 )
@@ -93,5 +99,86 @@ func TestFTPWrongPassword(t *testing.T) {
 	o.Password = "wrong"
 	if _, err := New(context.Background(), o); err == nil || !strings.Contains(err.Error(), "logging in") {
 		t.Fatalf("New with a wrong password: %v", err)
+	}
+}
+
+// cutter dials real connections to the FTP server and cuts the first data
+// connection (any but the control port's) after limit bytes, as a dropped
+// link would.
+type cutter struct {
+	control string
+	limit   int64
+	mu      sync.Mutex
+	cuts    int
+}
+
+func (c *cutter) dial(network, addr string) (net.Conn, error) {
+	nc, err := net.Dial(network, addr)
+	if err != nil || addr == c.control {
+		return nc, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cuts > 0 {
+		return nc, nil
+	}
+	c.cuts++
+	return &cutConn{Conn: nc, left: c.limit}, nil
+}
+
+type cutConn struct {
+	net.Conn
+	left int64
+}
+
+func (c *cutConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.Conn.Close()
+		return 0, io.EOF // what a dropped data connection looks like to a reader
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// TestFTPDownloadResumesAfterCut: the data connection of a download is
+// cut in the middle (looking like a clean end of file); the reader sees
+// the object is short of its SIZE, resumes with REST at the byte reached,
+// and the bytes read are exactly the object.
+func TestFTPDownloadResumesAfterCut(t *testing.T) {
+	env := testenv.Load(t)
+	s := newTest(t, false)
+	ctx := context.Background()
+	size := int64(8 << 20)
+	if err := s.Put(ctx, "r/data", storagetest.Generator(31, size)); err != nil {
+		t.Fatal(err)
+	}
+	cut := &cutter{control: net.JoinHostPort(env.Get(t, "FTP_HOST"), env.Get(t, "FTP_PORT")), limit: 3 << 20}
+	o := s.opts
+	o.Dial = cut.dial
+	o.Retry = retry.Policy{Attempts: 3, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond}
+	s2, err := New(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	rc, err := s2.Get(ctx, "r/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, n, err := storagetest.HashOf(rc)
+	rc.Close()
+	want, _, _ := storagetest.HashOf(storagetest.Generator(31, size))
+	if err != nil || n != size || got != want {
+		t.Fatalf("read %d of %d bytes, hash ok %v, err %v", n, size, got == want, err)
+	}
+	if cut.cuts != 1 {
+		t.Fatalf("the transfer was not cut (%d cuts)", cut.cuts)
+	}
+	if r := rc.(*resume.Reader).Resumes; r != 1 {
+		t.Fatalf("%d resumes, want 1", r)
 	}
 }

@@ -81,6 +81,7 @@ func ftpConstructor(tls bool) Constructor {
 		if err != nil {
 			return nil, err
 		}
+		o.Retry = env.Retry
 		st, err := ftp.New(ctx, o)
 		if err != nil {
 			return nil, err

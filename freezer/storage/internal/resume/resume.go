@@ -40,6 +40,19 @@ func Open(ctx context.Context, name string, policy retry.Policy, open OpenFunc) 
 	return r, nil
 }
 
+// OpenOnce is Open with a single attempt at offset 0, for a storage whose
+// callers already retry whole Gets (retry.Wrap): retrying here too would
+// multiply the attempts. Resumes after a cut still follow policy.
+func OpenOnce(ctx context.Context, name string, policy retry.Policy, open OpenFunc) (*Reader, error) {
+	r := &Reader{ctx: ctx, name: name, open: open, policy: policy, size: -1}
+	body, size, err := open(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.body, r.size = body, size
+	return r, nil
+}
+
 func (r *Reader) reopen(off int64) error {
 	return retry.Do(r.ctx, r.policy, func(ctx context.Context) error {
 		body, size, err := r.open(ctx, off)
