@@ -78,6 +78,12 @@ type Env struct {
 	// Log, when set, receives the log instead of --log-file (tests, or a
 	// scheduler running the agent in-process).
 	Log *logrus.Logger
+	// DefaultConfigFiles and DefaultConfigDirs are read when --config-file
+	// (resp. --config-dir) is not given: the program passes oslo's
+	// find_config_files("freezer", "freezer-agent") and find_config_dirs,
+	// which upstream's agent reads (/etc/freezer/freezer.conf, ...). nil
+	// reads none.
+	DefaultConfigFiles, DefaultConfigDirs []string
 }
 
 // Run runs freezer-agent with env and returns its exit status.
@@ -117,6 +123,7 @@ func Run(ctx context.Context, env Env) int {
 		}
 		return ExitOK
 	}
+	cl.defaultFiles, cl.defaultDirs = env.DefaultConfigFiles, env.DefaultConfigDirs
 	s, err := resolve(cl, opts, env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
@@ -329,7 +336,7 @@ func resolve(cl cmdline, opts []opt, getenv func(string) string) (*settings, err
 			s.setBy[k] = by
 		}
 	}
-	oslo, err := loadOsloFiles(cl.values["config_file"], cl.values["config_dir"], opts)
+	oslo, err := loadOsloFiles(cl, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,11 @@ type cmdline struct {
 	help    bool
 	version bool
 	sample  bool // --print-sample-config
+
+	// defaultFiles and defaultDirs are oslo's default config files and
+	// directories, read when --config-file (resp. --config-dir) is not
+	// given, as oslo.config does for upstream's agent.
+	defaultFiles, defaultDirs []string
 }
 
 // parseArgs parses args (without the program name) the way upstream's
@@ -332,18 +337,20 @@ func loadJobINI(path string, opts []opt) (jobINI, error) {
 }
 
 // loadOsloFiles reads --config-file and --config-dir/*.conf (sorted) with
-// oslo's rules and returns the [DEFAULT] option values, later files winning.
-func loadOsloFiles(file, dir string, opts []opt) (map[string]string, error) {
+// oslo's rules and returns the [DEFAULT] option values, later files
+// winning. Without --config-file the default files are read, without
+// --config-dir the default directories.
+func loadOsloFiles(cl cmdline, opts []opt) (map[string]string, error) {
 	out := map[string]string{}
-	if file == "" && dir == "" {
+	files, dirs := cl.defaultFiles, cl.defaultDirs
+	if f := cl.values["config_file"]; f != "" {
+		files = []string{f}
+	}
+	if d := cl.values["config_dir"]; d != "" {
+		dirs = []string{d}
+	}
+	if len(files) == 0 && len(dirs) == 0 {
 		return out, nil
-	}
-	var files, dirs []string
-	if file != "" {
-		files = append(files, file)
-	}
-	if dir != "" {
-		dirs = append(dirs, dir)
 	}
 	f, err := config.LoadFiles(files, dirs)
 	if err != nil {

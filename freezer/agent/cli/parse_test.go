@@ -274,3 +274,42 @@ func TestStorageSectionNeedsStorageAndContainer(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// Without --config-file the default oslo files are read (upstream's agent
+// reads /etc/freezer/freezer.conf and friends); with it they are not.
+// Without --config-dir the default directories are read.
+func TestDefaultOsloConfigFiles(t *testing.T) {
+	def := writeFile(t, "freezer.conf", "[DEFAULT]\nbackup_name = fromdefault\nhostname = defhost\n")
+	given := writeFile(t, "given.conf", "[DEFAULT]\nbackup_name = fromgiven\n")
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/x.conf", []byte("[DEFAULT]\ncontainer = fromdir\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args                          []string
+		name, host, container, setBy string
+	}{
+		{nil, "fromdefault", "defhost", "fromdir", "oslo"},
+		{[]string{"--config-file", given}, "fromgiven", "", "fromdir", "oslo"},
+		{[]string{"--backup-name", "fromcli"}, "fromcli", "defhost", "fromdir", "cli"},
+	} {
+		cl, err := parseArgs(tc.args, options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.defaultFiles, cl.defaultDirs = []string{def}, []string{dir}
+		s, err := resolve(cl, options(), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.str("backup_name") != tc.name || s.setBy["backup_name"] != tc.setBy || s.str("container") != tc.container {
+			t.Errorf("args %v: backup_name %q (by %s), container %q", tc.args, s.str("backup_name"), s.setBy["backup_name"], s.str("container"))
+		}
+		if tc.host != "" && s.str("hostname") != tc.host {
+			t.Errorf("args %v: hostname %q, want %q", tc.args, s.str("hostname"), tc.host)
+		}
+		if tc.host == "" && s.str("hostname") == "defhost" {
+			t.Errorf("args %v: the default file was read although --config-file was given", tc.args)
+		}
+	}
+}

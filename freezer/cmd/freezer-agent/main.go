@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"freezer.dev/freezer/freezer/agent/cli"
+	"freezer.dev/freezer/internal/config"
 )
 
 func main() {
@@ -23,14 +24,18 @@ func main() {
 		got.Store(s)
 		cancel() // every stage stops; nothing is committed
 	}()
+	home, _ := os.UserHomeDir()
 	code := cli.Run(ctx, cli.Env{
-		Args:             os.Args[1:],
-		Getenv:           os.Getenv,
-		Stdout:           os.Stdout,
-		Stderr:           os.Stderr,
-		StderrIsTerminal: isTerminal(os.Stderr),
-		Deps:             deps(),
-		SetMemoryLimit:   setMemoryLimit,
+		// As oslo.config finds them for upstream's freezer-agent.
+		DefaultConfigFiles: config.FindConfigFiles("freezer", "freezer-agent", home),
+		DefaultConfigDirs:  config.FindConfigDirs("freezer", "freezer-agent", home),
+		Args:               os.Args[1:],
+		Getenv:             os.Getenv,
+		Stdout:             os.Stdout,
+		Stderr:             os.Stderr,
+		StderrIsTerminal:   isTerminal(os.Stderr),
+		Deps:               deps(),
+		SetMemoryLimit:     setMemoryLimit,
 	})
 	if s, ok := got.Load().(os.Signal); ok {
 		// Die by the signal, so a parent (the scheduler) sees the agent
