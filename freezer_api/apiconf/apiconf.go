@@ -136,26 +136,21 @@ type Args struct {
 	Overrides   map[config.Name]string // e.g. --bind-port
 }
 
-// defaultConfigFiles lists the files oslo.config would find for project
-// freezer-api when no --config-file is given.
+// defaultConfigFiles lists the files oslo.config finds for upstream's
+// freezer-api (find_config_files("freezer", "freezer-api")) when no
+// --config-file is given: the first freezer.conf and the first
+// freezer-api.conf in ~/.freezer, ~, /etc/freezer and /etc.
 func defaultConfigFiles() []string {
 	home, _ := os.UserHomeDir()
-	var out []string
-	for _, dir := range []string{filepath.Join(home, ".freezer"), home, "/etc/freezer", "/etc"} {
-		p := filepath.Join(dir, "freezer-api.conf")
-		if _, err := os.Stat(p); err == nil {
-			out = append(out, p)
-			break
-		}
-	}
-	return out
+	return config.FindConfigFiles("freezer", "freezer-api", home)
 }
 
 // Load reads the configuration the command line names (or the default
 // locations) and resolves it.
 func Load(a Args) (Settings, error) {
 	files := a.ConfigFiles
-	if len(files) == 0 && len(a.ConfigDirs) == 0 {
+	if len(files) == 0 {
+		// As oslo: --config-dir does not replace the default files.
 		files = defaultConfigFiles()
 	}
 	ini, err := config.LoadFiles(files, a.ConfigDirs)
