@@ -286,7 +286,7 @@ func TestDefaultOsloConfigFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		args                          []string
+		args                         []string
 		name, host, container, setBy string
 	}{
 		{nil, "fromdefault", "defhost", "fromdir", "oslo"},

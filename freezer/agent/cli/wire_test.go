@@ -8,11 +8,35 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/multi"
 	"freezer.dev/freezer/freezer/storage/ratelimit"
 )
+
+// openFromArgs opens the storages a command line names, as a run does.
+func openFromArgs(t *testing.T, args ...string) backup.Storage {
+	t.Helper()
+	cl, err := parseArgs(args, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := s.storageSpecs(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStorage(context.Background(), specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { storage.Close(st) })
+	return st
+}
 
 // With several [storage:NAME] sections the job-wide --upload-limit bounds
 // the combined stream once (a 1 MiB/s job moves 1 MiB/s of backup, not
@@ -32,23 +56,7 @@ storage = local
 container = `+dir+`/b
 upload_limit = 2M
 `)
-	cl, err := parseArgs([]string{"--config", job}, options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := resolve(cl, options(), os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	specs, err := s.storageSpecs(os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStorage(context.Background(), specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer storage.Close(st)
+	st := openFromArgs(t, "--config", job)
 	top, ok := st.(*ratelimit.Storage)
 	if !ok {
 		t.Fatalf("combined storage %T: the job-wide limit is not applied to it", st)
@@ -78,23 +86,7 @@ upload_limit = 2M
 
 // One storage given on the command line keeps its limit as before.
 func TestSingleStorageLimit(t *testing.T) {
-	cl, err := parseArgs([]string{"--storage", "local", "--container", t.TempDir(), "--upload-limit", "5K"}, options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := resolve(cl, options(), os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	specs, err := s.storageSpecs(os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStorage(context.Background(), specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer storage.Close(st)
+	st := openFromArgs(t, "--storage", "local", "--container", t.TempDir(), "--upload-limit", "5K")
 	top, ok := st.(*ratelimit.Storage)
 	if !ok {
 		t.Fatalf("storage %T has no limit", st)

@@ -418,24 +418,7 @@ func runOpen(t *target, conc int, d time.Duration, rate float64, mk func(*target
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	res := result{}
-	for w := range lat {
-		all = append(all, lat[w]...)
-		res.errs += errs[w]
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	res.n = len(all)
-	res.rps = float64(len(all)) / elapsed.Seconds()
-	if len(all) > 0 {
-		res.p50 = all[len(all)*50/100]
-		res.p99 = all[min(len(all)-1, len(all)*99/100)]
-	}
-	if v := firstErr.Load(); v != nil {
-		res.firstErr = v.(string)
-	}
-	return res
+	return summarize(lat, errs, time.Since(start), &firstErr)
 }
 
 func run(t *target, conc int, d time.Duration, mk func(*target, *rand.Rand) (*http.Request, int)) result {
@@ -465,7 +448,11 @@ func run(t *target, conc int, d time.Duration, mk func(*target, *rand.Rand) (*ht
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return summarize(lat, errs, time.Since(start), &firstErr)
+}
+
+// summarize merges the workers' latencies and errors into a result.
+func summarize(lat [][]time.Duration, errs []int, elapsed time.Duration, firstErr *atomic.Value) result {
 	var all []time.Duration
 	res := result{}
 	for w := range lat {
