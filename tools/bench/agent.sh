@@ -84,7 +84,7 @@ backup() {
 
 # restore TOOL LABEL: the latest state into an empty directory, verified.
 restore() {
-  local tool=$1 label=$2 repo=$W/repo-$1 dst=$W/restore
+  local tool=$1 label=$2 repo=$W/repo-$1 dst=$RESTORE_BASE/freezer-bench-restore.$$
   rm -rf "$dst"
   mkdir -p "$dst"
   if [[ $tool == pipeline ]]; then
@@ -134,6 +134,8 @@ done
 BYTES1=$(tree_bytes "$SRC")
 FILES1=$(tree_files "$SRC")
 
+RESTORE_BASE=$(restore_base "$BYTES1" "$W")
+trap 'rm -rf "$RESTORE_BASE/freezer-bench-restore.$$"' EXIT
 echo "agent: restore of the latest state, level 0 + $LEVEL incrementals ($REPS rounds, each verified with diff -r)" >&2
 for ((r = 1; r <= REPS; r++)); do
   for t in $(order "$r"); do restore "$t" "restore.$t#$r"; done
@@ -159,7 +161,8 @@ tools=(ours-zstd ours-gzip pipeline python)
     "$FILES1" "$(awk -v b="$BYTES1" 'BEGIN{print b/1e9}')" "$LEVEL"
   echo "method: $REPS rounds per step; each round alternates the order inside the pairs (ours-zstd|pipeline, ours-gzip|python);"
   echo "  'sync' before every timed run (outside the timing) so no run pays for another's write-back; data read from the page cache"
-  echo "  (the tree is read once before the first run); fresh repository per full backup; restores into an empty directory, each"
+  echo "  (the tree is read once before the first run); fresh repository per full backup; restores into an empty directory"
+  echo "  on $(stat -f -c %T "$RESTORE_BASE") ($RESTORE_BASE), each"
   echo "  verified identical with diff -r (outside the timing). Wall = median of the rounds; MB/s = tree bytes / wall (1 MB = 10^6 B);"
   echo "  CPU = median user+sys; peak RSS = largest single process, max over rounds (GNU time)."
   echo "  Stored MB: the repository after the full backup; for incr, what each incremental added (mean of the rounds)."

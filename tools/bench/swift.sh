@@ -92,16 +92,7 @@ for ((r = 1; r <= REPS; r++)); do
 done
 
 echo "swift: restores ($REPS rounds, each verified with diff -r)" >&2
-# Restores go to tmpfs when there is one (BENCH_RESTORE_DIR overrides):
-# this measures the agents, not the disk. On the VM disk (ext4 mounted with
-# discard) the previous restore's deletion slowed the next one from 3 s to
-# 18 s for the same agent, whichever agent it was.
-RESTORE_BASE=${BENCH_RESTORE_DIR:-}
-if [[ -z $RESTORE_BASE ]] && [[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]] &&
-  (($(df -k --output=avail /dev/shm | tail -n 1) > 3 * BYTES / 1024)); then
-  RESTORE_BASE=/dev/shm
-fi
-RESTORE_BASE=${RESTORE_BASE:-$W}
+RESTORE_BASE=$(restore_base "$BYTES" "$W")
 DST=$RESTORE_BASE/freezer-bench-restore.$$
 RESTORE_FS=$(stat -f -c %T "$RESTORE_BASE")
 for ((r = 1; r <= REPS; r++)); do
