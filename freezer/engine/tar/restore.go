@@ -868,14 +868,25 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 			err = fmt.Errorf("setting mode of %s: %w", rel, cerr)
 		}
 	}
+	timesSet := false
+	if err == nil {
+		// On the open file, after the last write: no path to resolve.
+		terr := setFileTimes(f, accessTime(hdr), hdr.ModTime)
+		if terr != nil && !errors.Is(terr, errors.ErrUnsupported) {
+			err = fmt.Errorf("setting times of %s: %w", rel, terr)
+		}
+		timesSet = terr == nil
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing %s: %w", rel, cerr)
 	}
 	if err != nil {
 		return err
 	}
-	if err := p.Chtimes(base, accessTime(hdr), hdr.ModTime); err != nil {
-		return fmt.Errorf("setting times of %s: %w", rel, err)
+	if !timesSet {
+		if err := p.Chtimes(base, accessTime(hdr), hdr.ModTime); err != nil {
+			return fmt.Errorf("setting times of %s: %w", rel, err)
+		}
 	}
 	r.stats.Files++
 	return nil
