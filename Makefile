@@ -46,6 +46,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	shellcheck -x .ci/run devstack/plugin.sh devstack/settings devstack/lib/freezer devstack/tests/*.sh tools/*.sh tools/testenv/*.sh
+	shellcheck -x -P tools/bench tools/bench/*.sh
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
 
 # Quick start on embedded defaults: SQLite, local storage, no auth.
