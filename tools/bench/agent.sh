@@ -135,6 +135,7 @@ BYTES1=$(tree_bytes "$SRC")
 FILES1=$(tree_files "$SRC")
 
 RESTORE_BASE=$(restore_base "$BYTES1" "$W")
+prefault "$RESTORE_BASE" "$BYTES1"
 trap 'rm -rf "$RESTORE_BASE/freezer-bench-restore.$$"' EXIT
 echo "agent: restore of the latest state, level 0 + $LEVEL incrementals ($REPS rounds, each verified with diff -r)" >&2
 for ((r = 1; r <= REPS; r++)); do

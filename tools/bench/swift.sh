@@ -93,6 +93,7 @@ done
 
 echo "swift: restores ($REPS rounds, each verified with diff -r)" >&2
 RESTORE_BASE=$(restore_base "$BYTES" "$W")
+prefault "$RESTORE_BASE" "$BYTES"
 DST=$RESTORE_BASE/freezer-bench-restore.$$
 RESTORE_FS=$(stat -f -c %T "$RESTORE_BASE")
 for ((r = 1; r <= REPS; r++)); do
