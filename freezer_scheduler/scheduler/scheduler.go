@@ -348,7 +348,10 @@ func (s *Scheduler) cacheJobs(docs []apiv2.Job) {
 		}
 		p := filepath.Join(s.cfg.JobsDir, "job_"+d.JobID+".conf")
 		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		// One err for both steps: a failed write or rename is logged,
+		// not lost in an inner scope.
+		err = os.WriteFile(tmp, b, 0o600)
+		if err == nil {
 			err = os.Rename(tmp, p)
 		}
 		if err != nil {
