@@ -90,7 +90,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 			// 0 is always restorable.
 			log.WithField("previous", prev.String()).Warn("engine state of the previous backup is missing: starting a new level 0")
 			policy.Incremental = false
-			ref, prev = backup.NextBackup(existing, engine, name, policy, now)
+			ref, _ = backup.NextBackup(existing, engine, name, policy, now)
 			log = a.log().WithField("backup", ref.String())
 		case err != nil:
 			return nil, fmt.Errorf("fetching the engine state of %s: %w", prev, err)

@@ -37,11 +37,10 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	// Read every level's metadata first: a missing passphrase or an unknown
 	// codec is found before anything is written.
 	type level struct {
-		ref      backup.Ref
-		md       backup.Metadata
-		comp     backup.Codec
-		enc      backup.Codec
-		stateful bool
+		ref  backup.Ref
+		md   backup.Metadata
+		comp backup.Codec
+		enc  backup.Codec
 	}
 	var pass []byte
 	levels := make([]level, 0, len(plan))

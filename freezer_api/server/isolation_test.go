@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 )
@@ -118,7 +117,7 @@ func TestIsolation(t *testing.T) {
 	// 3. No list or search in p2 shows a p1 row.
 	for _, coll := range []string{"jobs", "actions", "sessions", "clients", "backups"} {
 		for _, search := range []string{"", `{"match":[{"project_id":"p1"}]}`, `{"match":[{"_all":"secret"}]}`,
-			fmt.Sprintf(`{"match":[{"_all":"[{\"project_id\": \"p1\"}]"}]}`), `{"match_not":[{"project_id":"p2"}]}`} {
+			`{"match":[{"_all":"[{\"project_id\": \"p1\"}]"}]}`, `{"match_not":[{"project_id":"p2"}]}`} {
 			var body any
 			if search != "" {
 				body = search

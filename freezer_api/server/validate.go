@@ -214,7 +214,6 @@ var (
 	intervalPattern = regexp.MustCompile(`^(continuous|(\d+ +(weeks|days|hours|minutes|seconds)))$`)
 	yearPattern     = regexp.MustCompile(`^\d{4}$`)
 	maxIDLen        = 64
-	scheduleSchema  = newScheduleSchema()
 	actionSchema    = newActionSchema(true)
 	actionPatchSch  = newActionSchema(false)
 	jobSchema       = newJobSchema(true)

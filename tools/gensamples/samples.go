@@ -51,20 +51,6 @@ func moduleRoot(dir string) (string, error) {
 	}
 }
 
-// buildPrograms builds every program the samples need into binDir.
-func buildPrograms(ctx context.Context, root, binDir string) error {
-	var errs []error
-	done := map[string]bool{}
-	for _, s := range allSamples() {
-		if s.Program == "" || done[s.Program] {
-			continue
-		}
-		done[s.Program] = true
-		errs = append(errs, buildProgram(ctx, root, binDir, s))
-	}
-	return errors.Join(errs...)
-}
-
 func buildProgram(ctx context.Context, root, binDir string, s sample) error {
 	// -trimpath as in the Makefile, so that make build and this share the
 	// compile cache.

@@ -49,7 +49,6 @@ type target struct {
 	backups  int
 	clients  []string
 	jobIDs   []string
-	names    []string
 	hc       *http.Client
 	seedConc int
 }

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import "freezer.dev/freezer/freezer_api/apiv2"
