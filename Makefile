@@ -47,7 +47,9 @@ lint:
 	$(GO) vet -tags integration ./...
 	shellcheck -x .ci/run devstack/plugin.sh devstack/settings devstack/lib/freezer devstack/tests/*.sh tools/*.sh tools/testenv/*.sh
 	shellcheck -x -P tools/bench tools/bench/*.sh
-	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+	@sc=$$(command -v staticcheck || echo "$$($(GO) env GOPATH)/bin/staticcheck"); \
+	if [ -x "$$sc" ]; then "$$sc" ./... && "$$sc" -tags integration ./...; \
+	else echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest); skipped"; fi
 
 # Quick start on embedded defaults: SQLite, local storage, no auth.
 run: build
