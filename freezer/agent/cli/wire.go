@@ -9,8 +9,6 @@ import (
 	"freezer.dev/freezer/freezer/codec"
 	"freezer.dev/freezer/freezer/engine/tar"
 	"freezer.dev/freezer/freezer/storage"
-	"freezer.dev/freezer/freezer/storage/multi"
-	"freezer.dev/freezer/freezer/storage/ratelimit"
 	"freezer.dev/freezer/freezer/storage/registry"
 )
 
@@ -67,24 +65,5 @@ func openStorage(ctx context.Context, specs []StorageSpec) (backup.Storage, erro
 		}
 		built = append(built, st)
 	}
-	combined := built[0]
-	if len(built) > 1 {
-		m, err := multi.New(built...)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		combined = m
-	}
-	up, err := storage.ParseSize(specs[0].JobLimits["upload_limit"])
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("option upload-limit: %w", err)
-	}
-	down, err := storage.ParseSize(specs[0].JobLimits["download_limit"])
-	if err != nil {
-		closeAll()
-		return nil, fmt.Errorf("option download-limit: %w", err)
-	}
-	return ratelimit.Wrap(combined, up, down), nil
+	return registry.Combine(built, storage.ValuesFrom(specs[0].JobLimits))
 }

@@ -137,14 +137,6 @@ func FromSections(ctx context.Context, defaults storage.Values, sections map[str
 	if len(sections) == 0 {
 		return nil, fmt.Errorf("no [storage:NAME] section")
 	}
-	up, err := storage.ParseSize(defaults.Get("upload_limit"))
-	if err != nil {
-		return nil, fmt.Errorf("option upload-limit: %w", err)
-	}
-	down, err := storage.ParseSize(defaults.Get("download_limit"))
-	if err != nil {
-		return nil, fmt.Errorf("option download-limit: %w", err)
-	}
 	names := make([]string, 0, len(sections))
 	for n := range sections {
 		names = append(names, n)
@@ -172,6 +164,23 @@ func FromSections(ctx context.Context, defaults storage.Values, sections map[str
 			return nil, fmt.Errorf("section [storage:%s]: %w", n, err)
 		}
 		built = append(built, st)
+	}
+	return Combine(built, defaults)
+}
+
+// Combine makes one storage of built (multi when there are several) and
+// applies limits' upload_limit and download_limit once, to the combined
+// stream. On error it closes every storage in built.
+func Combine(built []backup.Storage, limits storage.Values) (backup.Storage, error) {
+	up, err := storage.ParseSize(limits.Get("upload_limit"))
+	if err != nil {
+		closeAll(built)
+		return nil, fmt.Errorf("option upload-limit: %w", err)
+	}
+	down, err := storage.ParseSize(limits.Get("download_limit"))
+	if err != nil {
+		closeAll(built)
+		return nil, fmt.Errorf("option download-limit: %w", err)
 	}
 	var combined backup.Storage = built[0]
 	if len(built) > 1 {
