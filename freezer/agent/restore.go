@@ -161,6 +161,9 @@ func prepareTarget(dir string, overwrite bool) error {
 func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Metadata, comp, enc backup.Codec, dir string, dryRun bool, prog *progress) (backup.Stats, int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if md.DataSHA256 != "" {
+		ctx = backup.WithCallerChecksum(ctx) // checked below, after the last byte
+	}
 	rc, err := a.Storage.Get(ctx, ref.DataKey())
 	if err != nil {
 		if errors.Is(err, backup.ErrNotFound) {

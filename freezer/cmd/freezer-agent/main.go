@@ -14,6 +14,10 @@ import (
 	"freezer.dev/freezer/internal/config"
 )
 
+// stopProfile flushes the CPU profile of a -tags pprof build (pprof.go);
+// a release build has nothing to flush.
+var stopProfile = func() {}
+
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigc := make(chan os.Signal, 2)
@@ -37,6 +41,7 @@ func main() {
 		Deps:               deps(),
 		SetMemoryLimit:     setMemoryLimit,
 	})
+	stopProfile()
 	if s, ok := got.Load().(os.Signal); ok {
 		// Die by the signal, so a parent (the scheduler) sees the agent
 		// was interrupted and not a plain failure.

@@ -426,8 +426,9 @@ const downloadChunk = 8 << 20
 // getSegments reads a DLO payload (ours or the Python agent's) the way the
 // proxy would assemble it — every object under the manifest's prefix, in
 // name order — but fetches the segments itself, several ranged GETs at a
-// time, and checks each segment's MD5 against the listing. It returns nil
-// and no error when the object is not a DLO manifest.
+// time, and checks each segment's MD5 against the listing, unless the
+// caller checks the whole stream itself (backup.CallerChecksum). It
+// returns nil and no error when the object is not a DLO manifest.
 func (s *Storage) getSegments(ctx context.Context, key string) (io.ReadCloser, error) {
 	var manifest string
 	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
@@ -451,6 +452,7 @@ func (s *Storage) getSegments(ctx context.Context, key string) (io.ReadCloser, e
 	if p, err := url.PathUnescape(segPrefix); err == nil {
 		segPrefix = p
 	}
+	checkParts := !backup.CallerChecksum(ctx)
 	var parts []prefetch.Part
 	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		parts = parts[:0]
@@ -461,7 +463,11 @@ func (s *Storage) getSegments(ctx context.Context, key string) (io.ReadCloser, e
 				return false, err
 			}
 			for _, o := range infos {
-				parts = append(parts, prefetch.Part{Name: o.Name, Size: o.Bytes, MD5: o.Hash})
+				p := prefetch.Part{Name: o.Name, Size: o.Bytes}
+				if checkParts {
+					p.MD5 = o.Hash
+				}
+				parts = append(parts, p)
 			}
 			return true, nil
 		}))

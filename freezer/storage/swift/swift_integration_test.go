@@ -393,9 +393,10 @@ func TestSwiftDownloadResumesAfterOutage(t *testing.T) {
 	}
 }
 
-// A payload is read through the parallel segment reader (which checks
-// each segment against the listing's MD5; the mismatch case is in
-// package prefetch's tests), with segments of an odd total size.
+// A payload is read through the parallel segment reader, with segments of
+// an odd total size. Each segment is checked against the listing's MD5
+// (the mismatch case is in package prefetch's tests), unless the caller
+// checks the whole stream itself.
 func TestSwiftPayloadReadInParallelSegments(t *testing.T) {
 	s := newTest(t, func(o *Options) { o.SegmentSize = 1 << 20 })
 	ctx := context.Background()
@@ -403,18 +404,33 @@ func TestSwiftPayloadReadInParallelSegments(t *testing.T) {
 	if err := s.Put(ctx, "c/data", storagetest.Generator(17, size)); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := s.Get(ctx, "c/data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, n, err := storagetest.HashOf(rc)
-	rc.Close()
 	want, _, _ := storagetest.HashOf(storagetest.Generator(17, size))
-	if err != nil || n != size || got != want {
-		t.Fatalf("read %d bytes, hash ok %v, %v", n, got == want, err)
-	}
-	if _, ok := rc.(*prefetch.Reader); !ok {
-		t.Fatalf("payload read through %T, not the parallel segment reader", rc)
+	for _, tc := range []struct {
+		name     string
+		ctx      context.Context
+		verified int
+	}{
+		{"segment MD5s checked", ctx, 6},
+		{"caller checks the stream", backup.WithCallerChecksum(ctx), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, err := s.Get(tc.ctx, "c/data")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			got, n, err := storagetest.HashOf(rc)
+			if err != nil || n != size || got != want {
+				t.Fatalf("read %d bytes, hash ok %v, %v", n, got == want, err)
+			}
+			pr, ok := rc.(*prefetch.Reader)
+			if !ok {
+				t.Fatalf("payload read through %T, not the parallel segment reader", rc)
+			}
+			if v := pr.Verified(); v != tc.verified {
+				t.Errorf("%d segments checked against their MD5, want %d", v, tc.verified)
+			}
+		})
 	}
 }
 

@@ -74,11 +74,15 @@ type Reader struct {
 	sum    hash.Hash
 	err    error
 
-	retries atomic.Int64
+	retries  atomic.Int64
+	verified int // parts whose MD5 matched
 }
 
 // Retries counts the fetches that were attempted again after a failure.
 func (r *Reader) Retries() int64 { return r.retries.Load() }
+
+// Verified counts the parts read so far whose MD5 was checked and matched.
+func (r *Reader) Verified() int { return r.verified }
 
 // Open starts fetching and returns the reader. Close it to stop the
 // fetches and release the buffers.
@@ -223,6 +227,7 @@ func (r *Reader) endPart() error {
 	if got := hex.EncodeToString(r.sum.Sum(nil)); got != p.MD5 {
 		return fmt.Errorf("%w: %s has MD5 %s, its listing says %s", ErrChecksum, p.Name, got, p.MD5)
 	}
+	r.verified++
 	r.sum = nil
 	return nil
 }
