@@ -226,9 +226,13 @@ func quoteName(s string) string {
 
 // restorer is the state of one extraction.
 type restorer struct {
-	ctx      context.Context
-	root     *os.Root
-	dirs     map[string]*os.Root // verified directory handles by relative path
+	ctx  context.Context
+	root *os.Root
+	dirs map[string]*os.Root // verified directory handles by relative path
+	// made is the directory mkdir made last, until dirHandle opens it: it
+	// is known to be a real directory, so it needs no Lstat. Members of a
+	// directory follow it, so this catches nearly every one.
+	made     string
 	delayed  []dirAttr
 	buf      []byte
 	chown    bool
@@ -360,8 +364,14 @@ func (r *restorer) dirHandle(rel string, create bool) (*os.Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := p.Lstat(base)
+	var fi fs.FileInfo
+	if rel == r.made {
+		r.made = "" // made by us a moment ago: a directory
+	} else {
+		fi, err = p.Lstat(base)
+	}
 	switch {
+	case fi == nil && err == nil: // made by us: nothing to check
 	case err == nil && fi.Mode()&fs.ModeSymlink != 0:
 		return nil, fmt.Errorf("%s: refusing to go through a symbolic link: %w", rel, ErrUnsafePath)
 	case err == nil && !fi.IsDir():
@@ -390,6 +400,9 @@ func (r *restorer) dirHandle(rel string, create bool) (*os.Root, error) {
 // forget closes the handles of rel and everything below it, after it was
 // removed or renamed.
 func (r *restorer) forget(rel string) {
+	if r.made == rel || strings.HasPrefix(r.made, rel+"/") {
+		r.made = ""
+	}
 	for k, d := range r.dirs {
 		if k == rel || strings.HasPrefix(k, rel+"/") {
 			d.Close()
@@ -506,27 +519,38 @@ func (r *restorer) mkdir(rel string, hdr *tar.Header) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		fi, err := p.Lstat(base)
-		switch {
-		case err == nil && fi.IsDir():
-			if !r.chown && fi.Mode().Perm()&0o700 != 0o700 {
-				// Let us write below it; its mode is set at the end.
-				if err := p.Chmod(base, fi.Mode().Perm()|0o700); err != nil {
-					return false, fmt.Errorf("%s: %w", rel, err)
-				}
-			}
-		case err == nil || errors.Is(err, fs.ErrNotExist):
+		// Most directories are new: make it first, and look at what is
+		// there only when something is.
+		err = p.Mkdir(base, 0o700)
+		if err == nil {
 			existed = false
-			if err == nil {
-				if err := r.clear(p, rel, base); err != nil {
-					return false, err
+			r.made = rel
+		} else if !errors.Is(err, fs.ErrExist) {
+			return false, fmt.Errorf("creating directory %s: %w", rel, err)
+		} else {
+			fi, err := p.Lstat(base)
+			switch {
+			case err == nil && fi.IsDir():
+				if !r.chown && fi.Mode().Perm()&0o700 != 0o700 {
+					// Let us write below it; its mode is set at the end.
+					if err := p.Chmod(base, fi.Mode().Perm()|0o700); err != nil {
+						return false, fmt.Errorf("%s: %w", rel, err)
+					}
 				}
+			case err == nil || errors.Is(err, fs.ErrNotExist):
+				existed = false
+				if err == nil {
+					if err := r.clear(p, rel, base); err != nil {
+						return false, err
+					}
+				}
+				if err := p.Mkdir(base, 0o700); err != nil {
+					return false, fmt.Errorf("creating directory %s: %w", rel, err)
+				}
+				r.made = rel
+			default:
+				return false, fmt.Errorf("%s: %w", rel, err)
 			}
-			if err := p.Mkdir(base, 0o700); err != nil {
-				return false, fmt.Errorf("creating directory %s: %w", rel, err)
-			}
-		default:
-			return false, fmt.Errorf("%s: %w", rel, err)
 		}
 	}
 	uid, gid := r.owner(hdr)
