@@ -2,8 +2,10 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 	"testing"
@@ -259,6 +261,54 @@ func TestDecodeCloseWithoutReading(t *testing.T) {
 		}
 		if _, err := r.Read(make([]byte, 10)); err == nil && c.Name() != None {
 			t.Errorf("%s: Read after Close succeeded", c.Name())
+		}
+	}
+}
+
+// withXzDict returns the xz stream enc with the LZMA2 dictionary size of
+// its first block's header set to the code c (size (2 | c&1) << (c/2 + 11),
+// 40 meaning 4 GiB - 1), the header's CRC32 fixed up: what a hostile or
+// unusual writer could store.
+func withXzDict(t *testing.T, enc []byte, c byte) []byte {
+	t.Helper()
+	out := append([]byte{}, enc...)
+	const blk = 12 // after the stream header
+	size := (int(out[blk]) + 1) * 4
+	flags := out[blk+1]
+	i := blk + 2
+	for _, f := range []byte{0x40, 0x80} { // compressed, uncompressed size present
+		if flags&f != 0 {
+			for out[i]&0x80 != 0 {
+				i++
+			}
+			i++
+		}
+	}
+	if out[i] != 0x21 || out[i+1] != 1 {
+		t.Fatalf("first filter is %#x with %d property bytes, not LZMA2", out[i], out[i+1])
+	}
+	out[i+2] = c
+	binary.LittleEndian.PutUint32(out[blk+size-4:], crc32.ChecksumIEEE(out[blk:blk+size-4]))
+	return out
+}
+
+// A stream header may ask for a dictionary of up to 4 GiB, which is the
+// decoder's memory: more than xz -9's 64 MiB is refused with a clear
+// error, 64 MiB itself is read.
+func TestXzDictionaryIsBounded(t *testing.T) {
+	c := mustCompressor(t, Xz)
+	data := testData(3, 100_000)
+	enc := encodeAll(t, c, data)
+	if got := mustDecode(t, c, withXzDict(t, enc, 28)); !bytes.Equal(got, data) { // 64 MiB
+		t.Fatal("a 64 MiB dictionary stream decoded wrong")
+	}
+	for _, code := range []byte{29, 40} { // 96 MiB, 4 GiB - 1
+		d, err := c.Decode(bytes.NewReader(withXzDict(t, enc, code)))
+		if err == nil {
+			_, err = io.Copy(io.Discard, d)
+		}
+		if err == nil || !strings.Contains(err.Error(), "dictionary over 64 MiB") {
+			t.Errorf("dictionary code %d: error %v, want the dictionary refused", code, err)
 		}
 	}
 }

@@ -157,7 +157,7 @@ func TestInteropPythonChainRestoresWithOurs(t *testing.T) {
 	env := testenv.Load(t)
 	pass := filepath.Join(t.TempDir(), "pass")
 	put(t, pass, "interop secret\n", 0o600)
-	for _, comp := range []string{"gzip", "bzip2"} {
+	for _, comp := range []string{"gzip", "bzip2", "xz"} {
 		for _, enc := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/encrypted=%v", comp, enc), func(t *testing.T) {
 				store, src := t.TempDir(), filepath.Join(t.TempDir(), "src")
