@@ -98,11 +98,6 @@ type Job struct {
 	JobSchedule     JobSchedule      `json:"job_schedule"`
 	JobActions      []Action         `json:"job_actions"`
 	UserCredentials *UserCredentials `json:"user_credentials,omitempty"`
-
-	// CentralElsewhere is set by the store, never sent: the job's client
-	// is a central client of another project (the job's project has no
-	// client of that id), whose process ids the project must not see.
-	CentralElsewhere bool `json:"-"`
 }
 
 // JobSchedule is a job's job_schedule object (and a session's schedule).

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"slices"
 
 	"github.com/gorilla/mux"
 
@@ -103,16 +105,31 @@ func checkJobActions(m map[string]any) error {
 // visibleJobs hides what the caller must not see unless it is the central
 // scheduler (admin or service): trust ids, and, as upstream does, the
 // process id of jobs that run on a central client of another project.
-func (s *Server) visibleJobs(c *call, jobs []apiv2.Job) {
+// Only jobs with a process id need the central-client lookup, so most
+// reads make none.
+func (s *Server) visibleJobs(ctx context.Context, c *call, jobs []apiv2.Job) error {
 	if s.allowed("jobs:get_all_projects", c) {
-		return
+		return nil
 	}
+	running := map[string][]string{} // project → client ids of jobs with a pid
 	for i := range jobs {
 		jobs[i].UserCredentials = nil
-		if jobs[i].CentralElsewhere {
-			jobs[i].JobSchedule.CurrentPID = 0
+		if j := &jobs[i]; j.JobSchedule.CurrentPID != 0 && !slices.Contains(running[j.ProjectID], j.ClientID) {
+			running[j.ProjectID] = append(running[j.ProjectID], j.ClientID)
 		}
 	}
+	for project, clients := range running {
+		central, err := s.cfg.Store.CentralElsewhere(ctx, project, clients)
+		if err != nil {
+			return err
+		}
+		for i := range jobs {
+			if j := &jobs[i]; j.ProjectID == project && central[j.ClientID] {
+				j.JobSchedule.CurrentPID = 0
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -136,7 +153,9 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
-	s.visibleJobs(c, jobs)
+	if err := s.visibleJobs(r.Context(), c, jobs); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, apiv2.JobList{Jobs: jobs})
 	return nil
 }
@@ -209,7 +228,9 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	one := []apiv2.Job{j}
-	s.visibleJobs(c, one)
+	if err := s.visibleJobs(r.Context(), c, one); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, one[0])
 	return nil
 }

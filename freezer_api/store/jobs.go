@@ -418,13 +418,10 @@ func (s *Store) ListJobs(ctx context.Context, projectID string, f Filter, p Page
 	return jobs, nil
 }
 
-// jobReadColumns are the columns readJobs selects: the job, whether its
-// client is another project's central client, then one action (NULL for
-// a job without actions).
+// jobReadColumns are the columns readJobs selects: the job, then one
+// action (NULL for a job without actions).
 const jobReadColumns = `d.seq, d.id, d.project_id, d.user_id, d.client_id, d.description, d.session_id,
 	d.session_tag, d.schedule, d.status, d.event, d.user_credentials, d.trust_id, d.version, d.created_at, d.updated_at,
-	(EXISTS (SELECT 1 FROM clients c WHERE c.is_central = 1 AND c.client_id = d.client_id AND c.project_id <> d.project_id)
-	 AND NOT EXISTS (SELECT 1 FROM clients o WHERE o.project_id = d.project_id AND o.client_id = d.client_id)) AS central_elsewhere,
 	ja.position, a.seq, a.id, a.project_id, a.user_id, a.action, a.max_retries, a.max_retries_interval, a.mandatory,
 	a.freezer_action, a.version, a.created_at, a.updated_at`
 
@@ -456,9 +453,8 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 	)
 	for rows.Next() {
 		var (
-			r       jobRow
-			central bool
-			a       struct {
+			r jobRow
+			a struct {
 				Pos, Seq                          sql.NullInt64
 				ID, ProjectID, UserID, Action, FA sql.NullString
 				MaxRetries, MaxRetriesInterval    sql.NullInt64
@@ -468,7 +464,7 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 		)
 		if err := rows.Scan(&r.Seq, &r.ID, &r.ProjectID, &r.UserID, &r.ClientID, &r.Description, &r.SessionID,
 			&r.SessionTag, &r.Schedule, &r.Status, &r.Event, &r.UserCredentials, &r.TrustID, &r.Version, &r.CreatedAt, &r.UpdatedAt,
-			&central, &a.Pos,
+			&a.Pos,
 			&a.Seq, &a.ID, &a.ProjectID, &a.UserID, &a.Action, &a.MaxRetries, &a.MaxRetriesInterval, &a.Mandatory,
 			&a.FA, &a.Version, &a.CreatedAt, &a.UpdatedAt); err != nil {
 			return nil, err
@@ -478,7 +474,6 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 			if err != nil {
 				return nil, err
 			}
-			d.CentralElsewhere = central
 			jobs[r.Seq] = &d
 			order = append(order, r.Seq)
 		}
@@ -508,6 +503,32 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 			j.JobActions = append(j.JobActions, pa.a)
 		}
 		out = append(out, *j)
+	}
+	return out, nil
+}
+
+// CentralElsewhere returns, of clientIDs, those that are a central client
+// of another project while projectID has no client of that id: a job of
+// projectID running there must not show that project its process id.
+// Asked only for jobs that have one (few), instead of in every job read.
+func (s *Store) CentralElsewhere(ctx context.Context, projectID string, clientIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(clientIDs) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT DISTINCT c.client_id FROM clients c
+		WHERE c.is_central = 1 AND c.client_id IN (?) AND c.project_id <> ?
+		AND NOT EXISTS (SELECT 1 FROM clients o WHERE o.project_id = ? AND o.client_id = c.client_id)`,
+		clientIDs, projectID, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("building central client query: %w", err)
+	}
+	var ids []string
+	if err := sqlx.SelectContext(ctx, s.db, &ids, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("looking up central clients: %w", err)
+	}
+	for _, id := range ids {
+		out[id] = true
 	}
 	return out, nil
 }
