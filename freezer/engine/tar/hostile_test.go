@@ -198,6 +198,41 @@ func TestOverwriteReplacesSymlinksAndNeverPurgesThroughThem(t *testing.T) {
 	}
 }
 
+// A directory member where the target holds a file or a symlink replaces
+// it with a real directory, and its members go inside, never through the
+// link; a directory that is there already is kept with what it holds.
+func TestDirectoryMemberReplacesFileAndSymlink(t *testing.T) {
+	outer, target := sandbox(t)
+	mustWrite(t, filepath.Join(target, "f"), "a file", 0o644)
+	must(t, os.Symlink(filepath.Join(outer, "dir"), filepath.Join(target, "s")))
+	mustWrite(t, filepath.Join(target, "d", "old"), "kept", 0o644)
+	arc := craft(t,
+		member{name: "./f/", flag: typeDir, mode: 0o755},
+		member{name: "./f/in", data: "f in"},
+		member{name: "./s/", flag: typeDir, mode: 0o755},
+		member{name: "./s/in", data: "s in"},
+		member{name: "./d/", flag: typeDir, mode: 0o755},
+		member{name: "./d/in", data: "d in"},
+	)
+	if err := restoreErr(New(Options{}), target, arc); err != nil {
+		t.Fatal(err)
+	}
+	requireOuterUntouched(t, outer)
+	for _, d := range []string{"f", "s", "d"} {
+		fi, err := os.Lstat(filepath.Join(target, d))
+		if err != nil || !fi.IsDir() {
+			t.Errorf("%s is not a real directory: %v %v", d, fi, err)
+			continue
+		}
+		if got, err := os.ReadFile(filepath.Join(target, d, "in")); err != nil || string(got) != d+" in" {
+			t.Errorf("%s/in = %q, %v", d, got, err)
+		}
+	}
+	if got, err := os.ReadFile(filepath.Join(target, "d", "old")); err != nil || string(got) != "kept" {
+		t.Errorf("d/old = %q, %v", got, err)
+	}
+}
+
 // A dumpdir naming "../x" cannot make the purge look outside.
 func TestDumpdirNamesCannotEscape(t *testing.T) {
 	outer, target := sandbox(t)

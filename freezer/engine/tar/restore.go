@@ -521,42 +521,48 @@ func (r *restorer) mkdir(rel string, hdr *tar.Header) (bool, error) {
 		}
 		// Most directories are new: make it first, and look at what is
 		// there only when something is.
-		err = p.Mkdir(base, 0o700)
-		if err == nil {
+		if err := p.Mkdir(base, 0o700); err == nil {
 			existed = false
 			r.made = rel
 		} else if !errors.Is(err, fs.ErrExist) {
 			return false, fmt.Errorf("creating directory %s: %w", rel, err)
-		} else {
-			fi, err := p.Lstat(base)
-			switch {
-			case err == nil && fi.IsDir():
-				if !r.chown && fi.Mode().Perm()&0o700 != 0o700 {
-					// Let us write below it; its mode is set at the end.
-					if err := p.Chmod(base, fi.Mode().Perm()|0o700); err != nil {
-						return false, fmt.Errorf("%s: %w", rel, err)
-					}
-				}
-			case err == nil || errors.Is(err, fs.ErrNotExist):
-				existed = false
-				if err == nil {
-					if err := r.clear(p, rel, base); err != nil {
-						return false, err
-					}
-				}
-				if err := p.Mkdir(base, 0o700); err != nil {
-					return false, fmt.Errorf("creating directory %s: %w", rel, err)
-				}
-				r.made = rel
-			default:
-				return false, fmt.Errorf("%s: %w", rel, err)
-			}
+		} else if existed, err = r.dirInPlaceOf(p, rel, base); err != nil {
+			return false, err
 		}
 	}
 	uid, gid := r.owner(hdr)
 	r.delayed = append(r.delayed, dirAttr{rel: rel, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime, uid: uid, gid: gid})
 	r.stats.Dirs++
 	return existed, nil
+}
+
+// dirInPlaceOf makes base (path rel) in p a directory we can write
+// below, when something is already there: a directory is kept, anything
+// else replaced. It reports whether a directory was there.
+func (r *restorer) dirInPlaceOf(p *os.Root, rel, base string) (bool, error) {
+	fi, err := p.Lstat(base)
+	switch {
+	case err == nil && fi.IsDir():
+		if !r.chown && fi.Mode().Perm()&0o700 != 0o700 {
+			// Let us write below it; its mode is set at the end.
+			if err := p.Chmod(base, fi.Mode().Perm()|0o700); err != nil {
+				return true, fmt.Errorf("%s: %w", rel, err)
+			}
+		}
+		return true, nil
+	case err == nil:
+		if err := r.clear(p, rel, base); err != nil {
+			return false, err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("%s: %w", rel, err)
+	}
+	// Replaced, or gone since the caller's Mkdir: make it.
+	if err := p.Mkdir(base, 0o700); err != nil {
+		return false, fmt.Errorf("creating directory %s: %w", rel, err)
+	}
+	r.made = rel
+	return false, nil
 }
 
 type dumpEntry struct {
