@@ -63,8 +63,18 @@ func (s *Store) ImportUpstream(ctx context.Context, src *Store) (ImportStats, er
 				_ = json.Unmarshal([]byte(v), dst)
 			}
 		}
-		if _, err := s.RegisterClient(ctx, Scope{ProjectID: r.str("project_id"), UserID: r.str("user_id")}, info); err != nil {
-			skip("client %s of project %s: %v", info.ClientID, r.str("project_id"), err)
+		sc := Scope{ProjectID: r.str("project_id"), UserID: r.str("user_id")}
+		// Registering again would overwrite what was changed here since
+		// the last import: an existing client is left alone, as every
+		// other resource is.
+		if _, err := s.GetClient(ctx, sc, info.ClientID); err == nil {
+			continue
+		} else if KindOf(err) != KindNotFound {
+			skip("client %s of project %s: %v", info.ClientID, sc.ProjectID, err)
+			continue
+		}
+		if _, err := s.RegisterClient(ctx, sc, info); err != nil {
+			skip("client %s of project %s: %v", info.ClientID, sc.ProjectID, err)
 			continue
 		}
 		st.Clients++

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"freezer.dev/freezer/freezer_api/apiv2"
 	"path/filepath"
 	"testing"
 )
@@ -64,6 +65,19 @@ func TestImportUpstreamMasterSchemaFixture(t *testing.T) {
 	}
 	if b, _ := dst.GetBackup(ctx, sc, "b1"); b.Status != "error" {
 		t.Fatalf("backup %+v", b)
+	}
+	// Again: nothing is imported twice, and a client changed here since
+	// is left as it is (not overwritten by the upstream row).
+	if _, err := dst.RegisterClient(ctx, Scope{ProjectID: "p1"}, apiv2.ClientInfo{ClientID: "central1", IsCentral: true,
+		Description: "changed here", SupportedStorages: []string{"swift"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = dst.ImportUpstream(ctx, src)
+	if err != nil || st.Clients != 0 || st.Actions != 0 || st.Jobs != 0 || st.Sessions != 0 || st.Backups != 0 || len(st.Skipped) != 0 {
+		t.Fatalf("second import: %+v %v", st, err)
+	}
+	if c, _ := dst.GetClient(ctx, Scope{ProjectID: "p1"}, "central1"); c.Client.Description != "changed here" {
+		t.Fatalf("second import overwrote the client: %+v", c.Client)
 	}
 	// A Go database is not an upstream one.
 	if _, err := dst.ImportUpstream(ctx, dst); err == nil {
