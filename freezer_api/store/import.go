@@ -67,9 +67,11 @@ func (s *Store) ImportUpstream(ctx context.Context, src *Store) (ImportStats, er
 		// Registering again would overwrite what was changed here since
 		// the last import: an existing client is left alone, as every
 		// other resource is.
-		if _, err := s.GetClient(ctx, sc, info.ClientID); err == nil {
+		// GetClient also finds another project's central client: that one
+		// is not ours, and RegisterClient reports the clash below.
+		if c, err := s.GetClient(ctx, sc, info.ClientID); err == nil && c.ProjectID == sc.ProjectID {
 			continue
-		} else if KindOf(err) != KindNotFound {
+		} else if err != nil && KindOf(err) != KindNotFound {
 			skip("client %s of project %s: %v", info.ClientID, sc.ProjectID, err)
 			continue
 		}

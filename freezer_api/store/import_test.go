@@ -4,6 +4,7 @@ import (
 	"context"
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -78,6 +79,15 @@ func TestImportUpstreamMasterSchemaFixture(t *testing.T) {
 	}
 	if c, _ := dst.GetClient(ctx, Scope{ProjectID: "p1"}, "central1"); c.Client.Description != "changed here" {
 		t.Fatalf("second import overwrote the client: %+v", c.Client)
+	}
+	// A client of another project whose id is a central client here is
+	// reported as skipped, not taken for one already imported.
+	if _, err := src.db.Exec(`INSERT INTO clients VALUES (NULL,NULL,NULL,0,'u9','p2','usr','central1','host9',NULL,'u9','[]','[]','[]','[]',0)`); err != nil {
+		t.Fatal(err)
+	}
+	st, err = dst.ImportUpstream(ctx, src)
+	if err != nil || st.Clients != 0 || len(st.Skipped) != 1 || !strings.Contains(st.Skipped[0], "another project") {
+		t.Fatalf("clashing client: %+v %v", st, err)
 	}
 	// A Go database is not an upstream one.
 	if _, err := dst.ImportUpstream(ctx, dst); err == nil {
