@@ -9,6 +9,7 @@ import (
 
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/freezer_api/auth"
+	"freezer.dev/freezer/freezer_api/store"
 )
 
 func (s *Server) addJobs(r *mux.Router) {
@@ -102,34 +103,41 @@ func checkJobActions(m map[string]any) error {
 	return nil
 }
 
-// visibleJobs hides what the caller must not see unless it is the central
-// scheduler (admin or service): trust ids, and, as upstream does, the
-// process id of jobs that run on a central client of another project.
-// Only jobs with a process id need the central-client lookup, so most
-// reads make none.
-func (s *Server) visibleJobs(ctx context.Context, c *call, jobs []apiv2.Job) error {
-	if s.allowed("jobs:get_all_projects", c) {
-		return nil
-	}
-	running := map[string][]string{} // project → client ids of jobs with a pid
-	for i := range jobs {
-		jobs[i].UserCredentials = nil
-		if j := &jobs[i]; j.JobSchedule.CurrentPID != 0 && !slices.Contains(running[j.ProjectID], j.ClientID) {
-			running[j.ProjectID] = append(running[j.ProjectID], j.ClientID)
+// appendJobs appends the jobs as the caller may see them. Unless it is
+// the central scheduler (admin or service), trust ids are left out and, as
+// upstream does, so is the process id of a job that runs on a central
+// client of another project. Only jobs with a process id need the
+// central-client lookup, so most reads make none.
+func (s *Server) appendJobs(ctx context.Context, b []byte, c *call, jobs []store.JobView) ([]byte, error) {
+	central := s.allowed("jobs:get_all_projects", c)
+	hide := make([]bool, len(jobs))
+	if !central {
+		running := map[string][]string{} // project → client ids of jobs with a pid
+		for _, j := range jobs {
+			if j.CurrentPID != 0 && !slices.Contains(running[j.ProjectID], j.ClientID) {
+				running[j.ProjectID] = append(running[j.ProjectID], j.ClientID)
+			}
 		}
-	}
-	for project, clients := range running {
-		central, err := s.cfg.Store.CentralElsewhere(ctx, project, clients)
-		if err != nil {
-			return err
-		}
-		for i := range jobs {
-			if j := &jobs[i]; j.ProjectID == project && central[j.ClientID] {
-				j.JobSchedule.CurrentPID = 0
+		for project, clients := range running {
+			elsewhere, err := s.cfg.Store.CentralElsewhere(ctx, project, clients)
+			if err != nil {
+				return nil, err
+			}
+			for i, j := range jobs {
+				hide[i] = hide[i] || (j.ProjectID == project && elsewhere[j.ClientID])
 			}
 		}
 	}
-	return nil
+	for i := range jobs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = jobs[i].AppendJSON(b, hide[i], central); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -149,14 +157,16 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 	if allProjects && s.allowed("jobs:get_all_projects", c) {
 		project = ""
 	}
-	jobs, err := s.cfg.Store.ListJobs(r.Context(), project, f, page)
+	jobs, err := s.cfg.Store.ListJobViews(r.Context(), project, f, page)
 	if err != nil {
 		return err
 	}
-	if err := s.visibleJobs(r.Context(), c, jobs); err != nil {
+	// The envelope of apiv2.JobList, around documents encoded already.
+	b, err := s.appendJobs(r.Context(), append(make([]byte, 0, 1024*len(jobs)+16), `{"jobs":[`...), c, jobs)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiv2.JobList{Jobs: jobs})
+	writeRawJSON(w, http.StatusOK, append(b, "]}"...))
 	return nil
 }
 
@@ -223,15 +233,15 @@ func (s *Server) replaceJob(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
-	j, err := s.cfg.Store.GetJob(r.Context(), c.scope, c.vars["job_id"])
+	j, err := s.cfg.Store.GetJobView(r.Context(), c.scope, c.vars["job_id"])
 	if err != nil {
 		return err
 	}
-	one := []apiv2.Job{j}
-	if err := s.visibleJobs(r.Context(), c, one); err != nil {
+	b, err := s.appendJobs(r.Context(), make([]byte, 0, 1024), c, []store.JobView{j})
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, one[0])
+	writeRawJSON(w, http.StatusOK, b)
 	return nil
 }
 

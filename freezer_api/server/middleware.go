@@ -171,13 +171,19 @@ func acceptsJSON(r *http.Request) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
 	b, err := jsonMarshal(v)
 	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"title": "Internal Server Error"}`))
 		return
 	}
+	writeRawJSON(w, status, b)
+}
+
+// writeRawJSON answers with a JSON document encoded already.
+func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b)

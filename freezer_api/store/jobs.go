@@ -389,12 +389,21 @@ func (s *Store) ReplaceJob(ctx context.Context, sc Scope, id string, j apiv2.Job
 
 // GetJob returns one job of the project.
 func (s *Store) GetJob(ctx context.Context, sc Scope, id string) (apiv2.Job, error) {
+	v, err := s.GetJobView(ctx, sc, id)
+	if err != nil {
+		return apiv2.Job{}, err
+	}
+	return v.Job()
+}
+
+// GetJobView returns one job of the project, encoded for an answer.
+func (s *Store) GetJobView(ctx context.Context, sc Scope, id string) (JobView, error) {
 	jobs, err := s.readJobs(ctx, " AND d.project_id = ? AND d.id = ?", []any{sc.ProjectID, id})
 	if err != nil {
-		return apiv2.Job{}, fmt.Errorf("reading job: %w", err)
+		return JobView{}, fmt.Errorf("reading job: %w", err)
 	}
 	if len(jobs) == 0 {
-		return apiv2.Job{}, errf(KindNotFound, "Job not found with ID %s", id)
+		return JobView{}, errf(KindNotFound, "Job not found with ID %s", id)
 	}
 	return jobs[0], nil
 }
@@ -402,6 +411,21 @@ func (s *Store) GetJob(ctx context.Context, sc Scope, id string) (apiv2.Job, err
 // ListJobs lists the jobs of a project, or of every project when
 // projectID is "".
 func (s *Store) ListJobs(ctx context.Context, projectID string, f Filter, p Page) ([]apiv2.Job, error) {
+	views, err := s.ListJobViews(ctx, projectID, f, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apiv2.Job, len(views))
+	for i := range views {
+		if out[i], err = views[i].Job(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ListJobViews is ListJobs with the jobs encoded for an answer.
+func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p Page) ([]JobView, error) {
 	w, args := f.where("job_terms")
 	ps, pargs := p.sql()
 	var cond string
@@ -433,7 +457,7 @@ const jobReadColumns = `d.seq, d.id, d.project_id, d.user_id, d.client_id, d.des
 // derived table holds only seq and the outer query has no ORDER BY, so
 // MariaDB needs no temporary table of TEXT columns and no filesort; the
 // order (jobs by seq, actions by position) is restored here.
-func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.Job, error) {
+func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobView, error) {
 	q := "SELECT " + jobReadColumns + " FROM (SELECT d.seq FROM jobs d WHERE 1 = 1" + tail + `) p
 	JOIN jobs d ON d.seq = p.seq
 	LEFT JOIN job_actions ja ON ja.job_seq = d.seq LEFT JOIN actions a ON a.seq = ja.action_seq`
@@ -444,11 +468,11 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 	defer rows.Close()
 	type posAction struct {
 		pos int64
-		a   apiv2.Action
+		a   actionView
 	}
 	var (
 		order   []int64
-		jobs    = map[int64]*apiv2.Job{}
+		jobs    = map[int64]*jobRow{}
 		actions = map[int64][]posAction{}
 	)
 	for rows.Next() {
@@ -470,11 +494,7 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 			return nil, err
 		}
 		if _, seen := jobs[r.Seq]; !seen {
-			d, err := r.doc(nil)
-			if err != nil {
-				return nil, err
-			}
-			jobs[r.Seq] = &d
+			jobs[r.Seq] = &r
 			order = append(order, r.Seq)
 		}
 		if !a.Seq.Valid {
@@ -484,7 +504,7 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 			Action: a.Action.String, MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval,
 			Mandatory: a.Mandatory.Bool, FreezerAction: a.FA.String, Version: int(a.Version.Int64),
 			CreatedAt: a.CreatedAt.Int64, UpdatedAt: a.UpdatedAt.Int64}
-		ad, err := ar.doc()
+		ad, err := s.actionViewOf(&ar)
 		if err != nil {
 			return nil, err
 		}
@@ -494,15 +514,19 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 		return nil, err
 	}
 	slices.Sort(order)
-	out := make([]apiv2.Job, 0, len(order))
+	out := make([]JobView, 0, len(order))
 	for _, seq := range order {
-		j := jobs[seq]
 		acts := actions[seq]
 		slices.SortFunc(acts, func(x, y posAction) int { return cmp.Compare(x.pos, y.pos) })
-		for _, pa := range acts {
-			j.JobActions = append(j.JobActions, pa.a)
+		views := make([]actionView, len(acts))
+		for i, pa := range acts {
+			views[i] = pa.a
 		}
-		out = append(out, *j)
+		v, err := s.jobView(jobs[seq], views)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

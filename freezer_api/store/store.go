@@ -89,6 +89,8 @@ type Store struct {
 	now     func() time.Time
 	newID   func() string
 	stmts   stmtCache
+	// rendered caches the answer encoding of stored JSON texts.
+	rendered renderCache
 }
 
 // NewID returns a random 32-character lower-case hex id, the format of

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"freezer.dev/freezer/freezer_api/apiv2"
+)
+
+// A job view's bytes are exactly the encoding of the job document built
+// from the same rows by the document path (jobRow.doc, actionRow.doc) that
+// every other read uses, for contents that exercise the encoder: HTML
+// characters (not escaped by the API), U+2028, quotes, control characters,
+// numbers as written, nested values, nulls, absent optional fields,
+// credentials, a process id, several actions in order and none at all.
+func TestJobViewEncodesAsTheDocument(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	sc := Scope{ProjectID: "p1", UserID: "u<1>"}
+	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c&1", Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	three, ten := 3, 10
+	no := false
+	weird := "a<b>&c \u2028 \"q\" \\ \x01 é 🙂"
+	var fa apiv2.FreezerAction
+	dec := json.NewDecoder(strings.NewReader(`{"action":"backup","mode":"fs","max_level":7,"big":12345678901234567890,` +
+		`"ratio":1.50,"exp":1e3,"nested":{"b":[1,"x",null,true],"a":{}},"remove_older_than":null}`))
+	dec.UseNumber() // as the API decodes bodies
+	if err := dec.Decode(&fa); err != nil {
+		t.Fatal(err)
+	}
+	fa["backup_name"] = weird
+	jobs := []apiv2.Job{
+		{ClientID: "c&1", Description: weird, SessionID: "s1", SessionTag: 4,
+			JobSchedule: apiv2.JobSchedule{TimeCreated: 1, CurrentPID: 4242, Status: "running", Event: "start", ScheduleInterval: "1 <days>"},
+			JobActions: []apiv2.Action{
+				{FreezerAction: fa, MaxRetries: &three, MaxRetriesInterval: &ten, Mandatory: &no},
+				{FreezerAction: apiv2.FreezerAction{"action": "restore", "path_to_backup": "/x"}},
+			},
+			UserCredentials: &apiv2.UserCredentials{TrustID: "t<1>", TrustorUserID: "u&1"}},
+		{ClientID: "c&1"},
+	}
+	for _, j := range jobs {
+		if _, err := s.CreateJob(ctx, sc, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows []jobRow
+	if err := s.db.SelectContext(ctx, &rows, "SELECT * FROM jobs ORDER BY seq"); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := s.jobDocs(ctx, s.db, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Twice: the second read comes from the render cache.
+	for round := 0; round < 2; round++ {
+		views, err := s.ListJobViews(ctx, "p1", Filter{}, Page{Limit: 10})
+		if err != nil || len(views) != len(docs) {
+			t.Fatalf("views %d, %v; want %d", len(views), err, len(docs))
+		}
+		for i, d := range docs {
+			full, err := marshalJSON(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := views[i].AppendJSON(nil, false, true)
+			if err != nil || !bytes.Equal(got, full) {
+				t.Fatalf("round %d job %d: view\n%s\nwant\n%s (%v)", round, i, got, full, err)
+			}
+			// As a member sees it: no trust, and with hidePID no current_pid.
+			d.UserCredentials = nil
+			d.JobSchedule.CurrentPID = 0
+			member, _ := marshalJSON(d)
+			if got, _ := views[i].AppendJSON(nil, true, false); !bytes.Equal(got, member) {
+				t.Fatalf("round %d job %d as member: view\n%s\nwant\n%s", round, i, got, member)
+			}
+			back, err := views[i].Job()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := marshalJSON(back); !bytes.Equal(again, full) {
+				t.Fatalf("job %d: Job() does not give the document back:\n%s\n%s", i, again, full)
+			}
+		}
+	}
+	if !strings.Contains(string(mustAppend(t, s, 0)), `"current_pid":4242`) {
+		t.Fatal("a view without hidePID lost the process id")
+	}
+}
+
+func mustAppend(t *testing.T, s *Store, i int) []byte {
+	t.Helper()
+	views, err := s.ListJobViews(context.Background(), "p1", Filter{}, Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := views[i].AppendJSON(nil, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The render cache is keyed by the stored text: a changed schedule or
+// freezer_action shows at once, and the cache stays within its bound.
+func TestRenderCacheFollowsTheStoredText(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", JobSchedule: apiv2.JobSchedule{Status: "scheduled"},
+		JobActions: []apiv2.Action{{FreezerAction: apiv2.FreezerAction{"action": "backup", "backup_name": "one"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.GetJob(ctx, sc, id)
+	if err != nil || before.JobSchedule.Status != "scheduled" || before.JobActions[0].FreezerAction.String("backup_name") != "one" {
+		t.Fatalf("before: %+v, %v", before, err)
+	}
+	running := apiv2.JobSchedule{Status: "running", CurrentPID: 7}
+	if _, err := s.PatchJob(ctx, sc, id, apiv2.JobPatch{JobSchedule: &running,
+		JobActions: []apiv2.Action{{FreezerAction: apiv2.FreezerAction{"action": "backup", "backup_name": "two"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.GetJob(ctx, sc, id)
+	if err != nil || after.JobSchedule.Status != "running" || after.JobSchedule.CurrentPID != 7 ||
+		after.JobActions[0].FreezerAction.String("backup_name") != "two" {
+		t.Fatalf("after: %+v, %v", after, err)
+	}
+	var c renderCache
+	for i := 0; i < 3*renderCacheMaxBytes/renderCacheMaxEntry; i++ {
+		text := strings.Repeat("x", renderCacheMaxEntry/4) + string(rune('a'+i%26)) + strings.Repeat("y", i)
+		if _, err := c.get('s', text, func() (*renderedJSON, error) { return &renderedJSON{json: []byte(text)}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if c.bytes > renderCacheMaxBytes {
+			t.Fatalf("cache holds %d bytes, bound %d", c.bytes, renderCacheMaxBytes)
+		}
+	}
+}
