@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -184,4 +185,49 @@ func TestCentralClientPIDHidden(t *testing.T) {
 		t.Fatalf("list: %s", r.raw)
 	}
 	e.expect(adminP2, "GET", "/v2/p1/jobs/"+cen, nil, 200, `{"job_schedule":{"current_pid":22}}`)
+}
+
+// The scheduler's poll through the API: jobs of one client that are not
+// completed (or not stopped), in pages. The store answers match_not on
+// status and event from the jobs columns; a freezer_action key of the same
+// name must not count, on SQLite and on MariaDB.
+func TestJobPollSearch(t *testing.T) {
+	e := withClient(t)
+	e.expect(memberP1, "POST", "/v2/p1/clients", `{"client_id":"p1_h2","hostname":"h2"}`, 201, "")
+	want := map[string]string{} // id → status/event
+	for i, st := range []string{"", "completed", "scheduled", "running", "completed", "stop", "scheduled"} {
+		client, ev := "p1_h1", ""
+		if i%3 == 2 {
+			ev = "stop"
+		}
+		if i == 6 {
+			client = "p1_h2"
+		}
+		body := strings.NewReplacer(`"p1_h1"`, `"`+client+`"`, `"status":"","event":""`, `"status":"`+st+`","event":"`+ev+`"`,
+			`"action":"backup"`, `"action":"backup","status":"completed","event":"stop"`).Replace(jobBody)
+		want[e.expect(memberP1, "POST", "/v2/p1/jobs", body, 201, "").str("job_id")] = client + "/" + st + "/" + ev
+	}
+	poll := func(search string) []string {
+		var got []string
+		for off := 0; ; off += 2 {
+			r := e.expect(memberP1, "GET", "/v2/p1/jobs?limit=2&offset="+strconv.Itoa(off), search, 200, "")
+			for _, j := range r.list("jobs") {
+				got = append(got, want[j.(map[string]any)["job_id"].(string)])
+			}
+			if len(r.list("jobs")) < 2 {
+				return got
+			}
+		}
+	}
+	for search, exp := range map[string]string{
+		`{"match":[{"client_id":"p1_h1"}],"match_not":[{"status":"completed"}]}`:     "p1_h1//,p1_h1/scheduled/stop,p1_h1/running/,p1_h1/stop/stop",
+		`{"match":[{"client_id":"p1_h1"}],"match_not":[{"event":"stop"}]}`:           "p1_h1//,p1_h1/completed/,p1_h1/running/,p1_h1/completed/",
+		`{"match_not":[{"status":"completed"},{"status":"scheduled"}]}`:              "p1_h1//,p1_h1/running/,p1_h1/stop/stop",
+		`{"match":[{"client_id":"p1_h2"}],"match_not":[{"status":1}]}`:               "p1_h2/scheduled/",
+		`{"match":[{"client_id":"p1_h1"}],"match_not":[{"status":""},{"event":""}]}`: "p1_h1/scheduled/stop,p1_h1/stop/stop",
+	} {
+		if got := strings.Join(poll(search), ","); got != exp {
+			t.Errorf("%s:\n got %s\nwant %s", search, got, exp)
+		}
+	}
 }

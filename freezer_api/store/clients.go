@@ -143,7 +143,7 @@ func (s *Store) GetClient(ctx context.Context, sc Scope, clientID string) (apiv2
 
 // ListClients lists the project's clients and every central client.
 func (s *Store) ListClients(ctx context.Context, sc Scope, f Filter, p Page) ([]apiv2.Client, error) {
-	w, args := f.where("client_terms")
+	w, args := f.where("client_terms", nil)
 	ps, pargs := p.sql()
 	q := "SELECT d.* FROM clients d WHERE (d.project_id = ? OR d.is_central = ?)" + w + ps
 	all := append([]any{sc.ProjectID, true}, append(args, pargs...)...)

@@ -62,7 +62,7 @@ func FuzzParseSearch(f *testing.F) {
 				t.Fatalf("condition too wide: %+v", c)
 			}
 		}
-		w, args := flt.where("job_terms")
+		w, args := flt.where("job_terms", jobStatusColumns)
 		if strings.Count(w, "?") != len(args) {
 			t.Fatalf("placeholders %d, args %d", strings.Count(w, "?"), len(args))
 		}

@@ -426,7 +426,7 @@ func (s *Store) ListJobs(ctx context.Context, projectID string, f Filter, p Page
 
 // ListJobViews is ListJobs with the jobs encoded for an answer.
 func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p Page) ([]JobView, error) {
-	w, args := f.where("job_terms")
+	w, args := f.where("job_terms", jobStatusColumns)
 	ps, pargs := p.sql()
 	var cond string
 	var all []any

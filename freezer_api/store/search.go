@@ -123,8 +123,18 @@ func likePattern(needle string) string {
 	return "%" + r.Replace(needle) + "%"
 }
 
+// jobStatusColumns are search keys whose term is always the value of a
+// jobs column: every job document has job_schedule.status and .event (they
+// are never omitted), no other object at that depth has those keys, and a
+// term keeps the shallowest occurrence; setSchedule writes the same values
+// to the columns. A match_not on them is a column comparison then instead
+// of a NOT EXISTS on the terms, which MariaDB runs at a third of the cost
+// in the scheduler's poll ("client_id X, status not completed").
+var jobStatusColumns = map[string]string{"status": "d.status", "event": "d.event"}
+
 // where renders the filter as SQL conditions on the document alias "d".
-func (f Filter) where(terms string) (string, []any) {
+// columns (may be nil) maps keys to columns as jobStatusColumns does.
+func (f Filter) where(terms string, columns map[string]string) (string, []any) {
 	var b strings.Builder
 	var args []any
 	for _, c := range f.Match {
@@ -132,6 +142,13 @@ func (f Filter) where(terms string) (string, []any) {
 		args = append(args, c.Key, c.Value)
 	}
 	for _, c := range f.MatchNot {
+		// Only string values: a term of another type never equals a
+		// string column, and the NOT EXISTS below says so.
+		if col, ok := columns[c.Key]; ok && strings.HasPrefix(c.Value, "s:") {
+			b.WriteString(" AND " + col + " <> ?")
+			args = append(args, strings.TrimPrefix(c.Value, "s:"))
+			continue
+		}
 		b.WriteString(" AND NOT EXISTS (SELECT 1 FROM " + terms + " t WHERE t.doc_seq = d.seq AND t.k = ? AND t.v = ?)")
 		args = append(args, c.Key, c.Value)
 	}

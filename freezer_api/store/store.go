@@ -509,7 +509,7 @@ type docRow[D any] interface{ doc() (D, error) }
 // exactly one project (actions, backups, sessions): the project's rows that
 // match the search filter, one page, rendered as documents.
 func listProjectDocs[R docRow[D], D any](ctx context.Context, s *Store, table, terms string, sc Scope, f Filter, p Page) ([]D, error) {
-	w, args := f.where(terms)
+	w, args := f.where(terms, nil)
 	ps, pargs := p.sql()
 	var rows []R
 	all := append([]any{sc.ProjectID}, append(args, pargs...)...)

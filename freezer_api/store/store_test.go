@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,5 +117,60 @@ func TestPollQuery(t *testing.T) {
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("poll returned %v, want %v", got, want)
+	}
+}
+
+// A match_not on status or event is answered from the jobs columns
+// (jobStatusColumns); it must select exactly what the terms select, for
+// every kind of value, including a freezer_action key of the same name.
+func TestStatusColumnsSelectAsTheTerms(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []string{"", "completed", "scheduled", "running", "stop"} {
+		for _, ev := range []string{"", "start", "stop"} {
+			if _, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", JobSchedule: apiv2.JobSchedule{Status: st, Event: ev},
+				JobActions: []apiv2.Action{{FreezerAction: apiv2.FreezerAction{"action": "backup", "status": "completed", "event": "stop"}}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ids := func(cols map[string]string, f Filter) string {
+		w, args := f.where("job_terms", cols)
+		views, err := s.readJobs(ctx, " AND d.project_id = ?"+w+" ORDER BY d.seq LIMIT 100 OFFSET 0", append([]any{"p1"}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range views {
+			j, _ := v.Job()
+			out = append(out, j.JobSchedule.Status+"/"+j.JobSchedule.Event)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, body := range []string{
+		`{"match_not":[{"status":"completed"}]}`,
+		`{"match_not":[{"status":""}]}`,
+		`{"match_not":[{"event":"stop"},{"status":"running"}]}`,
+		`{"match":[{"client_id":"c1"}],"match_not":[{"status":"completed"}]}`,
+		`{"match_not":[{"status":1}]}`,
+		`{"match_not":[{"status":null}]}`,
+		`{"match_not":[{"event":["stop"]}]}`,
+	} {
+		var search apiv2.Search
+		if err := json.Unmarshal([]byte(body), &search); err != nil {
+			t.Fatal(err)
+		}
+		f := ParseSearch(search)
+		byTerms, byColumns := ids(nil, f), ids(jobStatusColumns, f)
+		if byTerms != byColumns {
+			t.Errorf("%s: terms select %s, columns %s", body, byTerms, byColumns)
+		}
+		if body == `{"match_not":[{"status":"completed"}]}` && (strings.Contains(byColumns, "completed/") || strings.Count(byColumns, ",") != 11) {
+			t.Errorf("%s: %s", body, byColumns)
+		}
 	}
 }
