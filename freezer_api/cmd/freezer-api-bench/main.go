@@ -27,6 +27,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"slices"
 	"sort"
@@ -245,6 +246,18 @@ func (t *target) request(method, path string, body []byte) *http.Request {
 	return req
 }
 
+// host is the target's host:port, for the measuring workers' connections.
+func (t *target) host() string {
+	u, err := neturl.Parse(t.url)
+	if err != nil || u.Host == "" {
+		return t.url
+	}
+	if u.Port() == "" {
+		return u.Host + ":80"
+	}
+	return u.Host
+}
+
 func (t *target) do(req *http.Request, want int) ([]byte, error) {
 	res, err := t.hc.Do(req)
 	if err != nil {
@@ -399,6 +412,8 @@ func runOpen(t *target, conc int, d time.Duration, rate float64, mk func(*target
 		go func(w int) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 43))
+			conn := &workerConn{addr: t.host()}
+			defer conn.close()
 			// Workers start spread over one interval, not all at once.
 			due := start.Add(time.Duration(float64(interval) * float64(w) / float64(conc)))
 			for ; due.Before(start.Add(d)); due = due.Add(interval) {
@@ -406,7 +421,7 @@ func runOpen(t *target, conc int, d time.Duration, rate float64, mk func(*target
 					time.Sleep(wait)
 				}
 				req, want := mk(t, r)
-				_, err := t.do(req, want)
+				err := conn.do(req, want)
 				if err != nil {
 					errs[w]++
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -432,10 +447,12 @@ func run(t *target, conc int, d time.Duration, mk func(*target, *rand.Rand) (*ht
 		go func(w int) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 42))
+			conn := &workerConn{addr: t.host()}
+			defer conn.close()
 			for time.Now().Before(deadline) {
 				req, want := mk(t, r)
 				t0 := time.Now()
-				_, err := t.do(req, want)
+				err := conn.do(req, want)
 				el := time.Since(t0)
 				if err != nil {
 					errs[w]++
