@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -34,9 +35,34 @@ const usage = `usage: freezer-api [--config-file FILE]... [--config-dir DIR]... 
 `
 
 func main() {
+	tuneGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+// GC defaults of the API, used unless GOGC or GOMEMLIMIT are set.
+const (
+	defaultGCPercent   = 400
+	defaultMemoryLimit = 64 << 20
+)
+
+// tuneGC: the API's live heap is a few MiB, so with Go's default (GOGC=100)
+// it collects every few MiB allocated, about a tenth of its CPU under load.
+// The heap may grow to five times the live data instead, with a soft limit
+// of 64 MiB past which the collector works harder rather than letting it
+// grow (peak RSS at 200 concurrent job lists: 71 MiB, was 40 MiB; the
+// target is < 150 MiB). GOGC and GOMEMLIMIT in the environment keep their
+// usual meaning and turn this off.
+func tuneGC(lookup func(string) (string, bool)) {
+	if _, set := lookup("GOGC"); set {
+		return
+	}
+	if _, set := lookup("GOMEMLIMIT"); set {
+		return
+	}
+	debug.SetGCPercent(defaultGCPercent)
+	debug.SetMemoryLimit(defaultMemoryLimit)
 }
 
 // run is main without the process: it returns the exit code, and calls

@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +142,24 @@ func TestCommandLine(t *testing.T) {
 	}
 	if strings.Contains(errb.String(), "topsecret") {
 		t.Error("password logged")
+	}
+}
+
+// The API's GC defaults apply only when neither GOGC nor GOMEMLIMIT is set.
+func TestTuneGC(t *testing.T) {
+	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
+	env := func(vars ...string) func(string) (string, bool) {
+		return func(k string) (string, bool) { return "1", slices.Contains(vars, k) }
+	}
+	for _, set := range [][]string{{"GOGC"}, {"GOMEMLIMIT"}, {"GOGC", "GOMEMLIMIT"}} {
+		tuneGC(env(set...))
+		if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != 100 || l != math.MaxInt64 {
+			t.Fatalf("with %v set: GOGC %d, limit %d; want the runtime's 100, none", set, p, l)
+		}
+	}
+	tuneGC(env())
+	if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != defaultGCPercent || l != defaultMemoryLimit {
+		t.Fatalf("unset: GOGC %d, limit %d; want %d, %d", p, l, defaultGCPercent, defaultMemoryLimit)
 	}
 }
