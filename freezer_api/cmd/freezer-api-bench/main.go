@@ -173,6 +173,11 @@ func main() {
 			if r.firstErr != "" {
 				fmt.Printf("#   first error: %s\n", r.firstErr)
 			}
+			if d, ok := t.drain(3 * time.Minute); !ok {
+				fmt.Printf("# %s still busy %s after the scenario\n", t.name, d.Round(time.Second))
+			} else if d > 2*time.Second {
+				fmt.Printf("# %s idle again %s after the scenario\n", t.name, d.Round(time.Second))
+			}
 		}
 	}
 	if *pid > 0 {
@@ -244,6 +249,34 @@ func (t *target) request(method, path string, body []byte) *http.Request {
 		req.Header.Set("X-Roles", "member")
 	}
 	return req
+}
+
+// drain waits until the target answers its versions document quickly
+// twice in a row, for at most max. A server that queued requests (uwsgi
+// does, past the clients' 30 s timeout) goes on working them off after a
+// scenario ends; the next scenario, on either server, must not run
+// beside that.
+func (t *target) drain(max time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	fast := 0
+	for time.Since(start) < max {
+		t0 := time.Now()
+		req, _ := http.NewRequest("GET", t.url+"/", nil)
+		res, err := t.hc.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		if err == nil && time.Since(t0) < 100*time.Millisecond {
+			if fast++; fast == 2 {
+				return time.Since(start), true
+			}
+		} else {
+			fast = 0
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return time.Since(start), false
 }
 
 // host is the target's host:port, for the measuring workers' connections.
