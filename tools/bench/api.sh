@@ -135,7 +135,8 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
   echo "method: freezer-api-bench, closed loop, $CONC workers, $DUR per scenario; ours first then upstream for each scenario;"
   echo "  ours: $JOBS jobs / $BACKUPS backups in a fresh database; upstream (python3-freezer-api 13, uwsgi 2 workers):"
   echo "  $REF_JOBS jobs / $REF_BACKUPS backups (fewer rows favour upstream). A request counts only if its status is right;"
-  echo "  each scenario starts when both servers answer quickly again (upstream works off timed-out requests)."
+  echo "  each scenario starts when both servers answer quickly again (upstream works off timed-out requests)"
+  echo "  and the machine is idle (MariaDB flushes after seeding)."
   grep -v '^#   first error' "$LOGDIR/api-bench.out" | grep -v '^# ours Vm'
   grep '^#   first error' "$LOGDIR/api-bench.out" | sed 's/^#/  /' | cut -c1-200 || true
   # Columns: scenario (16), target (10), req/s, p50, p99, errors[, ratio].

@@ -31,6 +31,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,11 @@ func main() {
 			}
 		}
 		for _, t := range targets {
+			if d, ok := settle(time.Minute); !ok {
+				fmt.Printf("# machine still busy after %s, measuring anyway\n", d.Round(time.Second))
+			} else if d > 2*time.Second {
+				fmt.Printf("# machine idle after %s\n", d.Round(time.Second))
+			}
 			var r result
 			if rate > 0 {
 				r = runOpen(t, *conc, *dur, rate, sc.req)
@@ -277,6 +283,53 @@ func (t *target) drain(max time.Duration) (time.Duration, bool) {
 		}
 	}
 	return time.Since(start), false
+}
+
+// settle waits, for at most max, until the machine's CPUs are less than
+// 15 % busy over half a second: after seeding, MariaDB flushes for a while
+// what was written, and a scenario measured beside that says little.
+// Where /proc/stat cannot be read it does not wait.
+func settle(max time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	for time.Since(start) < max {
+		b0, t0, err := cpuTicks()
+		if err != nil {
+			return 0, true
+		}
+		time.Sleep(500 * time.Millisecond)
+		b1, t1, err := cpuTicks()
+		if err != nil {
+			return 0, true
+		}
+		if t1 > t0 && float64(b1-b0)/float64(t1-t0) < 0.15 {
+			return time.Since(start), true
+		}
+	}
+	return time.Since(start), false
+}
+
+// cpuTicks returns the busy and total ticks of all CPUs (/proc/stat).
+func cpuTicks() (busy, total uint64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("unexpected /proc/stat: %.40q", line)
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, nil
 }
 
 // host is the target's host:port, for the measuring workers' connections.
