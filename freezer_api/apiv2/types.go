@@ -537,3 +537,16 @@ func mapBool(m map[string]any, key string) (bool, bool) {
 	}
 	return false, false
 }
+
+// Marshal encodes v as the API answers: without HTML escaping ("<", ">"
+// and "&" as themselves, as upstream's json.dumps) and without the
+// trailing newline of json.Encoder.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -89,16 +89,6 @@ func into(m any, out any) error {
 	return nil
 }
 
-func jsonMarshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
 // parsePage reads limit and offset: missing or 0 limit means 10, as
 // upstream; negative values are rejected and limit is capped.
 func (s *Server) parsePage(r *http.Request) (store.Page, error) {

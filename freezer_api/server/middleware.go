@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/internal/logging"
 )
 
@@ -171,7 +172,7 @@ func acceptsJSON(r *http.Request) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := jsonMarshal(v)
+	b, err := apiv2.Marshal(v)
 	if err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)

@@ -252,7 +252,7 @@ func (s *Server) homeDoc(w http.ResponseWriter, _ *http.Request, _ *call) error 
 			"hints":         map[string]any{"allow": []string{"GET", "PATCH", "POST", "DELETE"}, "formats": map[string]any{"application/json": map[string]any{}}},
 		},
 	}}
-	b, _ := jsonMarshal(doc)
+	b, _ := apiv2.Marshal(doc)
 	w.Header().Set("Content-Type", "application/json-home")
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)

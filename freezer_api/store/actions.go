@@ -47,17 +47,22 @@ func (r actionRow) doc() (apiv2.Action, error) {
 		}
 	}
 	a := apiv2.Action{ActionID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, FreezerAction: fa}
+	a.MaxRetries, a.MaxRetriesInterval, a.Mandatory = r.options()
+	return a, nil
+}
+
+// options returns the action's optional fields as a document has them.
+func (r actionRow) options() (maxRetries, maxRetriesInterval *int, mandatory *bool) {
 	if r.MaxRetries.Valid {
 		v := int(r.MaxRetries.Int64)
-		a.MaxRetries = &v
+		maxRetries = &v
 	}
 	if r.MaxRetriesInterval.Valid {
 		v := int(r.MaxRetriesInterval.Int64)
-		a.MaxRetriesInterval = &v
+		maxRetriesInterval = &v
 	}
 	m := r.Mandatory
-	a.Mandatory = &m
-	return a, nil
+	return maxRetries, maxRetriesInterval, &m
 }
 
 // sameFreezerAction compares two option sets, ignoring null values (a GET

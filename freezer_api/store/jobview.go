@@ -36,7 +36,7 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 	if hidePID && v.CurrentPID != 0 {
 		js := v.schedule.schedule // a copy: the cached value stays as it is
 		js.CurrentPID = 0
-		enc, err := marshalJSON(js)
+		enc, err := apiv2.Marshal(js)
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +47,7 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 	b = append(b, `,"job_actions":`...)
 	b = append(b, v.actions...)
 	if withCredentials && v.Credentials != nil {
-		enc, err := marshalJSON(v.Credentials)
+		enc, err := apiv2.Marshal(v.Credentials)
 		if err != nil {
 			return nil, err
 		}
@@ -70,17 +70,6 @@ func (v *JobView) Job() (apiv2.Job, error) {
 		return apiv2.Job{}, fmt.Errorf("decoding job view: %w", err)
 	}
 	return j, nil
-}
-
-// marshalJSON encodes as the API answers: no HTML escaping, no newline.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // jobHead holds the job fields that come before job_schedule, in the
@@ -157,7 +146,7 @@ func (s *Store) renderSchedule(r *jobRow) (*renderedJSON, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := marshalJSON(js)
+		b, err := apiv2.Marshal(js)
 		if err != nil {
 			return nil, fmt.Errorf("encoding schedule of job %s: %w", r.ID, err)
 		}
@@ -173,7 +162,7 @@ func (s *Store) renderFreezerAction(r *actionRow) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := marshalJSON(a.FreezerAction)
+		b, err := apiv2.Marshal(a.FreezerAction)
 		if err != nil {
 			return nil, fmt.Errorf("encoding action %s: %w", r.ID, err)
 		}
@@ -192,16 +181,7 @@ func (s *Store) actionViewOf(r *actionRow) (actionView, error) {
 		return actionView{}, err
 	}
 	v := actionView{ActionID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, FreezerAction: fa}
-	if r.MaxRetries.Valid {
-		n := int(r.MaxRetries.Int64)
-		v.MaxRetries = &n
-	}
-	if r.MaxRetriesInterval.Valid {
-		n := int(r.MaxRetriesInterval.Int64)
-		v.MaxRetriesInterval = &n
-	}
-	m := r.Mandatory
-	v.Mandatory = &m
+	v.MaxRetries, v.MaxRetriesInterval, v.Mandatory = r.options()
 	return v, nil
 }
 
@@ -211,7 +191,7 @@ func (s *Store) jobView(r *jobRow, actions []actionView) (JobView, error) {
 	if err != nil {
 		return JobView{}, err
 	}
-	head, err := marshalJSON(jobHead{JobID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, ClientID: r.ClientID,
+	head, err := apiv2.Marshal(jobHead{JobID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, ClientID: r.ClientID,
 		Description: r.Description, SessionID: r.SessionID, SessionTag: r.SessionTag})
 	if err != nil {
 		return JobView{}, fmt.Errorf("encoding job %s: %w", r.ID, err)
@@ -220,7 +200,7 @@ func (s *Store) jobView(r *jobRow, actions []actionView) (JobView, error) {
 	if actions == nil {
 		actions = []actionView{}
 	}
-	acts, err := marshalJSON(actions)
+	acts, err := apiv2.Marshal(actions)
 	if err != nil {
 		return JobView{}, fmt.Errorf("encoding actions of job %s: %w", r.ID, err)
 	}

@@ -64,7 +64,7 @@ func TestJobViewEncodesAsTheDocument(t *testing.T) {
 			t.Fatalf("views %d, %v; want %d", len(views), err, len(docs))
 		}
 		for i, d := range docs {
-			full, err := marshalJSON(d)
+			full, err := apiv2.Marshal(d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestJobViewEncodesAsTheDocument(t *testing.T) {
 			// As a member sees it: no trust, and with hidePID no current_pid.
 			d.UserCredentials = nil
 			d.JobSchedule.CurrentPID = 0
-			member, _ := marshalJSON(d)
+			member, _ := apiv2.Marshal(d)
 			if got, _ := views[i].AppendJSON(nil, true, false); !bytes.Equal(got, member) {
 				t.Fatalf("round %d job %d as member: view\n%s\nwant\n%s", round, i, got, member)
 			}
@@ -83,7 +83,7 @@ func TestJobViewEncodesAsTheDocument(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again, _ := marshalJSON(back); !bytes.Equal(again, full) {
+			if again, _ := apiv2.Marshal(back); !bytes.Equal(again, full) {
 				t.Fatalf("job %d: Job() does not give the document back:\n%s\n%s", i, again, full)
 			}
 		}
