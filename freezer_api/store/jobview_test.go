@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -144,4 +145,67 @@ func TestRenderCacheFollowsTheStoredText(t *testing.T) {
 			t.Fatalf("cache holds %d bytes, bound %d", c.bytes, renderCacheMaxBytes)
 		}
 	}
+}
+
+// FuzzJobView: for any description and freezer_action a job can be stored
+// with, its view encodes exactly as its document.
+func FuzzJobView(f *testing.F) {
+	f.Add("nightly", []byte(`{"mode":"fs","n":1.50,"x":{"b":[1,null]}}`))
+	f.Add("a<b>&\u2028\x01\"\\", []byte(`{"k":"\ud800","big":123456789012345678901234567890,"e":-0.0e-7}`))
+	s := openFuzzStore(f)
+	ctx := context.Background()
+	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	f.Fuzz(func(t *testing.T, desc string, faJSON []byte) {
+		var fa apiv2.FreezerAction
+		dec := json.NewDecoder(bytes.NewReader(faJSON))
+		dec.UseNumber()
+		if dec.Decode(&fa) != nil || fa == nil {
+			return
+		}
+		fa["action"] = "backup"
+		delete(fa, "storage")
+		delete(fa, "engine_name")
+		delete(fa, "mode")
+		id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", Description: desc,
+			JobActions: []apiv2.Action{{FreezerAction: fa}}})
+		if err != nil {
+			t.Log(err)
+			return // not storable (e.g. invalid UTF-8 refused by the driver): nothing to read
+		}
+		var rows []jobRow
+		if err := s.db.SelectContext(ctx, &rows, "SELECT * FROM jobs WHERE id = ?", id); err != nil || len(rows) != 1 {
+			t.Fatalf("reading back: %v", err)
+		}
+		docs, err := s.jobDocs(ctx, s.db, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := apiv2.Marshal(docs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.GetJobView(ctx, sc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := v.AppendJSON(nil, false, true); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("view\n%s\nwant\n%s (%v)", got, want, err)
+		}
+	})
+}
+
+func openFuzzStore(f *testing.F) *Store {
+	f.Helper()
+	s, err := Open(context.Background(), "sqlite:///"+filepath.Join(f.TempDir(), "f.db"), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := s.RegisterClient(context.Background(), Scope{ProjectID: "p1", UserID: "u1"}, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
+		f.Fatal(err)
+	}
+	return s
 }
