@@ -128,8 +128,8 @@ func likePattern(needle string) string {
 // are never omitted), no other object at that depth has those keys, and a
 // term keeps the shallowest occurrence; setSchedule writes the same values
 // to the columns. A match_not on them is a column comparison then instead
-// of a NOT EXISTS on the terms, which MariaDB runs at a third of the cost
-// in the scheduler's poll ("client_id X, status not completed").
+// of a NOT EXISTS on the terms: MariaDB's CPU per scheduler's poll
+// ("client_id X, status not completed") fell from ~840 to ~515 us.
 var jobStatusColumns = map[string]string{"status": "d.status", "event": "d.event"}
 
 // where renders the filter as SQL conditions on the document alias "d".

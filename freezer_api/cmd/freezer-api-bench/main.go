@@ -98,6 +98,13 @@ func main() {
 		}
 		return t
 	}
+	for _, u := range []string{*url, *ref} {
+		// The measuring workers speak plain HTTP on their own connections.
+		if u != "" && !strings.HasPrefix(u, "http://") {
+			fmt.Fprintf(os.Stderr, "freezer-api-bench: %s: only http:// URLs can be measured\n", u)
+			os.Exit(2)
+		}
+	}
 	targets := []*target{mk("ours", *url, *jobs, *backups)}
 	if *ref != "" {
 		rj, rb := *refJobs, *refBackups
