@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -196,14 +195,7 @@ func FuzzJobView(f *testing.F) {
 
 func openFuzzStore(f *testing.F) *Store {
 	f.Helper()
-	s, err := Open(context.Background(), "sqlite:///"+filepath.Join(f.TempDir(), "f.db"), Options{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		f.Fatal(err)
-	}
+	s := openTest(f)
 	if _, err := s.RegisterClient(context.Background(), Scope{ProjectID: "p1", UserID: "u1"}, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
 		f.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"freezer.dev/freezer/freezer_api/apiv2"
 )
 
-func openTest(t *testing.T) *Store {
+func openTest(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), "sqlite:///"+filepath.Join(t.TempDir(), "f.db"), Options{})
 	if err != nil {
