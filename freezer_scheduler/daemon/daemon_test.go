@@ -51,12 +51,28 @@ func TestPidFileLifecycle(t *testing.T) {
 
 func TestStopWaitsForExit(t *testing.T) {
 	sleep := exec.Command("sleep", "30")
+	// Its own process group: a signal another test sends to its group
+	// (the go test process's) must not end it before Stop does.
+	sleep.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := sleep.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer sleep.Process.Kill()
 	go sleep.Wait()
 	p := PidFile{Path: filepath.Join(t.TempDir(), "s.pid"), Name: "sleep"}
-	os.WriteFile(p.Path, []byte(strconv.Itoa(sleep.Process.Pid)), 0o644)
+	if err := os.WriteFile(p.Path, []byte(strconv.Itoa(sleep.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The precondition: the pid file names a running "sleep". Once the
+	// CI run saw Stop find nothing to stop; if that happens again, this
+	// says whether the process was there at all.
+	for deadline := time.Now().Add(5 * time.Second); p.Running() != sleep.Process.Pid; {
+		if time.Now().After(deadline) {
+			cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(sleep.Process.Pid) + "/cmdline")
+			t.Fatalf("pid %d never seen running as sleep: cmdline %q, %v", sleep.Process.Pid, cmdline, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	pid, err := p.Stop(5 * time.Second)
 	if err != nil || pid != sleep.Process.Pid {
 		t.Fatalf("Stop: %d %v", pid, err)
