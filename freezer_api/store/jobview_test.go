@@ -17,12 +17,9 @@ import (
 // numbers as written, nested values, nulls, absent optional fields,
 // credentials, a process id, several actions in order and none at all.
 func TestJobViewEncodesAsTheDocument(t *testing.T) {
-	s := openTest(t)
 	ctx := context.Background()
 	sc := Scope{ProjectID: "p1", UserID: "u<1>"}
-	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c&1", Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithClient(t, sc, "c&1")
 	three, ten := 3, 10
 	no := false
 	weird := "a<b>&c \u2028 \"q\" \\ \x01 é 🙂"
@@ -109,12 +106,9 @@ func mustAppend(t *testing.T, s *Store, i int) []byte {
 // The render cache is keyed by the stored text: a changed schedule or
 // freezer_action shows at once, and the cache stays within its bound.
 func TestRenderCacheFollowsTheStoredText(t *testing.T) {
-	s := openTest(t)
 	ctx := context.Background()
 	sc := Scope{ProjectID: "p1", UserID: "u1"}
-	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithClient(t, sc, "c1")
 	id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", JobSchedule: apiv2.JobSchedule{Status: "scheduled"},
 		JobActions: []apiv2.Action{{FreezerAction: apiv2.FreezerAction{"action": "backup", "backup_name": "one"}}}})
 	if err != nil {
@@ -151,9 +145,9 @@ func TestRenderCacheFollowsTheStoredText(t *testing.T) {
 func FuzzJobView(f *testing.F) {
 	f.Add("nightly", []byte(`{"mode":"fs","n":1.50,"x":{"b":[1,null]}}`))
 	f.Add("a<b>&\u2028\x01\"\\", []byte(`{"k":"\ud800","big":123456789012345678901234567890,"e":-0.0e-7}`))
-	s := openFuzzStore(f)
 	ctx := context.Background()
 	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	s := openWithClient(f, sc, "c1")
 	f.Fuzz(func(t *testing.T, desc string, faJSON []byte) {
 		var fa apiv2.FreezerAction
 		dec := json.NewDecoder(bytes.NewReader(faJSON))
@@ -191,13 +185,4 @@ func FuzzJobView(f *testing.F) {
 			t.Fatalf("view\n%s\nwant\n%s (%v)", got, want, err)
 		}
 	})
-}
-
-func openFuzzStore(f *testing.F) *Store {
-	f.Helper()
-	s := openTest(f)
-	if _, err := s.RegisterClient(context.Background(), Scope{ProjectID: "p1", UserID: "u1"}, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
-		f.Fatal(err)
-	}
-	return s
 }

@@ -23,6 +23,16 @@ func openTest(t testing.TB) *Store {
 	return s
 }
 
+// openWithClient is openTest with one registered client in sc's project.
+func openWithClient(t testing.TB, sc Scope, clientID string) *Store {
+	t.Helper()
+	s := openTest(t)
+	if _, err := s.RegisterClient(context.Background(), sc, apiv2.ClientInfo{ClientID: clientID, Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct{ in, d, dsn string }{
 		{"sqlite:///freezer.db", "sqlite", "file:freezer.db?"},
@@ -124,12 +134,9 @@ func TestPollQuery(t *testing.T) {
 // (jobStatusColumns); it must select exactly what the terms select, for
 // every kind of value, including a freezer_action key of the same name.
 func TestStatusColumnsSelectAsTheTerms(t *testing.T) {
-	s := openTest(t)
 	ctx := context.Background()
 	sc := Scope{ProjectID: "p1", UserID: "u1"}
-	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
+	s := openWithClient(t, sc, "c1")
 	for _, st := range []string{"", "completed", "scheduled", "running", "stop"} {
 		for _, ev := range []string{"", "start", "stop"} {
 			if _, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", JobSchedule: apiv2.JobSchedule{Status: st, Event: ev},
