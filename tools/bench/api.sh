@@ -93,9 +93,14 @@ export OS_AUTH_URL OS_USERNAME="$DEMO_OS_USERNAME" OS_PASSWORD="$DEMO_OS_PASSWOR
   OS_PROJECT_NAME="$DEMO_OS_PROJECT_NAME" OS_PROJECT_ID="$DEMO_OS_PROJECT_ID" \
   OS_USER_DOMAIN_NAME="$DEMO_OS_USER_DOMAIN_NAME" OS_PROJECT_DOMAIN_NAME="$DEMO_OS_PROJECT_DOMAIN_NAME"
 echo "api: seeding and measuring (ours $JOBS jobs/$BACKUPS backups, upstream $REF_JOBS/$REF_BACKUPS; $CONC workers, $DUR per scenario)" >&2
+# CPU per request: our server, upstream's uwsgi master and its workers,
+# MariaDB (when it runs here; the tool leaves out what it cannot read).
+REF_PID=0 DB_PID=0
+[[ -r $TESTENV_RUN/freezer-api-py.pid ]] && REF_PID=$(cat "$TESTENV_RUN/freezer-api-py.pid")
+DB_PID=$(pgrep -xo mariadbd || pgrep -xo mysqld || echo 0)
 "$BUILD/freezer-api-bench" --url "http://127.0.0.1:$PORT" --ref-url "http://127.0.0.1:$PYPORT" \
   --jobs "$JOBS" --backups "$BACKUPS" --ref-jobs "$REF_JOBS" --ref-backups "$REF_BACKUPS" \
-  --concurrency "$CONC" --duration "$DUR" --pid "$PID" >"$LOGDIR/api-bench.out" 2>"$LOGDIR/api-bench.err" ||
+  --concurrency "$CONC" --duration "$DUR" --pid "$PID" --ref-pid "$REF_PID" --db-pid "$DB_PID" >"$LOGDIR/api-bench.out" 2>"$LOGDIR/api-bench.err" ||
   die "freezer-api-bench failed: $(tail -n 5 "$LOGDIR/api-bench.err")"
 cat "$LOGDIR/api-bench.out" >&2
 
@@ -159,6 +164,8 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
     }' "$LOGDIR/api-bench.out"
   echo "  note: with $CONC closed-loop workers the mean latency is $CONC / (req/s) (Little's law), and the load generator"
   echo "  shares the machine's $(nproc) cores with the server: p99 < 20 ms at $CONC workers needs > $((CONC * 50)) req/s."
+  echo "  '# CPU per answered request' lines: server = the API's processes (uwsgi's master and workers upstream),"
+  echo "  database = MariaDB, machine = all busy CPU time over the answered requests (load generator and kernel included)."
   if [[ -s $LOGDIR/api-open.out ]]; then
     echo "latency at the target load (ours alone, open loop: $CONC clients offered 20x upstream's rate above for list"
     echo "  and get, 100x for the poll; latency counted from each request's scheduled time):"

@@ -2,14 +2,17 @@
 # Shared helpers for tools/bench/*.sh (sourced, not run).
 #
 # measure LABEL CMD... runs CMD once under /usr/bin/time and appends
-# "LABEL wall_s cpu_s maxrss_kib" to $DATA. Wall time comes from bash's
+# "LABEL wall_s cpu_s maxrss_kib services_cpu_s" to $DATA. Wall time comes from bash's
 # EPOCHREALTIME (µs); CPU and peak RSS from getrusage of the children as
 # reported by GNU time: the RSS is that of the largest single process of
 # the command (a pipeline's biggest stage, the Python agent or one of the
 # tar/gzip/openssl processes it starts), the same definition as the
-# reference figures. Before each run: `sync`, so a run never pays for the
-# write-back of the previous one. A failing command stops the section with
-# its stderr tail; its numbers are never recorded.
+# reference figures. services_cpu_s is the CPU time that the processes
+# whose command line matches $BENCH_SERVICES (an extended regex for pgrep
+# -f; none when empty) used during the run: the storage servers that share
+# the machine's cores with the agent. Before each run: `sync`, so a run
+# never pays for the write-back of the previous one. A failing command
+# stops the section with its stderr tail; its numbers are never recorded.
 
 die() {
   echo "bench: $*" >&2
@@ -43,14 +46,34 @@ demo_os_env() {
     OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=${OS_REGION_NAME:-RegionOne}
 }
 
+# service_ticks prints the CPU time (clock ticks, user + system) used so
+# far by the processes matching $BENCH_SERVICES; 0 when it is empty.
+service_ticks() {
+  local p sum=0 f
+  [[ -n ${BENCH_SERVICES:-} ]] || {
+    echo 0
+    return
+  }
+  for p in $(pgrep -f -- "$BENCH_SERVICES" || true); do
+    # Fields after the command name, which may hold spaces: utime is the
+    # 12th, stime the 13th.
+    f=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<<"$f"
+    sum=$((sum + ${f[11]:-0} + ${f[12]:-0}))
+  done
+  echo "$sum"
+}
+
 measure() {
   local label=$1
   shift
   sync
-  local tf=$LOGDIR/$label.time t0 t1 rc=0
+  local tf=$LOGDIR/$label.time t0 t1 s0 s1 rc=0
+  s0=$(service_ticks)
   t0=$EPOCHREALTIME
   /usr/bin/time -f '%U %S %M' -o "$tf" "$@" >"$LOGDIR/$label.out" 2>"$LOGDIR/$label.err" || rc=$?
   t1=$EPOCHREALTIME
+  s1=$(service_ticks)
   if ((rc != 0)); then
     echo "bench: $label FAILED (exit $rc): $*" >&2
     tail -n 20 "$LOGDIR/$label.err" >&2
@@ -59,8 +82,8 @@ measure() {
   local u s m
   read -r u s m < <(tail -n 1 "$tf")
   [[ $m =~ ^[0-9]+$ ]] || die "$label: cannot read GNU time output in $tf"
-  awk -v l="$label" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v m="$m" \
-    'BEGIN { printf "%s %.3f %.2f %d\n", l, b - a, u + s, m }' >>"$DATA"
+  awk -v l="$label" -v a="$t0" -v b="$t1" -v u="$u" -v s="$s" -v m="$m" -v sv=$((s1 - s0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%s %.3f %.2f %d %.2f\n", l, b - a, u + s, m, sv / hz }' >>"$DATA"
   printf '  %-28s %8.2f s  %6d MiB\n' "$label" "$(tail -n 1 "$DATA" | cut -d' ' -f2)" $((m / 1024)) >&2
 }
 

@@ -5,7 +5,11 @@
 //
 //	freezer-api-bench --url http://127.0.0.1:9090 [--ref-url http://127.0.0.1:9091]
 //	    [--jobs 10000] [--backups 100000] [--ref-jobs N] [--ref-backups N]
-//	    [--concurrency 200] [--duration 20s] [--pid PID]
+//	    [--concurrency 200] [--duration 20s] [--pid PID] [--ref-pid PID] [--db-pid PID]
+//
+// With the process ids it also prints, per scenario, the CPU time the
+// server and the database used per answered request, and the machine's
+// busy time per request (load generator and kernel included).
 //
 // Identity: with OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,
 // OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME in the environment it logs
@@ -53,6 +57,7 @@ type target struct {
 	jobIDs   []string
 	hc       *http.Client
 	seedConc int
+	procs    []procGroup // charged with the CPU of its requests
 }
 
 type result struct {
@@ -74,7 +79,9 @@ func main() {
 	seedConc := flag.Int("seed-concurrency", 32, "concurrent workers while seeding")
 	dur := flag.Duration("duration", 20*time.Second, "duration of each scenario")
 	project := flag.String("project", "bench", "project id for a noauth server (ignored with Keystone)")
-	pid := flag.Int("pid", 0, "process id of our API, to report its peak RSS")
+	pid := flag.Int("pid", 0, "process id of our API, to report its peak RSS and the CPU it used per request")
+	refPid := flag.Int("ref-pid", 0, "process id of the reference API (uwsgi's master: its children are counted too), to report the CPU it used per request")
+	dbPid := flag.Int("db-pid", 0, "process id of the database server, to report the CPU it used per request")
 	skipSeed := flag.Bool("skip-seed", false, "do not seed (the data of an earlier run is reused)")
 	rates := flag.String("rate", "", "open loop instead of closed: scenario=req/s pairs, e.g. \"job get=4800,job list=7600\"; the --concurrency workers share the rate, and latency counts from each request's scheduled time (no coordinated omission)")
 	only := flag.String("scenarios", "", "comma-separated scenarios to run (default: all), e.g. \"job list,job get\"")
@@ -106,6 +113,7 @@ func main() {
 		}
 	}
 	targets := []*target{mk("ours", *url, *jobs, *backups)}
+	targets[0].procs = procGroups(*pid, false, *dbPid)
 	if *ref != "" {
 		rj, rb := *refJobs, *refBackups
 		if rj < 0 {
@@ -115,6 +123,7 @@ func main() {
 			rb = *backups
 		}
 		targets = append(targets, mk("reference", *ref, rj, rb))
+		targets[1].procs = procGroups(*refPid, true, *dbPid)
 	}
 	for _, t := range targets {
 		start := time.Now()
@@ -172,11 +181,13 @@ func main() {
 				fmt.Printf("# machine idle after %s\n", d.Round(time.Second))
 			}
 			var r result
+			cpu := startCPU(t.procs)
 			if rate > 0 {
 				r = runOpen(t, *conc, *dur, rate, sc.req)
 			} else {
 				r = run(t, *conc, *dur, sc.req)
 			}
+			perReq := cpu.per(r.n)
 			res = append(res, r)
 			fmt.Printf("%-16s %-10s %10.1f %10s %10s %8d", sc.name, t.name, r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
 			if len(res) == 2 && res[1].rps > 0 {
@@ -185,6 +196,9 @@ func main() {
 			fmt.Println()
 			if r.firstErr != "" {
 				fmt.Printf("#   first error: %s\n", r.firstErr)
+			}
+			if perReq != "" {
+				fmt.Printf("#   CPU per answered request: %s\n", perReq)
 			}
 			if d, ok := t.drain(3 * time.Minute); !ok {
 				fmt.Printf("# %s still busy %s after the scenario\n", t.name, d.Round(time.Second))
@@ -337,6 +351,18 @@ func cpuTicks() (busy, total uint64, err error) {
 		}
 	}
 	return busy, total, nil
+}
+
+// procGroups are the processes a target's requests are charged with.
+func procGroups(server int, children bool, db int) []procGroup {
+	var g []procGroup
+	if server > 0 {
+		g = append(g, procGroup{label: "server", pid: server, children: children})
+	}
+	if db > 0 {
+		g = append(g, procGroup{label: "database", pid: db})
+	}
+	return g
 }
 
 // host is the target's host:port, for the measuring workers' connections.
