@@ -52,6 +52,9 @@ type StorageSpec struct {
 	// combined stream once, while a limit inside a section (in Options)
 	// bounds that storage alone.
 	JobLimits map[string]string
+	// ReadOnly opens the storage without creating its root (directory,
+	// container, bucket): every action but backup only reads and deletes.
+	ReadOnly bool
 }
 
 // Deps are the implementations the command line wires into the agent.
@@ -224,6 +227,9 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		specs, err := s.storageSpecs(env.Getenv)
 		if err != nil {
 			return fail(env, log, quiet, err)
+		}
+		for i := range specs {
+			specs[i].ReadOnly = o.Action != agent.ActionBackup
 		}
 		if p := s.str("proxy"); p != "" {
 			// As upstream: --proxy rewrites the proxy environment, which

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,6 +218,35 @@ func TestExitCodesAndTargets(t *testing.T) {
 		if names, _ := os.ReadDir(dry); len(names) > 0 {
 			t.Errorf("dry-run restore wrote %v", names)
 		}
+	}
+}
+
+// Only a backup creates the storage's root: restore, info and retention on
+// a container that does not exist (a typo, say) find nothing, say so with
+// their usual exit status and leave no empty container behind.
+func TestReadActionsCreateNoContainer(t *testing.T) {
+	h := newHarness(t)
+	dst := filepath.Join(t.TempDir(), "dst")
+	runs := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--action", "restore", "--restore-abs-path", dst}, ExitNotFound},
+		{[]string{"--action", "info"}, 0},
+		{[]string{"--action", "admin", "--remove-older-than", "1"}, 0},
+	}
+	for _, r := range runs {
+		code, _, errOut := h.run(r.args...)
+		if code != r.code {
+			t.Errorf("%v: exit %d, want %d: %s", r.args, code, r.code, errOut)
+		}
+		if _, err := os.Stat(h.store); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v created the container %s (stat: %v)", r.args, h.store, err)
+		}
+	}
+	h.backup(smallTree(t))
+	if fi, err := os.Stat(h.store); err != nil || !fi.IsDir() {
+		t.Fatalf("backup did not create the container: %v", err)
 	}
 }
 

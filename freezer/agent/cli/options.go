@@ -57,7 +57,7 @@ func options() []opt {
 		{Name: "backup_name", Short: "-N", Kind: str, Group: gGeneral, Help: "Name of the backup; required for backup, restore and admin."},
 		{Name: "hostname", Kind: str, Group: gGeneral, Help: "Host name the backups belong to. Default: this host's name. Set it to restore or purge another host's backups."},
 		{Name: "container", Short: "-C", Kind: str, Default: "freezer_backups", Group: gGeneral,
-			Help: "Where backups go: a Swift container (optionally container/prefix), an S3 bucket[/prefix], or a directory for local, ssh and ftp storage."},
+			Help: "Where backups go: a Swift container (optionally container/prefix), an S3 bucket[/prefix], or a directory for local, ssh and ftp storage. A backup creates it when missing; the other actions never do."},
 		{Name: "storage", Kind: str, Default: "swift", Group: gGeneral, Choices: []string{"local", "swift", "ssh", "s3", "ftp", "ftps"},
 			Help: "Storage type."},
 		{Name: "config", Kind: str, Group: gGeneral,

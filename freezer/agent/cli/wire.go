@@ -58,7 +58,7 @@ func openStorage(ctx context.Context, specs []StorageSpec) (backup.Storage, erro
 		if home == "" {
 			home, _ = os.UserHomeDir()
 		}
-		st, err := registry.New(ctx, v, registry.Env{Getenv: s.Getenv, Home: home})
+		st, err := registry.New(ctx, v, registry.Env{Getenv: s.Getenv, Home: home, ReadOnly: s.ReadOnly})
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("%s storage %q: %w", s.Type, s.Container, err)

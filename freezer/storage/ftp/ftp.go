@@ -57,6 +57,10 @@ type Options struct {
 	// Dial, when set, opens the plain FTP connections (control and data)
 	// instead of a net.Dialer: the tests cut a transfer with it.
 	Dial func(network, addr string) (net.Conn, error)
+	// NoCreate opens without creating Container, for the actions that only
+	// read or delete (a missing directory lists as empty). The login is
+	// still checked at once.
+	NoCreate bool
 }
 
 // OptionsFrom maps upstream's --ftp-* options; tls selects FTPS (the
@@ -142,7 +146,9 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = s.mkdirAll(c, s.root)
+	if !o.NoCreate {
+		err = s.mkdirAll(c, s.root)
+	}
 	s.release(c, err)
 	if err != nil {
 		return nil, fmt.Errorf("%s: creating %s: %w", s.kind(), s.root, err)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,6 +82,42 @@ func TestFTPConformance(t *testing.T) {
 func TestFTPSConformance(t *testing.T) {
 	storagetest.RunConfig(t, storagetest.Config{LargeSize: 4<<20 + 99},
 		func(t *testing.T) backup.Storage { return newTest(t, true) })
+}
+
+// Restore, info and retention open the storage with NoCreate: a directory
+// that does not exist stays so.
+func TestFTPMissingRootNotCreated(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ftp", true: "ftps"}[tls], func(t *testing.T) {
+			storagetest.RunMissingRoot(t, func(t *testing.T) (backup.Storage, func() bool) {
+				base := testenv.Load(t).Get(t, "FTP_CONTAINER")
+				run := uniq(t)
+				ctx := context.Background()
+				o := envOptions(t, base+"/"+run+"/root", tls)
+				o.NoCreate = true
+				s, err := New(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				parent, err := New(ctx, envOptions(t, base, tls))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					s.Close()
+					parent.Delete(ctx, run)
+					parent.Close()
+				})
+				return s, func() bool {
+					names, err := parent.List(ctx, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					return slices.Contains(names, run)
+				}
+			})
+		})
+	}
 }
 
 // TestFTPSRefusesUnknownCertificate: without the CA file the self-signed

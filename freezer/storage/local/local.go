@@ -22,8 +22,12 @@ const tempPrefix = ".freezer-tmp-"
 // Options configures a local storage.
 type Options struct {
 	// Root is the directory holding the layout (the --container value). It
-	// is created when missing.
+	// is created when missing, unless NoCreate is set.
 	Root string
+	// NoCreate opens without creating Root, for the actions that only read
+	// or delete: a mistyped container then finds no backup instead of
+	// leaving an empty directory behind. Put still creates what it needs.
+	NoCreate bool
 	// DirMode and FileMode are the permissions of created directories and
 	// files; zero means 0o700 and 0o600, as backups may be confidential.
 	DirMode  fs.FileMode
@@ -39,7 +43,8 @@ type Storage struct {
 
 var _ backup.Storage = (*Storage)(nil)
 
-// New returns a storage rooted at opts.Root, creating the directory.
+// New returns a storage rooted at opts.Root, creating the directory unless
+// opts.NoCreate is set.
 func New(opts Options) (*Storage, error) {
 	if opts.Root == "" {
 		return nil, fmt.Errorf("local storage: no container (root directory) given")
@@ -54,6 +59,9 @@ func New(opts Options) (*Storage, error) {
 	}
 	if s.fileMode == 0 {
 		s.fileMode = 0o600
+	}
+	if opts.NoCreate {
+		return s, nil
 	}
 	if err := os.MkdirAll(root, s.dirMode); err != nil {
 		return nil, fmt.Errorf("local storage: creating root: %w", err)

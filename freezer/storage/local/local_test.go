@@ -124,3 +124,17 @@ func TestPutOverDirectoryFails(t *testing.T) {
 		t.Fatal("Put over a directory succeeded")
 	}
 }
+
+func TestMissingRootNotCreated(t *testing.T) {
+	storagetest.RunMissingRoot(t, func(t *testing.T) (backup.Storage, func() bool) {
+		root := filepath.Join(t.TempDir(), "no", "container")
+		s, err := New(Options{Root: root, NoCreate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, func() bool {
+			_, err := os.Lstat(filepath.Dir(root))
+			return err == nil
+		}
+	})
+}

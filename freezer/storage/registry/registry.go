@@ -31,6 +31,10 @@ type Env struct {
 	// part, per call for ssh and ftp); zero means retry.Default(). Its
 	// OnRetry hook is where the agent logs retries.
 	Retry retry.Policy
+	// ReadOnly opens every storage without creating its root (directory,
+	// container or bucket): restore, info and retention only read and
+	// delete, and a mistyped --container must not leave an empty one.
+	ReadOnly bool
 }
 
 // Constructor builds one storage from its option values.
@@ -39,8 +43,8 @@ type Constructor func(ctx context.Context, v storage.Values, env Env) (backup.St
 // Constructors is the table of storage names.
 func Constructors() map[string]Constructor {
 	return map[string]Constructor{
-		"local": func(_ context.Context, v storage.Values, _ Env) (backup.Storage, error) {
-			return local.New(local.Options{Root: v.Get("container")})
+		"local": func(_ context.Context, v storage.Values, env Env) (backup.Storage, error) {
+			return local.New(local.Options{Root: v.Get("container"), NoCreate: env.ReadOnly})
 		},
 		"swift": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
 			o, err := swift.OptionsFrom(v, env.Getenv)
@@ -48,6 +52,7 @@ func Constructors() map[string]Constructor {
 				return nil, err
 			}
 			o.Retry = env.Retry
+			o.NoCreate = env.ReadOnly
 			return swift.New(ctx, o)
 		},
 		"s3": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
@@ -56,6 +61,7 @@ func Constructors() map[string]Constructor {
 				return nil, err
 			}
 			o.Retry = env.Retry
+			o.NoCreate = env.ReadOnly
 			return s3.New(ctx, o)
 		},
 		"ssh": func(ctx context.Context, v storage.Values, env Env) (backup.Storage, error) {
@@ -63,6 +69,7 @@ func Constructors() map[string]Constructor {
 			if err != nil {
 				return nil, err
 			}
+			o.NoCreate = env.ReadOnly
 			st, err := ssh.New(ctx, o)
 			if err != nil {
 				return nil, err
@@ -82,6 +89,7 @@ func ftpConstructor(tls bool) Constructor {
 			return nil, err
 		}
 		o.Retry = env.Retry
+		o.NoCreate = env.ReadOnly
 		st, err := ftp.New(ctx, o)
 		if err != nil {
 			return nil, err

@@ -52,6 +52,9 @@ type Options struct {
 	// WrapTransport, when set, wraps the HTTP transport (instrumentation,
 	// fault injection in tests).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// NoCreate opens without creating the bucket, for the actions that
+	// only read or delete (a missing bucket lists as empty).
+	NoCreate bool
 }
 
 // OptionsFrom maps upstream's --access-key/--secret-key/--endpoint (with
@@ -163,6 +166,9 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		}
 		if minio.ToErrorResponse(err).Code != "NoSuchBucket" {
 			return classify(err)
+		}
+		if o.NoCreate {
+			return nil
 		}
 		err = cl.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: o.Region})
 		if code := minio.ToErrorResponse(err).Code; code == "BucketAlreadyOwnedByYou" {

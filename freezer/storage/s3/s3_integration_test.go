@@ -79,6 +79,42 @@ func TestS3Conformance(t *testing.T) {
 		func(t *testing.T) backup.Storage { return newTest(t, nil) })
 }
 
+// Restore, info and retention open the storage with NoCreate: a bucket
+// that does not exist stays so (the credentials are still checked).
+func TestS3MissingBucketNotCreated(t *testing.T) {
+	storagetest.RunMissingRoot(t, func(t *testing.T) (backup.Storage, func() bool) {
+		b := make([]byte, 6)
+		rand.Read(b)
+		o := demoOptions(t, "fzgo-missing-"+hex.EncodeToString(b)+"/prefix")
+		o.NoCreate = true
+		ctx := context.Background()
+		s, err := New(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exists := func() bool {
+			_, err := s.core.ListObjectsV2(s.bucket, "", "", "", "/", 1)
+			if err != nil && minio.ToErrorResponse(err).Code != "NoSuchBucket" {
+				t.Fatalf("listing the bucket: %v", err)
+			}
+			return err == nil
+		}
+		t.Cleanup(func() {
+			if exists() {
+				s.core.RemoveBucket(ctx, s.bucket)
+			}
+		})
+		return s, exists
+	})
+	// Wrong keys still fail at once, bucket or not.
+	o := demoOptions(t, "fzgo-missing-x")
+	o.NoCreate = true
+	o.SecretKey = "wrong"
+	if _, err := New(context.Background(), o); err == nil {
+		t.Fatal("New with a wrong secret key and NoCreate succeeded")
+	}
+}
+
 func pendingUploads(t *testing.T, s *Storage) int {
 	ups, err := s.uploads(context.Background(), s.prefix+"/")
 	if err != nil {

@@ -49,6 +49,9 @@ type Options struct {
 	InsecureIgnoreHostKey bool
 	// Timeout bounds connecting; default 30 s.
 	Timeout time.Duration
+	// NoCreate opens without creating Container, for the actions that only
+	// read or delete (a missing directory lists as empty).
+	NoCreate bool
 }
 
 // OptionsFrom maps upstream's --ssh-* options (and our ssh_known_hosts and
@@ -148,6 +151,9 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	c, err := s.sftp(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if o.NoCreate {
+		return s, nil
 	}
 	if err := c.MkdirAll(s.root); err != nil {
 		s.Close()

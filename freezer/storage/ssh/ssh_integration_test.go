@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,6 +73,38 @@ func newTest(t *testing.T) *Storage {
 func TestSFTPConformance(t *testing.T) {
 	storagetest.RunConfig(t, storagetest.Config{LargeSize: 6<<20 + 77},
 		func(t *testing.T) backup.Storage { return newTest(t) })
+}
+
+// Restore, info and retention open the storage with NoCreate: a directory
+// that does not exist stays so.
+func TestSFTPMissingRootNotCreated(t *testing.T) {
+	storagetest.RunMissingRoot(t, func(t *testing.T) (backup.Storage, func() bool) {
+		base := testenv.Load(t).Get(t, "SSH_CONTAINER")
+		run := uniq(t)
+		ctx := context.Background()
+		o := envOptions(t, base+"/"+run+"/root")
+		o.NoCreate = true
+		s, err := New(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent, err := New(ctx, envOptions(t, base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			s.Close()
+			parent.Delete(ctx, run)
+			parent.Close()
+		})
+		return s, func() bool {
+			names, err := parent.List(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.Contains(names, run)
+		}
+	})
 }
 
 func TestSFTPUnknownHostKeyRefused(t *testing.T) {

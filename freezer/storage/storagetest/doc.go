@@ -6,5 +6,6 @@
 // Backends call Run from a unit test (local) or an integration test (real
 // servers) with a constructor that returns a storage on a fresh, empty root.
 // Large streams come from a deterministic generator and are compared by
-// hash, so the suite never holds an object in memory.
+// hash, so the suite never holds an object in memory. RunMissingRoot checks
+// a storage opened for reading only on a root that does not exist.
 package storagetest

@@ -53,6 +53,9 @@ type Options struct {
 	// RequestTimeout bounds waiting for an answer's headers; zero means
 	// 2 minutes.
 	RequestTimeout time.Duration
+	// NoCreate opens without creating the container, for the actions that
+	// only read or delete (a missing container lists as empty).
+	NoCreate bool
 }
 
 // OptionsFrom maps upstream option names (v) and the OS_* environment

@@ -96,6 +96,9 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	if s.parallel <= 0 {
 		s.parallel = 4
 	}
+	if o.NoCreate {
+		return s, nil
+	}
 	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		return classify(containers.Create(ctx, sc, container, nil).Err)
 	})

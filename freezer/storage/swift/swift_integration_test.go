@@ -104,6 +104,33 @@ func TestSwiftConformanceWholeContainer(t *testing.T) {
 		})
 }
 
+// Restore, info and retention open the storage with NoCreate: a container
+// that does not exist stays so.
+func TestSwiftMissingContainerNotCreated(t *testing.T) {
+	storagetest.RunMissingRoot(t, func(t *testing.T) (backup.Storage, func() bool) {
+		o := demoOptions(t, "fzgo-"+uniq(t)+"/prefix")
+		o.NoCreate = true
+		ctx := context.Background()
+		s, err := New(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exists := func() bool {
+			err := containers.Get(ctx, s.client, s.container, nil).Err
+			if err != nil && !errors.Is(classify(err), backup.ErrNotFound) {
+				t.Fatalf("HEAD container: %v", err)
+			}
+			return err == nil
+		}
+		t.Cleanup(func() {
+			if exists() {
+				dropContainer(t, s)
+			}
+		})
+		return s, exists
+	})
+}
+
 func mustList(t *testing.T, s backup.Storage, dir string) []string {
 	names, err := s.List(context.Background(), dir)
 	if err != nil {
