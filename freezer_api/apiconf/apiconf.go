@@ -61,6 +61,8 @@ func Schema() config.Schema {
 		{Group: "keystone_authtoken", Name: "project_name", Type: config.String, Default: "service", Help: "Service user's project."},
 		{Group: "keystone_authtoken", Name: "user_domain_name", Type: config.String, Default: "Default", Help: "Service user's domain."},
 		{Group: "keystone_authtoken", Name: "project_domain_name", Type: config.String, Default: "Default", Help: "Service project's domain."},
+		{Group: "keystone_authtoken", Name: "user_domain_id", Type: config.String, Help: "Service user's domain by id; wins over user_domain_name."},
+		{Group: "keystone_authtoken", Name: "project_domain_id", Type: config.String, Help: "Service project's domain by id; wins over project_domain_name."},
 		{Group: "keystone_authtoken", Name: "region_name", Type: config.String, Help: "Region of the identity endpoint."},
 		{Group: "keystone_authtoken", Name: "token_cache_time", Type: config.Int, Default: "300", Help: "Seconds a validated token is trusted before asking Keystone again (never past its expiry)."},
 
@@ -126,6 +128,7 @@ type Keystone struct {
 	Password                              logging.Secret
 	ProjectName, UserDomainName           string
 	ProjectDomainName, RegionName         string
+	UserDomainID, ProjectDomainID         string
 	CacheTime                             time.Duration
 }
 
@@ -190,6 +193,8 @@ func Load(a Args) (Settings, error) {
 			ProjectName:        v.String("keystone_authtoken", "project_name"),
 			UserDomainName:     v.String("keystone_authtoken", "user_domain_name"),
 			ProjectDomainName:  v.String("keystone_authtoken", "project_domain_name"),
+			UserDomainID:       v.String("keystone_authtoken", "user_domain_id"),
+			ProjectDomainID:    v.String("keystone_authtoken", "project_domain_id"),
 			RegionName:         v.String("keystone_authtoken", "region_name"),
 			CacheTime:          time.Duration(v.Int("keystone_authtoken", "token_cache_time")) * time.Second,
 		},

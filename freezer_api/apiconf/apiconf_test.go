@@ -41,6 +41,8 @@ log_file = api.log
 auth_uri = http://keystone:5000/v3
 password = secret
 memcached_servers = 127.0.0.1:11211
+project_domain_id = default
+user_domain_id = dom-1
 [centralized_scheduler]
 trusts_delegated_roles =
 [oslo_policy]
@@ -57,7 +59,8 @@ policy_file = my-policy.yaml
 	if s.BindPort != 9292 || s.AuthStrategy != "noauth" || s.Connection.Reveal() != "mysql+pymysql://freezer:pw@db/freezer" {
 		t.Fatalf("%+v", s)
 	}
-	if s.Keystone.AuthURL != "http://keystone:5000/v3" || s.Keystone.WWWAuthenticateURI != "http://keystone:5000/v3" || s.Keystone.CacheTime != 300*time.Second {
+	if s.Keystone.AuthURL != "http://keystone:5000/v3" || s.Keystone.WWWAuthenticateURI != "http://keystone:5000/v3" || s.Keystone.CacheTime != 300*time.Second ||
+		s.Keystone.ProjectDomainID != "default" || s.Keystone.UserDomainID != "dom-1" || s.Keystone.ProjectDomainName != "Default" {
 		t.Fatalf("keystone %+v", s.Keystone)
 	}
 	if s.LogFile != "/var/log/freezer/api.log" || s.PolicyFile != filepath.Join(dir, "my-policy.yaml") || s.MaxLimit != 10000 {

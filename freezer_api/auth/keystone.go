@@ -23,7 +23,11 @@ type KeystoneConfig struct {
 	ProjectName       string
 	UserDomainName    string
 	ProjectDomainName string
-	RegionName        string
+	// UserDomainID and ProjectDomainID, when set, win over the names (as
+	// deployment tools often write project_domain_id = default).
+	UserDomainID    string
+	ProjectDomainID string
+	RegionName      string
 	// CacheTime bounds how long a validated token is trusted without asking
 	// Keystone again (keystonemiddleware's token_cache_time, 300 s).
 	CacheTime time.Duration
@@ -91,14 +95,7 @@ func NewKeystone(ctx context.Context, cfg KeystoneConfig) (*Keystone, error) {
 	} else {
 		pc.HTTPClient = http.Client{Timeout: 30 * time.Second}
 	}
-	opts := gophercloud.AuthOptions{
-		IdentityEndpoint: cfg.AuthURL,
-		Username:         cfg.Username,
-		Password:         cfg.Password,
-		DomainName:       cfg.UserDomainName,
-		AllowReauth:      true,
-		Scope:            &gophercloud.AuthScope{ProjectName: cfg.ProjectName, DomainName: cfg.ProjectDomainName},
-	}
+	opts := serviceAuthOptions(cfg)
 	if err := openstack.Authenticate(ctx, pc, opts); err != nil {
 		return nil, fmt.Errorf("authenticating the freezer-api service user %q at %s: %w", cfg.Username, cfg.AuthURL, err)
 	}
@@ -117,6 +114,29 @@ func NewKeystone(ctx context.Context, cfg KeystoneConfig) (*Keystone, error) {
 		}
 	}
 	return k, nil
+}
+
+// serviceAuthOptions are the service user's credentials: Keystone takes
+// either a domain's id or its name, and the id wins when both are set.
+func serviceAuthOptions(cfg KeystoneConfig) gophercloud.AuthOptions {
+	opts := gophercloud.AuthOptions{
+		IdentityEndpoint: cfg.AuthURL,
+		Username:         cfg.Username,
+		Password:         cfg.Password,
+		AllowReauth:      true,
+		Scope:            &gophercloud.AuthScope{ProjectName: cfg.ProjectName},
+	}
+	if cfg.UserDomainID != "" {
+		opts.DomainID = cfg.UserDomainID
+	} else {
+		opts.DomainName = cfg.UserDomainName
+	}
+	if cfg.ProjectDomainID != "" {
+		opts.Scope.DomainID = cfg.ProjectDomainID
+	} else {
+		opts.Scope.DomainName = cfg.ProjectDomainName
+	}
+	return opts
 }
 
 type tokenBody struct {

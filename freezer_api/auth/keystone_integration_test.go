@@ -56,6 +56,29 @@ func newKeystone(t *testing.T, env *testenv.Env, now func() time.Time) *auth.Key
 	return k
 }
 
+// Deployment tools often name the service user's domains by id
+// (project_domain_id = default); the id wins over the names.
+func TestKeystoneServiceUserDomainIDs(t *testing.T) {
+	env := testenv.Load(t)
+	cfg := auth.KeystoneConfig{
+		AuthURL:           env.Get(t, "OS_AUTH_URL"),
+		Username:          env.Get(t, "FREEZER_SVC_USERNAME"),
+		Password:          env.Get(t, "FREEZER_SVC_PASSWORD"),
+		ProjectName:       env.Get(t, "FREEZER_SVC_PROJECT_NAME"),
+		UserDomainName:    "NoSuchDomain",
+		ProjectDomainName: "NoSuchDomain",
+		UserDomainID:      "default",
+		ProjectDomainID:   "default",
+	}
+	if _, err := auth.NewKeystone(context.Background(), cfg); err != nil {
+		t.Fatalf("service user login with domain ids: %v", err)
+	}
+	cfg.UserDomainID, cfg.ProjectDomainID = "", ""
+	if _, err := auth.NewKeystone(context.Background(), cfg); err == nil {
+		t.Fatal("login in a domain that does not exist succeeded: the names were not used")
+	}
+}
+
 func TestKeystoneValidatesTokens(t *testing.T) {
 	env := testenv.Load(t)
 	clock := time.Now()

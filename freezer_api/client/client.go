@@ -96,9 +96,21 @@ func Authenticate(ctx context.Context, opts AuthOptions) (*Client, error) {
 		UserID:           opts.UserID,
 		Password:         opts.Password,
 		TokenID:          opts.Token,
-		DomainID:         opts.UserDomainID,
-		DomainName:       opts.UserDomainName,
 		AllowReauth:      opts.Token == "",
+	}
+	// A user domain goes with a user name only (with a user id or a token
+	// Keystone refuses one). It takes a domain's id or its name, not both:
+	// the id wins; neither means "default", as every OpenStack client
+	// assumes.
+	if opts.Username != "" {
+		switch {
+		case opts.UserDomainID != "":
+			ao.DomainID = opts.UserDomainID
+		case opts.UserDomainName != "":
+			ao.DomainName = opts.UserDomainName
+		default:
+			ao.DomainID = "default"
+		}
 	}
 	switch {
 	case opts.TrustID != "":
@@ -106,15 +118,18 @@ func Authenticate(ctx context.Context, opts AuthOptions) (*Client, error) {
 	case opts.ProjectID != "":
 		ao.Scope = &gophercloud.AuthScope{ProjectID: opts.ProjectID}
 	case opts.ProjectName != "":
-		ao.Scope = &gophercloud.AuthScope{ProjectName: opts.ProjectName, DomainID: opts.ProjectDomainID, DomainName: opts.ProjectDomainName}
-		if ao.Scope.DomainID == "" && ao.Scope.DomainName == "" {
-			ao.Scope.DomainID, ao.Scope.DomainName = opts.UserDomainID, opts.UserDomainName
+		// A project name needs a domain too: the project's, else the
+		// user's (defaulted above), else "default".
+		ao.Scope = &gophercloud.AuthScope{ProjectName: opts.ProjectName, DomainID: opts.ProjectDomainID}
+		if ao.Scope.DomainID == "" {
+			ao.Scope.DomainName = opts.ProjectDomainName
 		}
-	}
-	if ao.DomainID == "" && ao.DomainName == "" && opts.Username != "" {
-		// Keystone needs a user domain with a user name; "Default" is what
-		// every OpenStack client assumes.
-		ao.DomainID = "default"
+		if ao.Scope.DomainID == "" && ao.Scope.DomainName == "" {
+			ao.Scope.DomainID, ao.Scope.DomainName = ao.DomainID, ao.DomainName
+		}
+		if ao.Scope.DomainID == "" && ao.Scope.DomainName == "" {
+			ao.Scope.DomainID = "default"
+		}
 	}
 	pc, err := openstack.NewClient(opts.AuthURL)
 	if err != nil {

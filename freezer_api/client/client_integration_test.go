@@ -45,13 +45,32 @@ func TestKeystoneCatalogEndpoint(t *testing.T) {
 		t.Errorf("internal endpoint: %v", err)
 	}
 	// An existing token (OS_TOKEN) scoped to the project works as well.
-	o = client.AuthOptions{AuthURL: env.Get(t, "OS_AUTH_URL"), Token: c.Token(), ProjectID: c.ProjectID()}
+	// OS_USER_DOMAIN_NAME left in the environment does not get in the way.
+	o = client.AuthOptions{AuthURL: env.Get(t, "OS_AUTH_URL"), Token: c.Token(), ProjectID: c.ProjectID(), UserDomainName: "Default"}
 	c2, err := client.Authenticate(ctx, o)
 	if err != nil {
 		t.Fatalf("token auth: %v", err)
 	}
 	if c2.ProjectID() != c.ProjectID() {
 		t.Errorf("token auth project %s", c2.ProjectID())
+	}
+	// Neither domain given: both are the default domain, as every
+	// OpenStack client assumes (a project name alone used to be refused
+	// before any request: "exactly one of DomainID or DomainName").
+	o = demoAuth(t, env)
+	o.UserDomainName, o.ProjectDomainName = "", ""
+	if c3, err := client.Authenticate(ctx, o); err != nil {
+		t.Errorf("without domains: %v", err)
+	} else if c3.ProjectID() != c.ProjectID() {
+		t.Errorf("without domains: project %s, want %s", c3.ProjectID(), c.ProjectID())
+	}
+	// Both a domain's id and its name (OS_USER_DOMAIN_ID and
+	// OS_USER_DOMAIN_NAME set together): the id wins.
+	o = demoAuth(t, env)
+	o.UserDomainID, o.UserDomainName = "default", "NoSuchDomain"
+	o.ProjectDomainID, o.ProjectDomainName = "default", "NoSuchDomain"
+	if _, err := client.Authenticate(ctx, o); err != nil {
+		t.Errorf("domain ids and names: %v", err)
 	}
 	// Wrong password: a clear error, not a panic.
 	o = demoAuth(t, env)

@@ -210,6 +210,7 @@ func authenticator(ctx context.Context, s apiconf.Settings, log *logrus.Entry) (
 	return auth.NewKeystone(ctx, auth.KeystoneConfig{
 		AuthURL: k.AuthURL, Username: k.Username, Password: k.Password.Reveal(), ProjectName: k.ProjectName,
 		UserDomainName: k.UserDomainName, ProjectDomainName: k.ProjectDomainName, RegionName: k.RegionName,
+		UserDomainID: k.UserDomainID, ProjectDomainID: k.ProjectDomainID,
 		CacheTime: k.CacheTime,
 	})
 }
