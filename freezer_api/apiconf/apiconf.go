@@ -10,6 +10,7 @@ import (
 
 	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/logging"
+	"freezer.dev/freezer/internal/tlsconf"
 )
 
 // DefaultConnection is the embedded database used when [database]
@@ -64,6 +65,10 @@ func Schema() config.Schema {
 		{Group: "keystone_authtoken", Name: "user_domain_id", Type: config.String, Help: "Service user's domain by id; wins over user_domain_name."},
 		{Group: "keystone_authtoken", Name: "project_domain_id", Type: config.String, Help: "Service project's domain by id; wins over project_domain_name."},
 		{Group: "keystone_authtoken", Name: "region_name", Type: config.String, Help: "Region of the identity endpoint."},
+		{Group: "keystone_authtoken", Name: "cafile", Type: config.String, Help: "PEM CA bundle to verify Keystone's certificate (default: the system's CAs)."},
+		{Group: "keystone_authtoken", Name: "certfile", Type: config.String, Help: "PEM client certificate for Keystone, if it requires one."},
+		{Group: "keystone_authtoken", Name: "keyfile", Type: config.String, Help: "Key of certfile (default: certfile)."},
+		{Group: "keystone_authtoken", Name: "insecure", Type: config.Bool, Default: "false", Help: "Do not verify Keystone's certificate (never in production)."},
 		{Group: "keystone_authtoken", Name: "token_cache_time", Type: config.Int, Default: "300", Help: "Seconds a validated token is trusted before asking Keystone again (never past its expiry)."},
 
 		{Group: "centralized_scheduler", Name: "enabled", Type: config.Bool, Default: "true",
@@ -130,6 +135,8 @@ type Keystone struct {
 	ProjectDomainName, RegionName         string
 	UserDomainID, ProjectDomainID         string
 	CacheTime                             time.Duration
+	// TLS is cafile, certfile, keyfile and insecure.
+	TLS tlsconf.Options
 }
 
 // Args is what the command line says about configuration.
@@ -197,6 +204,8 @@ func Load(a Args) (Settings, error) {
 			ProjectDomainID:    v.String("keystone_authtoken", "project_domain_id"),
 			RegionName:         v.String("keystone_authtoken", "region_name"),
 			CacheTime:          time.Duration(v.Int("keystone_authtoken", "token_cache_time")) * time.Second,
+			TLS: tlsconf.Options{CAFile: v.String("keystone_authtoken", "cafile"), CertFile: v.String("keystone_authtoken", "certfile"),
+				KeyFile: v.String("keystone_authtoken", "keyfile"), Insecure: v.Bool("keystone_authtoken", "insecure")},
 		},
 		Trusts: Trusts{Enabled: v.Bool("centralized_scheduler", "enabled"), Enforce: v.Bool("centralized_scheduler", "enforce_trusts"),
 			Roles: v.List("centralized_scheduler", "trusts_delegated_roles")},

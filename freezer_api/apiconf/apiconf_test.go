@@ -43,6 +43,8 @@ password = secret
 memcached_servers = 127.0.0.1:11211
 project_domain_id = default
 user_domain_id = dom-1
+cafile = /etc/ssl/private-ca.pem
+insecure = true
 [centralized_scheduler]
 trusts_delegated_roles =
 [oslo_policy]
@@ -60,7 +62,8 @@ policy_file = my-policy.yaml
 		t.Fatalf("%+v", s)
 	}
 	if s.Keystone.AuthURL != "http://keystone:5000/v3" || s.Keystone.WWWAuthenticateURI != "http://keystone:5000/v3" || s.Keystone.CacheTime != 300*time.Second ||
-		s.Keystone.ProjectDomainID != "default" || s.Keystone.UserDomainID != "dom-1" || s.Keystone.ProjectDomainName != "Default" {
+		s.Keystone.ProjectDomainID != "default" || s.Keystone.UserDomainID != "dom-1" || s.Keystone.ProjectDomainName != "Default" ||
+		s.Keystone.TLS.CAFile != "/etc/ssl/private-ca.pem" || !s.Keystone.TLS.Insecure || s.Keystone.TLS.CertFile != "" {
 		t.Fatalf("keystone %+v", s.Keystone)
 	}
 	if s.LogFile != "/var/log/freezer/api.log" || s.PolicyFile != filepath.Join(dir, "my-policy.yaml") || s.MaxLimit != 10000 {

@@ -13,6 +13,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+
+	"freezer.dev/freezer/internal/tlsconf"
 )
 
 // KeystoneConfig is the [keystone_authtoken] subset freezer-api uses.
@@ -28,6 +30,9 @@ type KeystoneConfig struct {
 	UserDomainID    string
 	ProjectDomainID string
 	RegionName      string
+	// TLS are the cafile, certfile, keyfile and insecure settings for
+	// Keystone (ignored when HTTPClient is set).
+	TLS tlsconf.Options
 	// CacheTime bounds how long a validated token is trusted without asking
 	// Keystone again (keystonemiddleware's token_cache_time, 300 s).
 	CacheTime time.Duration
@@ -93,7 +98,13 @@ func NewKeystone(ctx context.Context, cfg KeystoneConfig) (*Keystone, error) {
 	if cfg.HTTPClient != nil {
 		pc.HTTPClient = *cfg.HTTPClient
 	} else {
-		pc.HTTPClient = http.Client{Timeout: 30 * time.Second}
+		tc, err := tlsconf.Config(cfg.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("[keystone_authtoken] TLS settings: %w", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		pc.HTTPClient = http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
 	opts := serviceAuthOptions(cfg)
 	if err := openstack.Authenticate(ctx, pc, opts); err != nil {

@@ -1,8 +1,6 @@
 package options
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +10,7 @@ import (
 
 	"freezer.dev/freezer/freezer_api/client"
 	"freezer.dev/freezer/freezer_scheduler/scheduler"
+	"freezer.dev/freezer/internal/tlsconf"
 )
 
 // Scheduler returns the scheduler settings. clientID is the resolved
@@ -77,21 +76,11 @@ func (p *Parsed) HTTPClient() (*http.Client, error) {
 	insecure := p.Values.Bool(GroupScheduler, "insecure")
 	cafile := p.Values.String(GroupServiceAuth, "os_cacert")
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if insecure || cafile != "" {
-		tc := &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // the operator asked for it
-		if cafile != "" {
-			pem, err := os.ReadFile(cafile)
-			if err != nil {
-				return nil, fmt.Errorf("reading os_cacert: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("os_cacert %s holds no PEM certificate", cafile)
-			}
-			tc.RootCAs = pool
-		}
-		tr.TLSClientConfig = tc
+	tc, err := tlsconf.Config(tlsconf.Options{CAFile: cafile, Insecure: insecure})
+	if err != nil {
+		return nil, fmt.Errorf("os_cacert: %w", err)
 	}
+	tr.TLSClientConfig = tc
 	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}, nil
 }
 

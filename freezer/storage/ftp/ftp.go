@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/textproto"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -25,6 +23,7 @@ import (
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
+	"freezer.dev/freezer/internal/tlsconf"
 )
 
 const tempPrefix = ".freezer-tmp-"
@@ -122,24 +121,17 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		s.root = path.Clean(o.Container)
 	}
 	if o.TLS {
-		cfg := &tls.Config{ServerName: o.Host, InsecureSkipVerify: o.Insecure, ClientSessionCache: tls.NewLRUClientSessionCache(8)} //nolint:gosec // explicit option
-		if o.CACert != "" {
-			pem, err := os.ReadFile(o.CACert)
-			if err != nil {
-				return nil, fmt.Errorf("ftps storage: reading CA file: %w", err)
-			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("ftps storage: CA file %s: no PEM certificate", o.CACert)
-			}
+		cfg, err := tlsconf.Config(tlsconf.Options{CAFile: o.CACert, CertFile: o.CertFile, KeyFile: o.KeyFile, Insecure: o.Insecure})
+		if err != nil {
+			return nil, fmt.Errorf("ftps storage: %w", err)
 		}
-		if o.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(o.CertFile, firstOf(o.KeyFile, o.CertFile))
-			if err != nil {
-				return nil, fmt.Errorf("ftps storage: client certificate: %w", err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
+		if cfg == nil {
+			cfg = &tls.Config{}
 		}
+		cfg.ServerName = o.Host
+		// Data connections resume the control connection's TLS session,
+		// as vsftpd's require_ssl_reuse demands.
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(8)
 		s.tls = cfg
 	}
 	c, err := s.acquire(ctx)
@@ -154,13 +146,6 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		return nil, fmt.Errorf("%s: creating %s: %w", s.kind(), s.root, err)
 	}
 	return s, nil
-}
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (s *Storage) kind() string {

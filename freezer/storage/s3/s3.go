@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -14,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +25,7 @@ import (
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
+	"freezer.dev/freezer/internal/tlsconf"
 )
 
 // MinPartSize is S3's smallest allowed part (except the last).
@@ -115,20 +113,11 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = 2 * time.Minute
-	if o.Insecure || o.CACert != "" {
-		cfg := &tls.Config{InsecureSkipVerify: o.Insecure} //nolint:gosec // explicit --insecure
-		if o.CACert != "" {
-			pem, err := os.ReadFile(o.CACert)
-			if err != nil {
-				return nil, fmt.Errorf("s3 storage: reading CA file: %w", err)
-			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("s3 storage: CA file %s: no PEM certificate", o.CACert)
-			}
-		}
-		tr.TLSClientConfig = cfg
+	tc, err := tlsconf.Config(tlsconf.Options{CAFile: o.CACert, Insecure: o.Insecure})
+	if err != nil {
+		return nil, fmt.Errorf("s3 storage: %w", err)
 	}
+	tr.TLSClientConfig = tc
 	var rt http.RoundTripper = tr
 	if o.WrapTransport != nil {
 		rt = o.WrapTransport(rt)

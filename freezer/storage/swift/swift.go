@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -34,6 +31,7 @@ import (
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
+	"freezer.dev/freezer/internal/tlsconf"
 )
 
 // Storage is a backup.Storage in one Swift container.
@@ -116,21 +114,11 @@ func httpClient(o Options) (*http.Client, error) {
 	}
 	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.MaxIdleConnsPerHost = 16
-	if o.Auth.Insecure || o.Auth.CACert != "" {
-		cfg := &tls.Config{InsecureSkipVerify: o.Auth.Insecure} //nolint:gosec // explicit --insecure
-		if o.Auth.CACert != "" {
-			pem, err := os.ReadFile(o.Auth.CACert)
-			if err != nil {
-				return nil, fmt.Errorf("reading CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("CA file %s: no PEM certificate", o.Auth.CACert)
-			}
-			cfg.RootCAs = pool
-		}
-		tr.TLSClientConfig = cfg
+	cfg, err := tlsconf.Config(tlsconf.Options{CAFile: o.Auth.CACert, Insecure: o.Auth.Insecure})
+	if err != nil {
+		return nil, err
 	}
+	tr.TLSClientConfig = cfg
 	return &http.Client{Transport: tr}, nil
 }
 

@@ -208,6 +208,7 @@ func authenticator(ctx context.Context, s apiconf.Settings, log *logrus.Entry) (
 	}
 	k := s.Keystone
 	return auth.NewKeystone(ctx, auth.KeystoneConfig{
+		TLS:     k.TLS,
 		AuthURL: k.AuthURL, Username: k.Username, Password: k.Password.Reveal(), ProjectName: k.ProjectName,
 		UserDomainName: k.UserDomainName, ProjectDomainName: k.ProjectDomainName, RegionName: k.RegionName,
 		UserDomainID: k.UserDomainID, ProjectDomainID: k.ProjectDomainID,
