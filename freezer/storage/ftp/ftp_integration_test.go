@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,16 +104,9 @@ func TestFTPMissingRootNotCreated(t *testing.T) {
 				}
 				t.Cleanup(func() {
 					s.Close()
-					parent.Delete(ctx, run)
 					parent.Close()
 				})
-				return s, func() bool {
-					names, err := parent.List(ctx, "")
-					if err != nil {
-						t.Fatal(err)
-					}
-					return slices.Contains(names, run)
-				}
+				return s, storagetest.ListedIn(t, parent, run)
 			})
 		})
 	}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,16 +93,9 @@ func TestSFTPMissingRootNotCreated(t *testing.T) {
 		}
 		t.Cleanup(func() {
 			s.Close()
-			parent.Delete(ctx, run)
 			parent.Close()
 		})
-		return s, func() bool {
-			names, err := parent.List(ctx, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return slices.Contains(names, run)
-		}
+		return s, storagetest.ListedIn(t, parent, run)
 	})
 }
 

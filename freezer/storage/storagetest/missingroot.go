@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,5 +32,20 @@ func RunMissingRoot(t *testing.T, open func(t *testing.T) (st backup.Storage, ex
 	}
 	if exists() {
 		t.Fatal("reading and deleting created the root")
+	}
+}
+
+// ListedIn is an exists function for RunMissingRoot when the root is a
+// directory: whether name is listed at the top of parent, a storage on the
+// directory above the root. name is deleted from parent when the test ends.
+func ListedIn(t *testing.T, parent backup.Storage, name string) func() bool {
+	ctx := context.Background()
+	t.Cleanup(func() { parent.Delete(ctx, name) })
+	return func() bool {
+		names, err := parent.List(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(names, name)
 	}
 }
