@@ -162,7 +162,11 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	// The envelope of apiv2.JobList, around documents encoded already.
-	b, err := s.appendJobs(r.Context(), append(make([]byte, 0, 1024*len(jobs)+16), `{"jobs":[`...), c, jobs)
+	n := 16
+	for i := range jobs {
+		n += jobs[i].SizeHint() + 1
+	}
+	b, err := s.appendJobs(r.Context(), append(make([]byte, 0, n), `{"jobs":[`...), c, jobs)
 	if err != nil {
 		return err
 	}
@@ -237,7 +241,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.appendJobs(r.Context(), make([]byte, 0, 1024), c, []store.JobView{j})
+	b, err := s.appendJobs(r.Context(), make([]byte, 0, j.SizeHint()), c, []store.JobView{j})
 	if err != nil {
 		return err
 	}

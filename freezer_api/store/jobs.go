@@ -442,12 +442,15 @@ func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p 
 	return jobs, nil
 }
 
-// jobReadColumns are the columns readJobs selects: the job, then one
-// action (NULL for a job without actions).
+// jobReadColumns are the columns readJobs selects: what a view shows of
+// the job (status and event are inside schedule), then one action (NULL
+// for a job without actions). Versions and times are not shown, and every
+// column less is less for MariaDB to send and for database/sql to convert
+// in every list, get and poll.
 const jobReadColumns = `d.seq, d.id, d.project_id, d.user_id, d.client_id, d.description, d.session_id,
-	d.session_tag, d.schedule, d.status, d.event, d.user_credentials, d.trust_id, d.version, d.created_at, d.updated_at,
-	ja.position, a.seq, a.id, a.project_id, a.user_id, a.action, a.max_retries, a.max_retries_interval, a.mandatory,
-	a.freezer_action, a.version, a.created_at, a.updated_at`
+	d.session_tag, d.schedule, d.user_credentials,
+	ja.position, a.seq, a.id, a.project_id, a.user_id, a.max_retries, a.max_retries_interval, a.mandatory,
+	a.freezer_action`
 
 // readJobs returns the jobs matching "WHERE 1 = 1"+tail (conditions on
 // jobs d, then ORDER BY / LIMIT) with their actions, in one query: the
@@ -479,18 +482,17 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobVie
 		var (
 			r jobRow
 			a struct {
-				Pos, Seq                          sql.NullInt64
-				ID, ProjectID, UserID, Action, FA sql.NullString
-				MaxRetries, MaxRetriesInterval    sql.NullInt64
-				Mandatory                         sql.NullBool
-				Version, CreatedAt, UpdatedAt     sql.NullInt64
+				Pos, Seq                       sql.NullInt64
+				ID, ProjectID, UserID, FA      sql.NullString
+				MaxRetries, MaxRetriesInterval sql.NullInt64
+				Mandatory                      sql.NullBool
 			}
 		)
 		if err := rows.Scan(&r.Seq, &r.ID, &r.ProjectID, &r.UserID, &r.ClientID, &r.Description, &r.SessionID,
-			&r.SessionTag, &r.Schedule, &r.Status, &r.Event, &r.UserCredentials, &r.TrustID, &r.Version, &r.CreatedAt, &r.UpdatedAt,
+			&r.SessionTag, &r.Schedule, &r.UserCredentials,
 			&a.Pos,
-			&a.Seq, &a.ID, &a.ProjectID, &a.UserID, &a.Action, &a.MaxRetries, &a.MaxRetriesInterval, &a.Mandatory,
-			&a.FA, &a.Version, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			&a.Seq, &a.ID, &a.ProjectID, &a.UserID, &a.MaxRetries, &a.MaxRetriesInterval, &a.Mandatory,
+			&a.FA); err != nil {
 			return nil, err
 		}
 		if _, seen := jobs[r.Seq]; !seen {
@@ -501,9 +503,8 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobVie
 			continue
 		}
 		ar := actionRow{Seq: a.Seq.Int64, ID: a.ID.String, ProjectID: a.ProjectID.String, UserID: a.UserID.String,
-			Action: a.Action.String, MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval,
-			Mandatory: a.Mandatory.Bool, FreezerAction: a.FA.String, Version: int(a.Version.Int64),
-			CreatedAt: a.CreatedAt.Int64, UpdatedAt: a.UpdatedAt.Int64}
+			MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval,
+			Mandatory: a.Mandatory.Bool, FreezerAction: a.FA.String}
 		ad, err := s.actionViewOf(&ar)
 		if err != nil {
 			return nil, err

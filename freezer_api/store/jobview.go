@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
@@ -57,6 +58,16 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 	return append(b, '}'), nil
 }
 
+// SizeHint is about the length AppendJSON appends (exact without
+// credentials), for sizing an answer's buffer once.
+func (v *JobView) SizeHint() int {
+	n := len(v.head) + len(`"job_schedule":,"job_actions":}`) + len(v.schedule.json) + len(v.actions)
+	if v.Credentials != nil {
+		n += 256
+	}
+	return n
+}
+
 // Job decodes the view into the document it encodes, with credentials.
 func (v *JobView) Job() (apiv2.Job, error) {
 	b, err := v.AppendJSON(nil, false, true)
@@ -72,27 +83,85 @@ func (v *JobView) Job() (apiv2.Job, error) {
 	return j, nil
 }
 
-// jobHead holds the job fields that come before job_schedule, in the
-// order and with the omitempty rules of apiv2.Job.
-type jobHead struct {
-	JobID       string `json:"job_id,omitempty"`
-	ProjectID   string `json:"project_id,omitempty"`
-	UserID      string `json:"user_id,omitempty"`
-	ClientID    string `json:"client_id"`
-	Description string `json:"description"`
-	SessionID   string `json:"session_id"`
-	SessionTag  int    `json:"session_tag"`
-}
-
 // actionView is apiv2.Action with freezer_action already encoded.
 type actionView struct {
-	ActionID           string          `json:"action_id,omitempty"`
-	ProjectID          string          `json:"project_id,omitempty"`
-	UserID             string          `json:"user_id,omitempty"`
-	FreezerAction      json.RawMessage `json:"freezer_action,omitempty"`
-	MaxRetries         *int            `json:"max_retries,omitempty"`
-	MaxRetriesInterval *int            `json:"max_retries_interval,omitempty"`
-	Mandatory          *bool           `json:"mandatory,omitempty"`
+	ActionID           string
+	ProjectID          string
+	UserID             string
+	FreezerAction      []byte // valid compact JSON, from renderFreezerAction
+	MaxRetries         *int
+	MaxRetriesInterval *int
+	Mandatory          *bool
+}
+
+// The encoders below write what apiv2.Marshal writes for an apiv2.Job's
+// leading fields and for its job_actions (same order, same omitempty
+// rules), without reflection: they run for every job of every list, get
+// and poll. TestJobViewEncodesAsTheDocument and FuzzJobView hold them to
+// Marshal's bytes.
+
+// appendKey appends "name": after a comma unless it opens the object.
+func appendKey(b []byte, first bool, name string) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+// appendHead appends {"job_id":...,"session_tag":N, (the object left
+// open for job_schedule).
+func appendHead(b []byte, r *jobRow) []byte {
+	b = append(b, '{')
+	first := true
+	for _, f := range [...]struct{ name, v string }{{"job_id", r.ID}, {"project_id", r.ProjectID}, {"user_id", r.UserID}} {
+		if f.v != "" {
+			b = apiv2.AppendString(appendKey(b, first, f.name), f.v)
+			first = false
+		}
+	}
+	b = apiv2.AppendString(appendKey(b, first, "client_id"), r.ClientID)
+	b = apiv2.AppendString(appendKey(b, false, "description"), r.Description)
+	b = apiv2.AppendString(appendKey(b, false, "session_id"), r.SessionID)
+	b = strconv.AppendInt(appendKey(b, false, "session_tag"), int64(r.SessionTag), 10)
+	return append(b, ',')
+}
+
+// appendActions appends the job_actions array.
+func appendActions(b []byte, acts []actionView) []byte {
+	b = append(b, '[')
+	for i := range acts {
+		a := &acts[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		first := true
+		for _, f := range [...]struct{ name, v string }{{"action_id", a.ActionID}, {"project_id", a.ProjectID}, {"user_id", a.UserID}} {
+			if f.v != "" {
+				b = apiv2.AppendString(appendKey(b, first, f.name), f.v)
+				first = false
+			}
+		}
+		if len(a.FreezerAction) > 0 {
+			b = append(appendKey(b, first, "freezer_action"), a.FreezerAction...)
+			first = false
+		}
+		if a.MaxRetries != nil {
+			b = strconv.AppendInt(appendKey(b, first, "max_retries"), int64(*a.MaxRetries), 10)
+			first = false
+		}
+		if a.MaxRetriesInterval != nil {
+			b = strconv.AppendInt(appendKey(b, first, "max_retries_interval"), int64(*a.MaxRetriesInterval), 10)
+			first = false
+		}
+		if a.Mandatory != nil {
+			b = strconv.AppendBool(appendKey(b, first, "mandatory"), *a.Mandatory)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // renderedJSON is what a stored JSON text encodes to in an answer.
@@ -107,8 +176,15 @@ type renderedJSON struct {
 // bytes; when full it starts over, which costs a few decodes.
 type renderCache struct {
 	mu    sync.Mutex
-	m     map[string]*renderedJSON
+	m     map[renderKey]*renderedJSON
 	bytes int
+}
+
+// renderKey is a stored text and its kind ('s' schedule, 'a' action); a
+// struct rather than kind+text so that a lookup builds no string.
+type renderKey struct {
+	kind byte
+	text string
 }
 
 const (
@@ -117,7 +193,7 @@ const (
 )
 
 func (c *renderCache) get(kind byte, text string, render func() (*renderedJSON, error)) (*renderedJSON, error) {
-	key := string(kind) + text
+	key := renderKey{kind, text}
 	c.mu.Lock()
 	r, ok := c.m[key]
 	c.mu.Unlock()
@@ -125,14 +201,14 @@ func (c *renderCache) get(kind byte, text string, render func() (*renderedJSON, 
 		return r, nil
 	}
 	r, err := render()
-	if err != nil || len(key) > renderCacheMaxEntry {
+	if err != nil || len(text) > renderCacheMaxEntry {
 		return r, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	size := 2*len(key) + len(r.json)
+	size := 2*len(text) + len(r.json)
 	if c.m == nil || c.bytes+size > renderCacheMaxBytes {
-		c.m, c.bytes = map[string]*renderedJSON{}, 0
+		c.m, c.bytes = map[renderKey]*renderedJSON{}, 0
 	}
 	c.m[key] = r
 	c.bytes += size
@@ -191,19 +267,13 @@ func (s *Store) jobView(r *jobRow, actions []actionView) (JobView, error) {
 	if err != nil {
 		return JobView{}, err
 	}
-	head, err := apiv2.Marshal(jobHead{JobID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, ClientID: r.ClientID,
-		Description: r.Description, SessionID: r.SessionID, SessionTag: r.SessionTag})
-	if err != nil {
-		return JobView{}, fmt.Errorf("encoding job %s: %w", r.ID, err)
+	head := appendHead(make([]byte, 0, 160+len(r.ID)+len(r.ProjectID)+len(r.UserID)+len(r.ClientID)+len(r.Description)+len(r.SessionID)), r)
+	n := 2
+	for i := range actions {
+		a := &actions[i]
+		n += 192 + len(a.ActionID) + len(a.ProjectID) + len(a.UserID) + len(a.FreezerAction)
 	}
-	head = append(head[:len(head)-1], ',') // the object continues
-	if actions == nil {
-		actions = []actionView{}
-	}
-	acts, err := apiv2.Marshal(actions)
-	if err != nil {
-		return JobView{}, fmt.Errorf("encoding actions of job %s: %w", r.ID, err)
-	}
+	acts := appendActions(make([]byte, 0, n), actions)
 	v := JobView{ProjectID: r.ProjectID, ClientID: r.ClientID, CurrentPID: sched.schedule.CurrentPID,
 		head: head, schedule: sched, actions: acts}
 	if r.UserCredentials.Valid && r.UserCredentials.String != "" {
