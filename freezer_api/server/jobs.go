@@ -166,11 +166,13 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *call) error
 	for i := range jobs {
 		n += jobs[i].SizeHint() + 1
 	}
-	b, err := s.appendJobs(r.Context(), append(make([]byte, 0, n), `{"jobs":[`...), c, jobs)
+	b, err := s.appendJobs(r.Context(), append(s.answerBuf(n), `{"jobs":[`...), c, jobs)
 	if err != nil {
 		return err
 	}
-	writeRawJSON(w, http.StatusOK, append(b, "]}"...))
+	b = append(b, "]}"...)
+	writeRawJSON(w, http.StatusOK, b)
+	s.doneWith(b)
 	return nil
 }
 
@@ -241,11 +243,12 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.appendJobs(r.Context(), make([]byte, 0, j.SizeHint()), c, []store.JobView{j})
+	b, err := s.appendJobs(r.Context(), s.answerBuf(j.SizeHint()), c, []store.JobView{j})
 	if err != nil {
 		return err
 	}
 	writeRawJSON(w, http.StatusOK, b)
+	s.doneWith(b)
 	return nil
 }
 

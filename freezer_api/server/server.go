@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -68,6 +69,28 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
+	// answers recycles the buffers job answers are encoded into (a list
+	// of ten jobs is ~6 KiB, made and dropped thousands of times a second).
+	answers sync.Pool
+}
+
+// maxPooledAnswer bounds what answers keeps: a rare list of thousands of
+// jobs is left to the collector instead of pinning megabytes.
+const maxPooledAnswer = 64 << 10
+
+// answerBuf returns an empty buffer of at least n bytes' capacity.
+func (s *Server) answerBuf(n int) []byte {
+	if p, ok := s.answers.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+// doneWith gives back a buffer from answerBuf once its bytes are written.
+func (s *Server) doneWith(b []byte) {
+	if cap(b) <= maxPooledAnswer {
+		s.answers.Put(&b)
+	}
 }
 
 // New builds the server and its routes.

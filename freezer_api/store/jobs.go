@@ -478,16 +478,17 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobVie
 		jobs    = map[int64]*jobRow{}
 		actions = map[int64][]posAction{}
 	)
+	// The action columns are scanned into one value reused for every row:
+	// they are copied out below, and Scan's pointers make whatever they
+	// point into escape to the heap.
+	var a struct {
+		Pos, Seq                       sql.NullInt64
+		ID, ProjectID, UserID, FA      sql.NullString
+		MaxRetries, MaxRetriesInterval sql.NullInt64
+		Mandatory                      sql.NullBool
+	}
 	for rows.Next() {
-		var (
-			r jobRow
-			a struct {
-				Pos, Seq                       sql.NullInt64
-				ID, ProjectID, UserID, FA      sql.NullString
-				MaxRetries, MaxRetriesInterval sql.NullInt64
-				Mandatory                      sql.NullBool
-			}
-		)
+		var r jobRow
 		if err := rows.Scan(&r.Seq, &r.ID, &r.ProjectID, &r.UserID, &r.ClientID, &r.Description, &r.SessionID,
 			&r.SessionTag, &r.Schedule, &r.UserCredentials,
 			&a.Pos,

@@ -10,12 +10,13 @@ import (
 	"freezer.dev/freezer/freezer_api/apiv2"
 )
 
-// JobView is a job as a read answers it, already encoded: a job list, a
-// job get and the scheduler's poll splice these bytes into the answer
-// instead of decoding the stored job_schedule and freezer_action JSON
-// into maps and encoding them again, which was most of the API's CPU per
-// read. The bytes are exactly what encoding the job's apiv2.Job gives
-// (see Job and the tests), so clients see no difference.
+// JobView is a job as a read answers it: a job list, a job get and the
+// scheduler's poll write it straight into the answer (AppendJSON) from
+// the row's fields and the stored job_schedule and freezer_action JSON
+// rendered once (renderCache), instead of decoding those into maps and
+// encoding them again, which was most of the API's CPU per read. The
+// bytes are exactly what encoding the job's apiv2.Job gives (see Job and
+// the tests), so clients see no difference.
 type JobView struct {
 	ProjectID  string
 	ClientID   string
@@ -24,15 +25,15 @@ type JobView struct {
 	// callers (AppendJSON's withCredentials).
 	Credentials *apiv2.UserCredentials
 
-	head     []byte // {"job_id":...,"session_tag":N,
+	row      *jobRow
 	schedule *renderedJSON
-	actions  []byte // [...] (never null)
+	actions  []actionView // in position order
 }
 
 // AppendJSON appends the job document. hidePID drops
 // job_schedule.current_pid; withCredentials adds user_credentials.
 func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, error) {
-	b = append(b, v.head...)
+	b = appendHead(b, v.row)
 	b = append(b, `"job_schedule":`...)
 	if hidePID && v.CurrentPID != 0 {
 		js := v.schedule.schedule // a copy: the cached value stays as it is
@@ -46,7 +47,7 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 		b = append(b, v.schedule.json...)
 	}
 	b = append(b, `,"job_actions":`...)
-	b = append(b, v.actions...)
+	b = appendActions(b, v.actions)
 	if withCredentials && v.Credentials != nil {
 		enc, err := apiv2.Marshal(v.Credentials)
 		if err != nil {
@@ -58,10 +59,16 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 	return append(b, '}'), nil
 }
 
-// SizeHint is about the length AppendJSON appends (exact without
-// credentials), for sizing an answer's buffer once.
+// SizeHint is at least the length AppendJSON appends unless strings need
+// escapes, for sizing an answer's buffer once.
 func (v *JobView) SizeHint() int {
-	n := len(v.head) + len(`"job_schedule":,"job_actions":}`) + len(v.schedule.json) + len(v.actions)
+	r := v.row
+	n := 192 + len(r.ID) + len(r.ProjectID) + len(r.UserID) + len(r.ClientID) + len(r.Description) + len(r.SessionID) +
+		len(v.schedule.json)
+	for i := range v.actions {
+		a := &v.actions[i]
+		n += 160 + len(a.ActionID) + len(a.ProjectID) + len(a.UserID) + len(a.FreezerAction)
+	}
 	if v.Credentials != nil {
 		n += 256
 	}
@@ -267,15 +274,11 @@ func (s *Store) jobView(r *jobRow, actions []actionView) (JobView, error) {
 	if err != nil {
 		return JobView{}, err
 	}
-	head := appendHead(make([]byte, 0, 160+len(r.ID)+len(r.ProjectID)+len(r.UserID)+len(r.ClientID)+len(r.Description)+len(r.SessionID)), r)
-	n := 2
-	for i := range actions {
-		a := &actions[i]
-		n += 192 + len(a.ActionID) + len(a.ProjectID) + len(a.UserID) + len(a.FreezerAction)
+	if actions == nil {
+		actions = []actionView{}
 	}
-	acts := appendActions(make([]byte, 0, n), actions)
 	v := JobView{ProjectID: r.ProjectID, ClientID: r.ClientID, CurrentPID: sched.schedule.CurrentPID,
-		head: head, schedule: sched, actions: acts}
+		row: r, schedule: sched, actions: actions}
 	if r.UserCredentials.Valid && r.UserCredentials.String != "" {
 		var uc apiv2.UserCredentials
 		if err := json.Unmarshal([]byte(r.UserCredentials.String), &uc); err == nil {
