@@ -10,8 +10,8 @@
 #   api    freezer-api-bench: our freezer-api vs the upstream Python one,
 #          both on MariaDB behind the test environment's Keystone
 # Knobs: BENCH_SCALE (agent tree, 1 = ~2.18 GB), BENCH_REPS (rounds, 2),
-#   BENCH_SWIFT_SCALE (0.25 = ~0.55 GB), BENCH_SWIFT_SCALE2 (second RSS
-#   point, 1), BENCH_API_* (see api.sh), BENCH_WORK (scratch, /var/tmp).
+#   BENCH_SWIFT_REPS (3), BENCH_SWIFT_SCALE (0.25 = ~0.55 GB),
+#   BENCH_SWIFT_SCALE2 (second RSS point, 1), BENCH_API_* (see api.sh), BENCH_WORK (scratch, /var/tmp).
 # Needs `make build` (the Makefile's bench target does it) and, for swift
 # and api, `make testenv-up`. A section whose step fails prints FAILED, no
 # numbers, and makes the command exit non-zero.
