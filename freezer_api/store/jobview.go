@@ -117,17 +117,25 @@ func appendKey(b []byte, first bool, name string) []byte {
 	return append(b, '"', ':')
 }
 
-// appendHead appends {"job_id":...,"session_tag":N, (the object left
-// open for job_schedule).
-func appendHead(b []byte, r *jobRow) []byte {
+// openWithIDs opens an object with the ids a job and an action both start
+// with: its own ("job_id" or "action_id"), project_id and user_id, each
+// omitted when empty. first reports that none was written.
+func openWithIDs(b []byte, idName, id, projectID, userID string) (_ []byte, first bool) {
 	b = append(b, '{')
-	first := true
-	for _, f := range [...]struct{ name, v string }{{"job_id", r.ID}, {"project_id", r.ProjectID}, {"user_id", r.UserID}} {
+	first = true
+	for _, f := range [...]struct{ name, v string }{{idName, id}, {"project_id", projectID}, {"user_id", userID}} {
 		if f.v != "" {
 			b = apiv2.AppendString(appendKey(b, first, f.name), f.v)
 			first = false
 		}
 	}
+	return b, first
+}
+
+// appendHead appends {"job_id":...,"session_tag":N, (the object left
+// open for job_schedule).
+func appendHead(b []byte, r *jobRow) []byte {
+	b, first := openWithIDs(b, "job_id", r.ID, r.ProjectID, r.UserID)
 	b = apiv2.AppendString(appendKey(b, first, "client_id"), r.ClientID)
 	b = apiv2.AppendString(appendKey(b, false, "description"), r.Description)
 	b = apiv2.AppendString(appendKey(b, false, "session_id"), r.SessionID)
@@ -143,14 +151,8 @@ func appendActions(b []byte, acts []actionView) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '{')
-		first := true
-		for _, f := range [...]struct{ name, v string }{{"action_id", a.ActionID}, {"project_id", a.ProjectID}, {"user_id", a.UserID}} {
-			if f.v != "" {
-				b = apiv2.AppendString(appendKey(b, first, f.name), f.v)
-				first = false
-			}
-		}
+		var first bool
+		b, first = openWithIDs(b, "action_id", a.ActionID, a.ProjectID, a.UserID)
 		if len(a.FreezerAction) > 0 {
 			b = append(appendKey(b, first, "freezer_action"), a.FreezerAction...)
 			first = false
