@@ -10,7 +10,10 @@
 #   BENCH_API_REF_JOBS=3000 BENCH_API_REF_BACKUPS=10000 (upstream creates
 #   ~50 backups/s, so 100k would take most of an hour; fewer rows only
 #   make upstream faster, so the ratios err in its favour),
-#   BENCH_API_CONCURRENCY=200 BENCH_API_DURATION=10s BENCH_API_PORT=9092.
+#   BENCH_API_CONCURRENCY=200 BENCH_API_DURATION=10s BENCH_API_PORT=9092,
+#   BENCH_API_ROUNDS=3 (each scenario runs that many times per server, the
+#   two taking turns to go first; the row is the median round: single runs
+#   of the same code varied by a quarter, upstream's as much as ours).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -20,6 +23,7 @@ source "$HERE/lib.sh"
 JOBS=${BENCH_API_JOBS:-10000} BACKUPS=${BENCH_API_BACKUPS:-100000}
 REF_JOBS=${BENCH_API_REF_JOBS:-3000} REF_BACKUPS=${BENCH_API_REF_BACKUPS:-10000}
 CONC=${BENCH_API_CONCURRENCY:-200} DUR=${BENCH_API_DURATION:-10s} PORT=${BENCH_API_PORT:-9092}
+ROUNDS=${BENCH_API_ROUNDS:-3}
 need_cmd mysql curl
 load_testenv
 PYPORT=${FREEZER_API_PORT_PY:-9091}
@@ -100,7 +104,7 @@ REF_PID=0 DB_PID=0
 DB_PID=$(pgrep -xo mariadbd || pgrep -xo mysqld || echo 0)
 "$BUILD/freezer-api-bench" --url "http://127.0.0.1:$PORT" --ref-url "http://127.0.0.1:$PYPORT" \
   --jobs "$JOBS" --backups "$BACKUPS" --ref-jobs "$REF_JOBS" --ref-backups "$REF_BACKUPS" \
-  --concurrency "$CONC" --duration "$DUR" --pid "$PID" --ref-pid "$REF_PID" --db-pid "$DB_PID" >"$LOGDIR/api-bench.out" 2>"$LOGDIR/api-bench.err" ||
+  --concurrency "$CONC" --duration "$DUR" --rounds "$ROUNDS" --pid "$PID" --ref-pid "$REF_PID" --db-pid "$DB_PID" >"$LOGDIR/api-bench.out" 2>"$LOGDIR/api-bench.err" ||
   die "freezer-api-bench failed: $(tail -n 5 "$LOGDIR/api-bench.err")"
 cat "$LOGDIR/api-bench.out" >&2
 
@@ -110,7 +114,7 @@ cat "$LOGDIR/api-bench.out" >&2
 # queueing (mean latency = clients / rate); this says whether ours serves
 # the target load within the p99 target.
 rates=$(awk '
-  length($0) > 40 && substr($0, 18, 9) == "reference" {
+  !/^#/ && length($0) > 40 && substr($0, 18, 9) == "reference" {
     sc = substr($0, 1, 16); sub(/ +$/, "", sc); split(substr($0, 28), f, " ")
     m = (sc == "scheduler poll") ? 100 : ((sc == "job list" || sc == "job get") ? 20 : 0)
     if (m && f[1] > 0) { printf "%s%s=%.0f", sep, sc, f[1] * m; sep = "," }
@@ -137,7 +141,8 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
 
 {
   echo "== API, MariaDB, Keystone tokens, demo project (issue 3) =="
-  echo "method: freezer-api-bench, closed loop, $CONC workers, $DUR per scenario; ours first then upstream for each scenario;"
+  echo "method: freezer-api-bench, closed loop, $CONC workers, $DUR per scenario, $ROUNDS rounds per scenario and server, ours and"
+  echo "  upstream taking turns to go first; the table row is each server's median round (every round is listed above it);"
   echo "  ours: $JOBS jobs / $BACKUPS backups in a fresh database; upstream (python3-freezer-api 13, uwsgi 2 workers):"
   echo "  $REF_JOBS jobs / $REF_BACKUPS backups (fewer rows favour upstream). A request counts only if its status is right;"
   echo "  each scenario starts when both servers answer quickly again (upstream works off timed-out requests)"
@@ -147,7 +152,7 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
   # Columns: scenario (16), target (10), req/s, p50, p99, errors[, ratio].
   awk '
     function ms(s) { if (s ~ /µs$/) return s / 1000; if (s ~ /ms$/) return s + 0; if (s ~ /s$/) return s * 1000; return s }
-    length($0) > 40 && substr($0, 18, 10) ~ /^(ours|reference)/ {
+    !/^#/ && length($0) > 40 && substr($0, 18, 10) ~ /^(ours|reference)/ {
       sc = substr($0, 1, 16); sub(/ +$/, "", sc); n = split(substr($0, 28), f, " ")
       if (substr($0, 18, 4) == "ours") { ours[sc] = f[1]; p99[sc] = f[3]; err[sc] = f[4]; order[k++] = sc }
       else { ref[sc] = f[1]; referr[sc] = f[4] }
@@ -172,7 +177,7 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
     grep -E '^(scenario|job |scheduler |backup )' "$LOGDIR/api-open.out" | sed 's/^/  /'
     awk '
       function ms(s) { if (s ~ /µs$/) return s / 1000; if (s ~ /ms$/) return s + 0; if (s ~ /s$/) return s * 1000; return s }
-      length($0) > 40 && substr($0, 18, 4) == "ours" {
+      !/^#/ && length($0) > 40 && substr($0, 18, 4) == "ours" {
         sc = substr($0, 1, 16); sub(/ +$/, "", sc); split(substr($0, 28), f, " ")
         printf "  %-16s p99 %s at %s req/s (target < 20ms: %s)\n", sc, f[3], f[1], (ms(f[3]) < 20) ? "met" : "NOT met"
       }' "$LOGDIR/api-open.out"
@@ -181,5 +186,5 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
     "$our_rss" "$(verdict "$our_rss" '<=' 150)" "$py_rss"
 }
 # Our API must answer every request: errors on ours fail the section.
-awk 'substr($0, 18, 4) == "ours" { n = split($0, f, " "); for (i = 1; i <= n; i++) if (f[i] ~ /^[0-9]+$/) e = f[i]; if (e + 0 > 0) bad = 1 } END { exit bad }' \
+awk '!/^#/ && substr($0, 18, 4) == "ours" { n = split($0, f, " "); for (i = 1; i <= n; i++) if (f[i] ~ /^[0-9]+$/) e = f[i]; if (e + 0 > 0) bad = 1 } END { exit bad }' \
   "$LOGDIR/api-bench.out" || die "our API returned errors (see above); figures not valid"

@@ -5,7 +5,13 @@
 //
 //	freezer-api-bench --url http://127.0.0.1:9090 [--ref-url http://127.0.0.1:9091]
 //	    [--jobs 10000] [--backups 100000] [--ref-jobs N] [--ref-backups N]
-//	    [--concurrency 200] [--duration 20s] [--pid PID] [--ref-pid PID] [--db-pid PID]
+//	    [--concurrency 200] [--duration 20s] [--rounds 1] [--pid PID] [--ref-pid PID] [--db-pid PID]
+//
+// With --rounds N each scenario runs N times per target, ours and the
+// reference taking turns to go first; every round is listed, and the
+// table row is the round with the median requests/s (two servers sharing
+// a small machine vary by a quarter from run to run, upstream as much as
+// ours, and a single run's ratio says little).
 //
 // With the process ids it also prints, per scenario, the CPU time the
 // server and the database used per answered request, and the machine's
@@ -24,6 +30,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -84,6 +91,7 @@ func main() {
 	dbPid := flag.Int("db-pid", 0, "process id of the database server, to report the CPU it used per request")
 	skipSeed := flag.Bool("skip-seed", false, "do not seed (the data of an earlier run is reused)")
 	rates := flag.String("rate", "", "open loop instead of closed: scenario=req/s pairs, e.g. \"job get=4800,job list=7600\"; the --concurrency workers share the rate, and latency counts from each request's scheduled time (no coordinated omission)")
+	rounds := flag.Int("rounds", 1, "rounds per scenario and target, alternating which target goes first; the table shows the round with the median req/s and lists every round")
 	only := flag.String("scenarios", "", "comma-separated scenarios to run (default: all), e.g. \"job list,job get\"")
 	flag.Parse()
 
@@ -166,7 +174,6 @@ func main() {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.name) {
 			continue
 		}
-		var res []result
 		rate := 0.0
 		if *rates != "" {
 			rate = rateFor(*rates, sc.name)
@@ -174,20 +181,46 @@ func main() {
 				continue
 			}
 		}
-		for _, t := range targets {
-			if d, ok := settle(time.Minute); !ok {
-				fmt.Printf("# machine still busy after %s, measuring anyway\n", d.Round(time.Second))
-			} else if d > 2*time.Second {
-				fmt.Printf("# machine idle after %s\n", d.Round(time.Second))
+		runs := make([][]result, len(targets))
+		for round := 0; round < max(*rounds, 1); round++ {
+			order := make([]int, len(targets))
+			for i := range order {
+				order[i] = i
 			}
-			var r result
-			cpu := startCPU(t.procs)
-			if rate > 0 {
-				r = runOpen(t, *conc, *dur, rate, sc.req)
-			} else {
-				r = run(t, *conc, *dur, sc.req)
+			if round%2 == 1 {
+				slices.Reverse(order)
 			}
-			perReq := cpu.per(r.n)
+			for _, ti := range order {
+				t := targets[ti]
+				if d, ok := settle(time.Minute); !ok {
+					fmt.Printf("# machine still busy after %s, measuring anyway\n", d.Round(time.Second))
+				} else if d > 2*time.Second {
+					fmt.Printf("# machine idle after %s\n", d.Round(time.Second))
+				}
+				var r result
+				cpu := startCPU(t.procs)
+				if rate > 0 {
+					r = runOpen(t, *conc, *dur, rate, sc.req)
+				} else {
+					r = run(t, *conc, *dur, sc.req)
+				}
+				perReq := cpu.per(r.n)
+				runs[ti] = append(runs[ti], r)
+				fmt.Printf("#   %s, %s, round %d: %.1f req/s, p50 %s, p99 %s, %d errors\n", sc.name, t.name, round+1,
+					r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
+				if perReq != "" {
+					fmt.Printf("#   CPU per answered request: %s\n", perReq)
+				}
+				if d, ok := t.drain(3 * time.Minute); !ok {
+					fmt.Printf("# %s still busy %s after the scenario\n", t.name, d.Round(time.Second))
+				} else if d > 2*time.Second {
+					fmt.Printf("# %s idle again %s after the scenario\n", t.name, d.Round(time.Second))
+				}
+			}
+		}
+		var res []result
+		for ti, t := range targets {
+			r := medianRun(runs[ti])
 			res = append(res, r)
 			fmt.Printf("%-16s %-10s %10.1f %10s %10s %8d", sc.name, t.name, r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
 			if len(res) == 2 && res[1].rps > 0 {
@@ -196,14 +229,6 @@ func main() {
 			fmt.Println()
 			if r.firstErr != "" {
 				fmt.Printf("#   first error: %s\n", r.firstErr)
-			}
-			if perReq != "" {
-				fmt.Printf("#   CPU per answered request: %s\n", perReq)
-			}
-			if d, ok := t.drain(3 * time.Minute); !ok {
-				fmt.Printf("# %s still busy %s after the scenario\n", t.name, d.Round(time.Second))
-			} else if d > 2*time.Second {
-				fmt.Printf("# %s idle again %s after the scenario\n", t.name, d.Round(time.Second))
 			}
 		}
 	}
@@ -216,6 +241,26 @@ func main() {
 			}
 		}
 	}
+}
+
+// medianRun is the run with the median requests/s (the lower of the two
+// middle ones for an even count), with the errors of every run and the
+// first error seen.
+func medianRun(runs []result) result {
+	if len(runs) == 0 {
+		return result{}
+	}
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
+	m := sorted[(len(sorted)-1)/2]
+	m.errs, m.firstErr = 0, ""
+	for _, r := range runs {
+		m.errs += r.errs
+		if m.firstErr == "" {
+			m.firstErr = r.firstErr
+		}
+	}
+	return m
 }
 
 func login(ctx context.Context) (string, string, error) {
