@@ -12,8 +12,8 @@
 #   make upstream faster, so the ratios err in its favour),
 #   BENCH_API_CONCURRENCY=200 BENCH_API_DURATION=10s BENCH_API_PORT=9092,
 #   BENCH_API_ROUNDS=3 (each scenario runs that many times per server, the
-#   two taking turns to go first; the row is the median round: single runs
-#   of the same code varied by a quarter, upstream's as much as ours).
+#   two taking turns to go first; the row is the median round: rounds of
+#   the same code varied by up to a third, upstream's as much as ours).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)

@@ -10,7 +10,7 @@
 // With --rounds N each scenario runs N times per target, ours and the
 // reference taking turns to go first; every round is listed, and the
 // table row is the round with the median requests/s (two servers sharing
-// a small machine vary by a quarter from run to run, upstream as much as
+// a small machine vary by up to a third from run to run, upstream as much as
 // ours, and a single run's ratio says little).
 //
 // With the process ids it also prints, per scenario, the CPU time the
