@@ -276,9 +276,6 @@ func (s *Store) jobView(r *jobRow, actions []actionView) (JobView, error) {
 	if err != nil {
 		return JobView{}, err
 	}
-	if actions == nil {
-		actions = []actionView{}
-	}
 	v := JobView{ProjectID: r.ProjectID, ClientID: r.ClientID, CurrentPID: sched.schedule.CurrentPID,
 		row: r, schedule: sched, actions: actions}
 	if r.UserCredentials.Valid && r.UserCredentials.String != "" {
