@@ -33,6 +33,8 @@ func Schema() config.Schema {
 			Help:       "keystone validates X-Auth-Token with Keystone; noauth trusts everybody (quick start and tests only, never in production).",
 			Deprecated: []config.Name{{Group: "DEFAULT", Name: "auth_strategy"}}},
 		{Group: "api", Name: "max_limit", Type: config.Int, Default: "10000", Help: "Largest page a list request may ask for with ?limit=."},
+		{Group: "api", Name: "job_cache_size", Type: config.Int, Default: "32",
+			Help: "MiB of recent job reads (list, get, the schedulers' poll) kept in memory. An entry is reused only while its project's job generation in the database is unchanged, which every write of the project's jobs, actions or sessions through any freezer-api instance bumps, and for at most a minute (the bound on what SQL run by hand can leave stale). 0 disables."},
 
 		{Group: "noauth", Name: "project_id", Type: config.String, Default: "noauth-project", Help: "Project of every caller in noauth mode."},
 		{Group: "noauth", Name: "user_id", Type: config.String, Default: "noauth-user", Help: "User of every caller in noauth mode."},
@@ -96,6 +98,7 @@ type Settings struct {
 
 	AuthStrategy string
 	MaxLimit     int
+	JobCacheMiB  int
 	NoAuth       NoAuth
 
 	Connection      logging.Secret
@@ -184,6 +187,7 @@ func Load(a Args) (Settings, error) {
 		ShutdownTimeout: time.Duration(v.Int("DEFAULT", "shutdown_timeout")) * time.Second,
 		AuthStrategy:    v.String("api", "auth_strategy"),
 		MaxLimit:        v.Int("api", "max_limit"),
+		JobCacheMiB:     v.Int("api", "job_cache_size"),
 		NoAuth: NoAuth{ProjectID: v.String("noauth", "project_id"), UserID: v.String("noauth", "user_id"),
 			Roles: v.List("noauth", "roles"), TrustHeaders: v.Bool("noauth", "trust_headers")},
 		Connection:     logging.Secret(v.String("database", "connection")),
@@ -231,6 +235,9 @@ func Load(a Args) (Settings, error) {
 	}
 	if s.MaxLimit <= 0 {
 		return s, fmt.Errorf("option [api] max_limit must be positive")
+	}
+	if s.JobCacheMiB < 0 {
+		return s, fmt.Errorf("option [api] job_cache_size must not be negative")
 	}
 	if s.MaxBodyBytes <= 0 {
 		return s, fmt.Errorf("option [oslo_middleware] max_request_body_size must be positive")

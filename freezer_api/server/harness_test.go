@@ -35,7 +35,10 @@ type envOption func(*server.Config)
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testDatabaseURL(t), store.Options{MaxOpenConns: 8})
+	st, err := store.Open(ctx, testDatabaseURL(t), store.Options{MaxOpenConns: 8,
+		// The job cache on, every hit checked against the database: any
+		// write path that leaves a cached read stale fails the test.
+		JobCacheBytes: 4 << 20, CheckJobCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}

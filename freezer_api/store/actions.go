@@ -158,7 +158,7 @@ func (s *Store) CreateAction(ctx context.Context, sc Scope, a apiv2.Action) (str
 	if id == "" {
 		id = s.newID()
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		_, err := s.insertAction(ctx, tx, sc, id, a)
 		return err
 	})
@@ -186,7 +186,7 @@ func (s *Store) ListActions(ctx context.Context, sc Scope, f Filter, p Page) ([]
 // replaces the stored option set; absent fields keep their value.
 func (s *Store) PatchAction(ctx context.Context, sc Scope, id string, p apiv2.ActionPatch) (int, error) {
 	var version int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getActionRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errf(KindNotFound, "Action not found with ID %s", id)
@@ -219,7 +219,7 @@ func (s *Store) PatchAction(ctx context.Context, sc Scope, id string, p apiv2.Ac
 // ReplaceAction creates the action with that id or replaces it wholesale.
 func (s *Store) ReplaceAction(ctx context.Context, sc Scope, id string, a apiv2.Action) (int, error) {
 	var version int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getActionRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			r, err = s.insertAction(ctx, tx, sc, id, a)
@@ -276,7 +276,7 @@ func (s *Store) saveAction(ctx context.Context, tx *sqlx.Tx, r *actionRow) error
 // DeleteAction removes the action and takes it out of every job's action
 // list. A missing action is not an error.
 func (s *Store) DeleteAction(ctx context.Context, sc Scope, id string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getActionRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil

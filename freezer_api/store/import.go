@@ -303,7 +303,7 @@ func readUpstream(ctx context.Context, src *Store, table string) ([]upstreamRow,
 
 func (s *Store) importAction(ctx context.Context, sc Scope, id string, a apiv2.Action) (bool, error) {
 	created := false
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		_, err := s.getActionRow(ctx, tx, sc.ProjectID, id, false)
 		if err == nil {
 			return nil
@@ -322,7 +322,7 @@ func (s *Store) importAction(ctx context.Context, sc Scope, id string, a apiv2.A
 // (its client may have been deleted since).
 func (s *Store) importJob(ctx context.Context, sc Scope, id string, j apiv2.Job) (bool, error) {
 	created := false
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		if _, err := s.getJobRow(ctx, tx, sc.ProjectID, id, false); err == nil {
 			return nil
 		} else if !errors.Is(err, sql.ErrNoRows) {
@@ -373,7 +373,7 @@ func (s *Store) importJob(ctx context.Context, sc Scope, id string, j apiv2.Job)
 
 func (s *Store) importSession(ctx context.Context, sc Scope, id string, d apiv2.Session) (bool, error) {
 	created := false
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		if _, err := s.getSessionRow(ctx, tx, sc.ProjectID, id, false); err == nil {
 			return nil
 		} else if !errors.Is(err, sql.ErrNoRows) {

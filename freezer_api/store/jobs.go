@@ -306,7 +306,7 @@ func (s *Store) CreateJob(ctx context.Context, sc Scope, j apiv2.Job) (string, e
 	}
 	j.JobSchedule.TimeCreated = s.now().Unix()
 	j.JobSchedule.TimeStarted, j.JobSchedule.TimeEnded = -1, -1
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		if _, err := s.getJobRow(ctx, tx, sc.ProjectID, id, true); err == nil {
 			return errf(KindExists, "Job %s already exists", id)
 		} else if !errors.Is(err, sql.ErrNoRows) {
@@ -352,7 +352,7 @@ func (s *Store) insertJob(ctx context.Context, tx *sqlx.Tx, sc Scope, id string,
 // /jobs/{id}). The schedule is stored as given.
 func (s *Store) ReplaceJob(ctx context.Context, sc Scope, id string, j apiv2.Job) (int, error) {
 	var version int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getJobRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			r, err = s.insertJob(ctx, tx, sc, id, j)
@@ -398,7 +398,7 @@ func (s *Store) GetJob(ctx context.Context, sc Scope, id string) (apiv2.Job, err
 
 // GetJobView returns one job of the project, encoded for an answer.
 func (s *Store) GetJobView(ctx context.Context, sc Scope, id string) (JobView, error) {
-	jobs, err := s.readJobs(ctx, " AND d.project_id = ? AND d.id = ?", []any{sc.ProjectID, id})
+	jobs, err := s.cachedReadJobs(ctx, sc.ProjectID, " AND d.project_id = ? AND d.id = ?", []any{sc.ProjectID, id})
 	if err != nil {
 		return JobView{}, fmt.Errorf("reading job: %w", err)
 	}
@@ -435,7 +435,13 @@ func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p 
 		all = append(all, projectID)
 	}
 	all = append(append(all, args...), pargs...)
-	jobs, err := s.readJobs(ctx, cond+w+ps, all)
+	var jobs []JobView
+	var err error
+	if projectID != "" {
+		jobs, err = s.cachedReadJobs(ctx, projectID, cond+w+ps, all)
+	} else {
+		jobs, err = s.readJobs(ctx, cond+w+ps, all) // every project: rare (admin), not cached
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing jobs: %w", err)
 	}
@@ -564,7 +570,7 @@ func (s *Store) CentralElsewhere(ctx context.Context, projectID string, clientID
 // client or actions is checked against the client's capabilities.
 func (s *Store) PatchJob(ctx context.Context, sc Scope, id string, p apiv2.JobPatch) (int, error) {
 	var version int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getJobRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errf(KindNotFound, "Job not found with ID %s", id)
@@ -617,7 +623,7 @@ func (s *Store) PatchJob(ctx context.Context, sc Scope, id string, p apiv2.JobPa
 // returns "success" or "<event> already requested".
 func (s *Store) JobEvent(ctx context.Context, sc Scope, id, event string) (string, error) {
 	var result string
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getJobRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errf(KindNotFound, "Job not found with ID %s", id)
@@ -649,7 +655,7 @@ func (s *Store) JobEvent(ctx context.Context, sc Scope, id, event string) (strin
 // returned so that the caller can delete it in Keystone.
 func (s *Store) DeleteJob(ctx context.Context, sc Scope, id string) (string, error) {
 	var orphan string
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		orphan = ""
 		r, err := s.getJobRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -176,7 +176,7 @@ func (s *Store) CreateSession(ctx context.Context, sc Scope, p apiv2.SessionPatc
 	d := newSessionDoc()
 	p.Jobs, p.Status = nil, nil
 	applySessionPatch(&d, p)
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		_, err := s.insertSession(ctx, tx, sc, id, d)
 		return err
 	})
@@ -187,7 +187,7 @@ func (s *Store) CreateSession(ctx context.Context, sc Scope, p apiv2.SessionPatc
 // creating it if needed (POST /sessions/{id}, as upstream).
 func (s *Store) ReplaceSession(ctx context.Context, sc Scope, id string, p apiv2.SessionPatch) (int, error) {
 	var version int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, id)
 		if KindOf(err) == KindNotFound {
 			d = newSessionDoc()
@@ -214,7 +214,7 @@ func (s *Store) ReplaceSession(ctx context.Context, sc Scope, id string, p apiv2
 // PatchSession updates the fields present; jobs entries are merged.
 func (s *Store) PatchSession(ctx context.Context, sc Scope, id string, p apiv2.SessionPatch) (int, error) {
 	var version int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, id)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ func (s *Store) ListSessions(ctx context.Context, sc Scope, f Filter, p Page) ([
 
 // DeleteSession removes a session; a missing one is not an error.
 func (s *Store) DeleteSession(ctx context.Context, sc Scope, id string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, err := s.getSessionRow(ctx, tx, sc.ProjectID, id, true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -268,7 +268,7 @@ func (s *Store) DeleteSession(ctx context.Context, sc Scope, id string) error {
 // records the job's client and state, and the job takes the session's id,
 // tag and schedule (its time_created, status, event and result are kept).
 func (s *Store) AddJobToSession(ctx context.Context, sc Scope, sessionID, jobID string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, sessionID)
 		if err != nil {
 			return err
@@ -304,7 +304,7 @@ func (s *Store) AddJobToSession(ctx context.Context, sc Scope, sessionID, jobID 
 // and gets a stop event. Removing a job that is not in the session is not
 // an error.
 func (s *Store) RemoveJobFromSession(ctx context.Context, sc Scope, sessionID, jobID string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, sessionID)
 		if err != nil {
 			return err
@@ -343,7 +343,7 @@ func (s *Store) RemoveJobFromSession(ctx context.Context, sc Scope, sessionID, j
 func (s *Store) SessionStart(ctx context.Context, sc Scope, sessionID, jobID string, tag int) (string, int, error) {
 	var result string
 	var outTag int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, sessionID)
 		if err != nil {
 			return err
@@ -390,7 +390,7 @@ func (s *Store) SessionStart(ctx context.Context, sc Scope, sessionID, jobID str
 // completed the session completes with "success" or "fail".
 func (s *Store) SessionEnd(ctx context.Context, sc Scope, sessionID, jobID, jobResult string) (string, int, error) {
 	var outTag int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, sessionID)
 		if err != nil {
 			return err

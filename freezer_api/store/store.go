@@ -80,6 +80,13 @@ type Options struct {
 	ConnMaxIdleTime time.Duration // idle connections beyond this are closed
 	Now             func() time.Time
 	NewID           func() string
+	// JobCacheBytes bounds the cache of job reads (jobCache); 0 disables
+	// it. [api] job_cache_size in MiB.
+	JobCacheBytes int
+	// CheckJobCache makes every cache hit also read the database and
+	// fail on a difference: for tests, so that any write path that does
+	// not bump the job generation fails them.
+	CheckJobCache bool
 }
 
 // Store is the database handle.
@@ -91,6 +98,9 @@ type Store struct {
 	stmts   stmtCache
 	// rendered caches the answer encoding of stored JSON texts.
 	rendered renderCache
+	// jobs caches job reads, validated by the project's job generation.
+	jobs jobCache
+	gens genCoalescer
 }
 
 // NewID returns a random 32-character lower-case hex id, the format of
@@ -224,6 +234,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s database: %w", d, err)
 	}
 	s := &Store{db: db, dialect: d, now: o.Now, newID: o.NewID}
+	s.jobs.max, s.jobs.check = o.JobCacheBytes, o.CheckJobCache
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -417,7 +428,7 @@ func splitSQL(src string) []string {
 // remove).
 func (s *Store) DropAll(ctx context.Context) error {
 	for _, t := range []string{"client_terms", "action_terms", "job_terms", "session_terms", "backup_terms",
-		"job_actions", "jobs", "actions", "sessions", "clients", "backups", "freezer_schema_version"} {
+		"job_actions", "jobs", "actions", "sessions", "clients", "backups", "job_generations", "freezer_schema_version"} {
 		if _, err := s.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
 			return fmt.Errorf("dropping table %s: %w", t, err)
 		}

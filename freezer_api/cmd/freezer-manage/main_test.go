@@ -27,18 +27,18 @@ func TestDBCommands(t *testing.T) {
 	if out := do(0, "--config-file", conf, "db", "version"); !strings.Contains(out, "current: 0") {
 		t.Fatalf("fresh version: %s", out)
 	}
-	if out := do(0, "--config-file", conf, "db", "sync"); !strings.Contains(out, "applied migrations [1]") {
+	if out := do(0, "--config-file", conf, "db", "sync"); !strings.Contains(out, "applied migrations [1 2]") {
 		t.Fatalf("sync: %s", out)
 	}
 	// oslo also takes the flags after the command.
 	if out := do(0, "db", "sync", "--config-file", conf); !strings.Contains(out, "up to date") {
 		t.Fatalf("second sync: %s", out)
 	}
-	if out := do(0, "--config-file="+conf, "db", "version"); !strings.Contains(out, "current: 1\nlatest: 1") {
+	if out := do(0, "--config-file="+conf, "db", "version"); !strings.Contains(out, "current: 2\nlatest: 2") {
 		t.Fatalf("version: %s", out)
 	}
 	out := do(0, "--config-file", conf, "db", "show")
-	for _, tbl := range []string{`"jobs"`, `"actions"`, `"sessions"`, `"clients"`, `"backups"`, `"job_actions"`, `"freezer_schema_version"`} {
+	for _, tbl := range []string{`"jobs"`, `"actions"`, `"sessions"`, `"clients"`, `"backups"`, `"job_actions"`, `"job_generations"`, `"freezer_schema_version"`} {
 		if !strings.Contains(out, tbl) {
 			t.Fatalf("show lacks %s: %s", tbl, out)
 		}
