@@ -10,7 +10,8 @@
 #   BENCH_API_REF_JOBS=3000 BENCH_API_REF_BACKUPS=10000 (upstream creates
 #   ~50 backups/s, so 100k would take most of an hour; fewer rows only
 #   make upstream faster, so the ratios err in its favour),
-#   BENCH_API_CONCURRENCY=200 BENCH_API_DURATION=10s BENCH_API_PORT=9092,
+#   BENCH_API_CONCURRENCY=200 BENCH_API_DURATION=10s BENCH_API_PORT=9092
+#   (and the port after it, for ours with the job read cache off),
 #   BENCH_API_ROUNDS=3 (each scenario runs that many times per server, the
 #   two taking turns to go first; the row is the median round: rounds of
 #   the same code varied by up to a third, upstream's as much as ours).
@@ -34,12 +35,16 @@ mkdir -p "$W"
 DB=fzapi_bench_$$
 MYSQL=(mysql -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_USER")
 [[ -n ${MYSQL_PASSWORD:-} ]] && MYSQL+=(-p"$MYSQL_PASSWORD")
-PID='' STARTED_PY=''
+PID='' NOCACHE_PID='' STARTED_PY=''
 cleanup() {
   # Only what this script started, by pid / by its own testenv component.
   if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID"
     wait "$PID" 2>/dev/null || true
+  fi
+  if [[ -n $NOCACHE_PID ]] && kill -0 "$NOCACHE_PID" 2>/dev/null; then
+    kill -TERM "$NOCACHE_PID"
+    wait "$NOCACHE_PID" 2>/dev/null || true
   fi
   if [[ -n $STARTED_PY ]]; then bash "$ROOT/tools/testenv/down.sh" freezer-api-py >&2 || true; fi
   "${MYSQL[@]}" -e "DROP DATABASE IF EXISTS $DB" || true
@@ -127,6 +132,33 @@ if [[ -n $rates ]]; then
   cat "$LOGDIR/api-open.out" >&2
 fi
 
+# Ours with the job read cache off ([api] job_cache_size = 0), same
+# database, one round: what a read costs when it is not served from the
+# cache (e.g. the first read after a write), so the table above can be
+# judged with and without it.
+NOCACHE_PORT=$((PORT + 1))
+if http_up "http://127.0.0.1:$NOCACHE_PORT" || (exec 3<>"/dev/tcp/127.0.0.1/$NOCACHE_PORT") 2>/dev/null; then
+  die "port $NOCACHE_PORT (BENCH_API_PORT + 1) is taken; set BENCH_API_PORT"
+fi
+sed "s/^bind_port = .*/bind_port = $NOCACHE_PORT/; s|^log_file = .*|log_file = $W/freezer-api-nocache.log|" \
+  "$W/freezer-api.conf" >"$W/freezer-api-nocache.conf"
+printf '[api]\njob_cache_size = 0\n' >>"$W/freezer-api-nocache.conf"
+"$BUILD/freezer-api" --config-file "$W/freezer-api-nocache.conf" >"$LOGDIR/freezer-api-nocache.out" 2>&1 &
+NOCACHE_PID=$!
+for _ in $(seq 100); do
+  http_up "http://127.0.0.1:$NOCACHE_PORT" && break
+  kill -0 "$NOCACHE_PID" 2>/dev/null || die "our freezer-api (cache off) exited: $(tail -n 5 "$LOGDIR/freezer-api-nocache.out")"
+  sleep 0.2
+done
+echo "api: ours with [api] job_cache_size = 0" >&2
+"$BUILD/freezer-api-bench" --url "http://127.0.0.1:$NOCACHE_PORT" --skip-seed --concurrency "$CONC" --duration "$DUR" \
+  --scenarios "job list,job get,scheduler poll" --pid "$NOCACHE_PID" --db-pid "$DB_PID" \
+  >"$LOGDIR/api-nocache.out" 2>"$LOGDIR/api-nocache.err" ||
+  die "freezer-api-bench (cache off) failed: $(tail -n 5 "$LOGDIR/api-nocache.err")"
+kill -TERM "$NOCACHE_PID"
+wait "$NOCACHE_PID" 2>/dev/null || true
+cat "$LOGDIR/api-nocache.out" >&2
+
 # Peak RSS of upstream: the largest uwsgi process (master or worker).
 py_rss=NA
 if [[ -r $TESTENV_RUN/freezer-api-py.pid ]]; then
@@ -182,6 +214,14 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
         printf "  %-16s p99 %s at %s req/s (target < 20ms: %s)\n", sc, f[3], f[1], (ms(f[3]) < 20) ? "met" : "NOT met"
       }' "$LOGDIR/api-open.out"
   fi
+  echo "ours with the job read cache off ([api] job_cache_size = 0; same database, one round), against upstream's row above:"
+  awk '
+    FNR == NR { if (!/^#/ && length($0) > 40 && substr($0, 18, 9) == "reference") { sc = substr($0, 1, 16); sub(/ +$/, "", sc); split(substr($0, 28), f, " "); ref[sc] = f[1] } ; next }
+    /^#   CPU/ { cpu = $0; sub(/^#   /, "", cpu) }
+    !/^#/ && length($0) > 40 && substr($0, 18, 4) == "ours" {
+      sc = substr($0, 1, 16); sub(/ +$/, "", sc); split(substr($0, 28), f, " ")
+      printf "  %-16s %s req/s, p50 %s, p99 %s, errors %s: %.1fx upstream (%s)\n", sc, f[1], f[2], f[3], f[4], (ref[sc] > 0) ? f[1] / ref[sc] : 0, cpu
+    }' "$LOGDIR/api-bench.out" "$LOGDIR/api-nocache.out"
   printf '  peak RSS: ours %s MiB (target < 150 MiB: %s); upstream largest uwsgi process %s MiB\n' \
     "$our_rss" "$(verdict "$our_rss" '<=' 150)" "$py_rss"
 }
