@@ -136,6 +136,12 @@ fi
 # database, one round: what a read costs when it is not served from the
 # cache (e.g. the first read after a write), so the table above can be
 # judged with and without it.
+# Our first instance is stopped first: two pools of 100 connections and
+# upstream's exceed MariaDB's default max_connections (151).
+our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
+kill -TERM "$PID"
+wait "$PID" 2>/dev/null || true
+PID=''
 NOCACHE_PORT=$((PORT + 1))
 if http_up "http://127.0.0.1:$NOCACHE_PORT" || (exec 3<>"/dev/tcp/127.0.0.1/$NOCACHE_PORT") 2>/dev/null; then
   die "port $NOCACHE_PORT (BENCH_API_PORT + 1) is taken; set BENCH_API_PORT"
@@ -169,7 +175,6 @@ if [[ -r $TESTENV_RUN/freezer-api-py.pid ]]; then
     ((${v:-0} > py_rss)) && py_rss=$v
   done
 fi
-our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
 
 {
   echo "== API, MariaDB, Keystone tokens, demo project (issue 3) =="
@@ -227,4 +232,4 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
 }
 # Our API must answer every request: errors on ours fail the section.
 awk '!/^#/ && substr($0, 18, 4) == "ours" { n = split($0, f, " "); for (i = 1; i <= n; i++) if (f[i] ~ /^[0-9]+$/) e = f[i]; if (e + 0 > 0) bad = 1 } END { exit bad }' \
-  "$LOGDIR/api-bench.out" || die "our API returned errors (see above); figures not valid"
+  "$LOGDIR/api-bench.out" "$LOGDIR/api-nocache.out" || die "our API returned errors (see above); figures not valid"
