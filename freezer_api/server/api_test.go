@@ -78,13 +78,16 @@ func TestHealthcheckAndMetrics(t *testing.T) {
 
 	e = newEnv(t)
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, "")
+	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, "") // from the job cache
 	e.expect(memberP1, "GET", "/v2/p1/jobs/nope", nil, 404, "")
 	r = e.call(memberP1, "GET", "/metrics", nil)
 	for _, want := range []string{
-		`freezer_api_requests_total{method="GET",route="/v2/{project_id}/jobs",status="200"} 1`,
+		`freezer_api_requests_total{method="GET",route="/v2/{project_id}/jobs",status="200"} 2`,
 		`freezer_api_requests_total{method="GET",route="/v2/{project_id}/jobs/{job_id}",status="404"} 1`,
 		`freezer_api_request_duration_seconds_bucket{method="GET",route="/v2/{project_id}/jobs"`,
 		`freezer_api_db_open_connections`, `freezer_api_db_max_open_connections`,
+		"freezer_api_job_cache_hits_total 1\n", "freezer_api_job_cache_misses_total 2\n", "freezer_api_job_cache_entries 2\n",
+		"freezer_api_job_cache_generation_reads_total 3\n",
 	} {
 		if !strings.Contains(string(r.raw), want) {
 			t.Errorf("metrics lack %s", want)

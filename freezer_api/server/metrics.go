@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"freezer.dev/freezer/freezer_api/store"
 )
 
 type metrics struct {
@@ -14,9 +16,9 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-// newMetrics registers the API's metrics, the Go runtime's and the DB
-// pool's on reg.
-func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats) *metrics {
+// newMetrics registers the API's metrics, the Go runtime's, the DB
+// pool's and the job cache's on reg.
+func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats, cacheStats func() store.JobCacheStats) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "freezer_api_requests_total", Help: "HTTP requests by route template, method and status.",
@@ -42,6 +44,24 @@ func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats) *metrics {
 		gauge("idle_connections", "Idle DB connections.", func(s sql.DBStats) float64 { return float64(s.Idle) })
 		counter("wait_count_total", "Times a request waited for a DB connection.", func(s sql.DBStats) float64 { return float64(s.WaitCount) })
 		counter("wait_seconds_total", "Time spent waiting for DB connections.", func(s sql.DBStats) float64 { return s.WaitDuration.Seconds() })
+	}
+	if cacheStats != nil {
+		f := func(kind func(prometheus.Opts, func() float64) prometheus.Collector, name, help string, v func(store.JobCacheStats) float64) {
+			reg.MustRegister(kind(prometheus.Opts{Name: "freezer_api_job_cache_" + name, Help: help},
+				func() float64 { return v(cacheStats()) }))
+		}
+		counter := func(o prometheus.Opts, fn func() float64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts(o), fn)
+		}
+		gauge := func(o prometheus.Opts, fn func() float64) prometheus.Collector {
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts(o), fn)
+		}
+		f(counter, "hits_total", "Job reads (list, get, poll) answered from the job cache.", func(s store.JobCacheStats) float64 { return float64(s.Hits) })
+		f(counter, "misses_total", "Job reads that read the database (not cached, changed or expired).", func(s store.JobCacheStats) float64 { return float64(s.Misses) })
+		f(counter, "generation_reads_total", "Reads of a project's job generation, each shared by the requests waiting for it.",
+			func(s store.JobCacheStats) float64 { return float64(s.GenerationReads) })
+		f(gauge, "entries", "Job reads held in the job cache.", func(s store.JobCacheStats) float64 { return float64(s.Entries) })
+		f(gauge, "bytes", "Size of the job cache as accounted against [api] job_cache_size.", func(s store.JobCacheStats) float64 { return float64(s.Bytes) })
 	}
 	return m
 }

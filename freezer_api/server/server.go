@@ -113,7 +113,7 @@ func New(cfg Config) *Server {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, reg: cfg.Metrics}
-	s.metrics = newMetrics(cfg.Metrics, cfg.Store.Stats)
+	s.metrics = newMetrics(cfg.Metrics, cfg.Store.Stats, cfg.Store.JobCacheStats)
 	r := mux.NewRouter()
 	r.SkipClean(true) // outer() normalises; mux would answer 301 instead
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

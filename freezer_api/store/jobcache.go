@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -34,6 +35,27 @@ type jobCache struct {
 	bytes int
 	max   int  // bytes; 0 disables the cache
 	check bool // Options.CheckJobCache
+
+	hits, misses atomic.Uint64
+}
+
+// JobCacheStats are the job cache's counters, for /metrics.
+type JobCacheStats struct {
+	Hits, Misses    uint64 // cached job reads answered from the cache, and read from the database
+	GenerationReads uint64 // reads of a project's job generation (shared by concurrent requests)
+	Entries, Bytes  int    // what the cache holds now (Bytes as accounted against job_cache_size)
+}
+
+// JobCacheStats returns the job cache's counters.
+func (s *Store) JobCacheStats() JobCacheStats {
+	st := JobCacheStats{Hits: s.jobs.hits.Load(), Misses: s.jobs.misses.Load()}
+	s.jobs.mu.Lock()
+	st.Entries, st.Bytes = len(s.jobs.m), s.jobs.bytes
+	s.jobs.mu.Unlock()
+	s.gens.mu.Lock()
+	st.GenerationReads = uint64(s.gens.queries)
+	s.gens.mu.Unlock()
+	return st
 }
 
 type cachedJobs struct {
@@ -212,9 +234,11 @@ func (s *Store) cachedReadJobs(ctx context.Context, projectID, tail string, args
 				return nil, err
 			}
 		}
+		c.hits.Add(1)
 		// A copy: the caller may not change what other requests share.
 		return append([]JobView(nil), e.views...), nil
 	}
+	c.misses.Add(1)
 	views, err := s.readJobs(ctx, tail, args)
 	if err != nil {
 		return nil, err
