@@ -212,6 +212,9 @@ fi
     echo "latency at the target load (ours alone, open loop: $CONC clients offered 20x upstream's rate above for list"
     echo "  and get, 100x for the poll; latency counted from each request's scheduled time):"
     grep -E '^(scenario|job |scheduler |backup )' "$LOGDIR/api-open.out" | sed 's/^/  /'
+    # Misses (a read not cached, changed, or older than the cache's one
+    # minute) cost a full read: the p99 depends on how many there were.
+    grep -E '^#   .*: job cache ' "$LOGDIR/api-open.out" | sed 's/^#   /  /' || true
     awk '
       function ms(s) { if (s ~ /µs$/) return s / 1000; if (s ~ /ms$/) return s + 0; if (s ~ /s$/) return s * 1000; return s }
       !/^#/ && length($0) > 40 && substr($0, 18, 4) == "ours" {

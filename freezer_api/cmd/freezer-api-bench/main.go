@@ -29,6 +29,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -197,6 +198,7 @@ func main() {
 				} else if d > 2*time.Second {
 					fmt.Printf("# machine idle after %s\n", d.Round(time.Second))
 				}
+				h0, m0, cached := t.cacheCounters()
 				var r result
 				cpu := startCPU(t.procs)
 				if rate > 0 {
@@ -210,6 +212,11 @@ func main() {
 					r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
 				if perReq != "" {
 					fmt.Printf("#   CPU per answered request: %s\n", perReq)
+				}
+				if h1, m1, ok := t.cacheCounters(); cached && ok && h1+m1 > h0+m0 {
+					h, m := h1-h0, m1-m0
+					fmt.Printf("#   %s, %s, round %d: job cache %.0f hits, %.0f misses (%.1f %% misses)\n",
+						sc.name, t.name, round+1, h, m, 100*m/(h+m))
 				}
 				if d, ok := t.drain(3 * time.Minute); !ok {
 					fmt.Printf("# %s still busy %s after the scenario\n", t.name, d.Round(time.Second))
@@ -420,6 +427,44 @@ func (t *target) host() string {
 		return u.Host + ":80"
 	}
 	return u.Host
+}
+
+// cacheCounters reads our API's job cache counters from its /metrics; ok
+// is false for a server without them (upstream has no /metrics).
+func (t *target) cacheCounters() (hits, misses float64, ok bool) {
+	res, err := t.hc.Get(t.url + "/metrics")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, 0, false
+	}
+	var seen int
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		var dst *float64
+		switch f[0] {
+		case "freezer_api_job_cache_hits_total":
+			dst = &hits
+		case "freezer_api_job_cache_misses_total":
+			dst = &misses
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		*dst = v
+		seen++
+	}
+	return hits, misses, sc.Err() == nil && seen == 2
 }
 
 func (t *target) do(req *http.Request, want int) ([]byte, error) {
