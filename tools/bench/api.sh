@@ -52,9 +52,13 @@ cleanup() {
 trap cleanup EXIT
 
 http_up() { curl -fsS -o /dev/null --max-time 2 "$1/healthcheck" 2>/dev/null; }
-if http_up "http://127.0.0.1:$PORT" || (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-  die "port $PORT is taken; set BENCH_API_PORT"
-fi
+# PORT + 1: ours with the job read cache off, at the end.
+NOCACHE_PORT=$((PORT + 1))
+for p in "$PORT" "$NOCACHE_PORT"; do
+  if http_up "http://127.0.0.1:$p" || (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    die "port $p is taken (BENCH_API_PORT and the one after it are used); set BENCH_API_PORT"
+  fi
+done
 
 # Ours: a fresh database, schema by freezer-manage, Keystone auth.
 "${MYSQL[@]}" -e "CREATE DATABASE $DB CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
@@ -142,10 +146,6 @@ our_rss=$(awk '/^VmHWM/ { print int($2 / 1024) }' "/proc/$PID/status")
 kill -TERM "$PID"
 wait "$PID" 2>/dev/null || true
 PID=''
-NOCACHE_PORT=$((PORT + 1))
-if http_up "http://127.0.0.1:$NOCACHE_PORT" || (exec 3<>"/dev/tcp/127.0.0.1/$NOCACHE_PORT") 2>/dev/null; then
-  die "port $NOCACHE_PORT (BENCH_API_PORT + 1) is taken; set BENCH_API_PORT"
-fi
 sed "s/^bind_port = .*/bind_port = $NOCACHE_PORT/; s|^log_file = .*|log_file = $W/freezer-api-nocache.log|" \
   "$W/freezer-api.conf" >"$W/freezer-api-nocache.conf"
 printf '[api]\njob_cache_size = 0\n' >>"$W/freezer-api-nocache.conf"
