@@ -17,16 +17,31 @@ import (
 // the clock is *now.
 func openCached(t *testing.T, path string, now *time.Time, check bool) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), "sqlite:///"+path, Options{
-		JobCacheBytes: 1 << 20, CheckJobCache: check, Now: func() time.Time { return *now }})
+	return openTestAt(t, path, Options{JobCacheBytes: 1 << 20, CheckJobCache: check, Now: func() time.Time { return *now }})
+}
+
+// withJob registers client c1 in sc's project and creates one job of it.
+func withJob(t *testing.T, s *Store, sc Scope, description string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", Description: description})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return id
+}
+
+// cachedWithJob is a new cached store (a fixed clock) with one job in
+// project p1.
+func cachedWithJob(t *testing.T, check bool, description string) (*Store, Scope, string) {
+	t.Helper()
+	now := time.Unix(1_700_000_000, 0)
+	s := openCached(t, filepath.Join(t.TempDir(), "f.db"), &now, check)
+	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	return s, sc, withJob(t, s, sc, description)
 }
 
 func descriptions(t *testing.T, s *Store, project string) []string {
@@ -48,13 +63,7 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f.db")
 	a := openCached(t, path, &now, false)
 	sc := Scope{ProjectID: "p1", UserID: "u1"}
-	if _, err := a.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := a.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", Description: "one"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := withJob(t, a, sc, "one")
 	if d := descriptions(t, a, "p1"); len(d) != 1 || d[0] != "one" {
 		t.Fatalf("first read: %q", d)
 	}
@@ -68,30 +77,24 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 		t.Fatalf("second read was not a cache hit: %q", d)
 	}
 
-	// A write through the store bumps the generation: the next read sees it.
-	two := "two"
-	if _, err := a.PatchJob(ctx, sc, id, apiv2.JobPatch{Description: &two}); err != nil {
-		t.Fatal(err)
+	// A write through the store bumps the generation: the next list and
+	// get through reader see it.
+	patchAndRead := func(writer, reader *Store, desc string) {
+		t.Helper()
+		if _, err := writer.PatchJob(ctx, sc, id, apiv2.JobPatch{Description: &desc}); err != nil {
+			t.Fatal(err)
+		}
+		if d := descriptions(t, reader, "p1"); d[0] != desc {
+			t.Fatalf("list after PatchJob(%q): %q", desc, d)
+		}
+		if v, err := reader.GetJobView(ctx, sc, id); err != nil || v.row.Description != desc {
+			t.Fatalf("get after PatchJob(%q): %v %v", desc, v.row, err)
+		}
 	}
-	if d := descriptions(t, a, "p1"); d[0] != "two" {
-		t.Fatalf("after PatchJob: %q", d)
-	}
-	if v, err := a.GetJobView(ctx, sc, id); err != nil || v.row.Description != "two" {
-		t.Fatalf("get after PatchJob: %v %v", v.row, err)
-	}
-
+	patchAndRead(a, a, "two")
 	// Another instance on the same database writes: this one sees it.
 	b := openCached(t, path, &now, false)
-	three := "three"
-	if _, err := b.PatchJob(ctx, sc, id, apiv2.JobPatch{Description: &three}); err != nil {
-		t.Fatal(err)
-	}
-	if d := descriptions(t, a, "p1"); d[0] != "three" {
-		t.Fatalf("after another instance's write: %q", d)
-	}
-	if v, err := a.GetJobView(ctx, sc, id); err != nil || v.row.Description != "three" {
-		t.Fatalf("get after another instance's write: %v %v", v.row, err)
-	}
+	patchAndRead(b, a, "three")
 	if _, err := b.DeleteJob(ctx, sc, id); err != nil {
 		t.Fatal(err)
 	}
@@ -131,16 +134,7 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 // it must catch a write that did not bump the generation.
 func TestCheckJobCacheCatchesAStaleHit(t *testing.T) {
 	ctx := context.Background()
-	now := time.Unix(1_700_000_000, 0)
-	s := openCached(t, filepath.Join(t.TempDir(), "f.db"), &now, true)
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
-	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", Description: "one"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, sc, id := cachedWithJob(t, true, "one")
 	descriptions(t, s, "p1")
 	if _, err := s.GetJobView(ctx, sc, id); err != nil {
 		t.Fatal(err)
@@ -219,16 +213,7 @@ func isInt(v any) bool {
 // concurrency they must actually be shared.
 func TestSharedJobGenerationIsNeverOlderThanTheRequest(t *testing.T) {
 	ctx := context.Background()
-	now := time.Unix(1_700_000_000, 0)
-	s := openCached(t, filepath.Join(t.TempDir(), "f.db"), &now, false)
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
-	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", Description: "d"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, sc, id := cachedWithJob(t, false, "d")
 	var committed atomic.Int64 // the latest generation known committed
 	if g, err := s.jobGeneration(ctx, "p1"); err != nil || g == 0 {
 		t.Fatalf("generation after a write: %d, %v", g, err)

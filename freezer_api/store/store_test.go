@@ -12,7 +12,13 @@ import (
 
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), "sqlite:///"+filepath.Join(t.TempDir(), "f.db"), Options{})
+	return openTestAt(t, filepath.Join(t.TempDir(), "f.db"), Options{})
+}
+
+// openTestAt opens (and migrates) the SQLite database at path.
+func openTestAt(t testing.TB, path string, o Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), "sqlite:///"+path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
