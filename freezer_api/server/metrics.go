@@ -46,22 +46,20 @@ func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats, cacheStats
 		counter("wait_seconds_total", "Time spent waiting for DB connections.", func(s sql.DBStats) float64 { return s.WaitDuration.Seconds() })
 	}
 	if cacheStats != nil {
-		f := func(kind func(prometheus.Opts, func() float64) prometheus.Collector, name, help string, v func(store.JobCacheStats) float64) {
-			reg.MustRegister(kind(prometheus.Opts{Name: "freezer_api_job_cache_" + name, Help: help},
-				func() float64 { return v(cacheStats()) }))
+		counter := func(name, help string, v func(store.JobCacheStats) uint64) {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "freezer_api_job_cache_" + name, Help: help},
+				func() float64 { return float64(v(cacheStats())) }))
 		}
-		counter := func(o prometheus.Opts, fn func() float64) prometheus.Collector {
-			return prometheus.NewCounterFunc(prometheus.CounterOpts(o), fn)
+		gauge := func(name, help string, v func(store.JobCacheStats) int) {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "freezer_api_job_cache_" + name, Help: help},
+				func() float64 { return float64(v(cacheStats())) }))
 		}
-		gauge := func(o prometheus.Opts, fn func() float64) prometheus.Collector {
-			return prometheus.NewGaugeFunc(prometheus.GaugeOpts(o), fn)
-		}
-		f(counter, "hits_total", "Job reads (list, get, poll) answered from the job cache.", func(s store.JobCacheStats) float64 { return float64(s.Hits) })
-		f(counter, "misses_total", "Job reads that read the database (not cached, changed or expired).", func(s store.JobCacheStats) float64 { return float64(s.Misses) })
-		f(counter, "generation_reads_total", "Reads of a project's job generation, each shared by the requests waiting for it.",
-			func(s store.JobCacheStats) float64 { return float64(s.GenerationReads) })
-		f(gauge, "entries", "Job reads held in the job cache.", func(s store.JobCacheStats) float64 { return float64(s.Entries) })
-		f(gauge, "bytes", "Size of the job cache as accounted against [api] job_cache_size.", func(s store.JobCacheStats) float64 { return float64(s.Bytes) })
+		counter("hits_total", "Job reads (list, get, poll) answered from the job cache.", func(s store.JobCacheStats) uint64 { return s.Hits })
+		counter("misses_total", "Job reads that read the database (not cached, changed or expired).", func(s store.JobCacheStats) uint64 { return s.Misses })
+		counter("generation_reads_total", "Reads of a project's job generation, each shared by the requests waiting for it.",
+			func(s store.JobCacheStats) uint64 { return s.GenerationReads })
+		gauge("entries", "Job reads held in the job cache.", func(s store.JobCacheStats) int { return s.Entries })
+		gauge("bytes", "Size of the job cache as accounted against [api] job_cache_size.", func(s store.JobCacheStats) int { return s.Bytes })
 	}
 	return m
 }
