@@ -288,6 +288,8 @@ func (c *jobCache) put(key string, e *cachedJobs) {
 		c.m = map[string]*cachedJobs{}
 	}
 	if old := c.m[key]; old != nil {
+		// Out of the map too: the eviction below must not count it again.
+		delete(c.m, key)
 		c.bytes -= old.size
 	}
 	// Over the bound: drop entries (in map order, i.e. arbitrary ones)

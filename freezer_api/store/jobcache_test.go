@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,6 +176,23 @@ func TestJobCacheStaysWithinItsBound(t *testing.T) {
 			if s.jobs.bytes > s.jobs.max {
 				t.Fatalf("cache holds %d bytes, bound %d", s.jobs.bytes, s.jobs.max)
 			}
+		}
+	}
+	// Every job grows: each read replaces its cached entry with a larger
+	// one while the cache is full, so eviction runs with the key present.
+	for _, id := range ids {
+		if _, err := s.GetJobView(ctx, sc, id); err != nil {
+			t.Fatal(err)
+		}
+		d := strings.Repeat("a longer description ", 20)
+		if _, err := s.PatchJob(ctx, sc, id, apiv2.JobPatch{Description: &d}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetJobView(ctx, sc, id); err != nil {
+			t.Fatal(err)
+		}
+		if s.jobs.bytes > s.jobs.max {
+			t.Fatalf("cache holds %d bytes, bound %d", s.jobs.bytes, s.jobs.max)
 		}
 	}
 	sum := 0
