@@ -83,6 +83,9 @@ type fakeAPI struct {
 	startCalls    int
 	session       apiv2.Session
 	failPatches   int
+	// patchGate, when set, is called before a PATCH is applied (outside
+	// the lock), so a test can hold one back.
+	patchGate func(id string, p apiv2.JobPatch)
 }
 
 func newFakeAPI() *fakeAPI {
@@ -121,6 +124,9 @@ func deepCopy(j apiv2.Job) apiv2.Job {
 }
 
 func (f *fakeAPI) UpdateJob(_ context.Context, id string, p apiv2.JobPatch) error {
+	if f.patchGate != nil {
+		f.patchGate(id, p)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failPatches > 0 {

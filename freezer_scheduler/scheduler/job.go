@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -44,6 +45,12 @@ type job struct {
 	dirty   bool
 	removed bool
 	log     *logrus.Entry
+	// PATCHes of one job go out one at a time and in the order their
+	// bodies were taken (seq): the API keeps the last one it receives, so
+	// an older state sent late would undo a newer one. sendMu is taken
+	// before s.mu, never while holding it.
+	sendMu    sync.Mutex
+	seq, sent uint64
 }
 
 func (j *job) sched() *apiv2.JobSchedule { return &j.doc.JobSchedule }
@@ -57,12 +64,14 @@ func specOf(js apiv2.JobSchedule) schedule.Spec {
 		StartDate: js.ScheduleStartDate, EndDate: js.ScheduleEndDate, Cron: cron}
 }
 
-// snapshot returns the PATCH body for the job's current state: the whole
-// job_schedule (the API replaces it) plus the session fields.
-func (j *job) snapshot() apiv2.JobPatch {
+// snapshot returns the PATCH for the job's current state: the whole
+// job_schedule (the API replaces it) plus the session fields. Called with
+// s.mu held.
+func (j *job) snapshot() pendingPatch {
 	js := j.doc.JobSchedule
 	sid, tag := j.doc.SessionID, j.doc.SessionTag
-	return apiv2.JobPatch{JobSchedule: &js, SessionID: &sid, SessionTag: &tag}
+	j.seq++
+	return pendingPatch{j: j, seq: j.seq, body: apiv2.JobPatch{JobSchedule: &js, SessionID: &sid, SessionTag: &tag}}
 }
 
 // apply runs the event state machine for every polled document and removes
@@ -89,7 +98,7 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 			patches = append(patches, s.processEvent(j, d)...)
 		}
 		if j.dirty {
-			patches = append(patches, pendingPatch{j, j.snapshot()})
+			patches = append(patches, j.snapshot())
 		}
 	}
 	for id, j := range s.jobs {
@@ -110,12 +119,13 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 	s.mu.Unlock()
 	s.kick()
 	for _, p := range patches {
-		s.patch(ctx, p.j, p.body)
+		s.patch(ctx, p)
 	}
 }
 
 type pendingPatch struct {
 	j    *job
+	seq  uint64
 	body apiv2.JobPatch
 }
 
@@ -157,7 +167,7 @@ func (s *Scheduler) processEvent(j *job, d apiv2.Job) []pendingPatch {
 			s.takeDoc(j, d)
 			if j.state == stScheduled {
 				s.schedule(j)
-				return []pendingPatch{{j, j.snapshot()}}
+				return []pendingPatch{j.snapshot()}
 			}
 		}
 		return nil
@@ -178,7 +188,7 @@ func (s *Scheduler) processEvent(j *job, d apiv2.Job) []pendingPatch {
 			s.unschedule(j)
 			j.sched().Status = apiv2.StatusRemoved
 		}
-		out = append(out, pendingPatch{j, j.snapshot()})
+		out = append(out, j.snapshot())
 	case stScheduled:
 		switch event {
 		case apiv2.EventStart:
@@ -200,12 +210,12 @@ func (s *Scheduler) processEvent(j *job, d apiv2.Job) []pendingPatch {
 			s.unschedule(j)
 			j.sched().Status = apiv2.StatusRemoved
 		}
-		out = append(out, pendingPatch{j, j.snapshot()})
+		out = append(out, j.snapshot())
 	case stRunning:
 		switch event {
 		case apiv2.EventStart:
 			j.sched().Event = ""
-			out = append(out, pendingPatch{j, j.snapshot()})
+			out = append(out, j.snapshot())
 		case apiv2.EventStop:
 			if j.pending == "" {
 				j.log.Info("event stop: the job stops after this run")
@@ -293,17 +303,24 @@ func (s *Scheduler) unschedule(j *job) {
 
 // patch sends a job's state to the API, retrying briefly; if it still
 // fails, the job is marked dirty and the next poll sends its state again.
-func (s *Scheduler) patch(ctx context.Context, j *job, body apiv2.JobPatch) {
+// A body older than one already sent is dropped.
+func (s *Scheduler) patch(ctx context.Context, p pendingPatch) {
 	if s.api == nil {
 		return
 	}
+	j := p.j
+	j.sendMu.Lock()
+	defer j.sendMu.Unlock()
 	s.mu.Lock()
-	api, jobID := s.apiFor(j.doc), j.doc.JobID
+	api, jobID, stale := s.apiFor(j.doc), j.doc.JobID, p.seq <= j.sent
 	s.mu.Unlock()
+	if stale {
+		return
+	}
 	var err error
 	for try := 0; try < 3; try++ {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err = api.UpdateJob(pctx, jobID, body)
+		err = api.UpdateJob(pctx, jobID, p.body)
 		cancel()
 		if err == nil {
 			break
@@ -316,6 +333,9 @@ func (s *Scheduler) patch(ctx context.Context, j *job, body apiv2.JobPatch) {
 	}
 	s.mu.Lock()
 	j.dirty = err != nil
+	if err == nil {
+		j.sent = p.seq
+	}
 	s.mu.Unlock()
 	if err != nil {
 		j.log.WithError(err).Error("job update failed; will retry at the next poll")
@@ -368,7 +388,7 @@ func (s *Scheduler) dispatchDue(ctx context.Context) time.Duration {
 			j.log.WithField("fire_time", fire.Format(time.RFC3339)).Warn("run skipped: missed by more than the misfire grace time")
 			if !more {
 				s.markCompleted(j)
-				patches = append(patches, pendingPatch{j, j.snapshot()})
+				patches = append(patches, j.snapshot())
 			}
 		default:
 			s.startRun(j, now)
@@ -382,7 +402,7 @@ func (s *Scheduler) dispatchDue(ctx context.Context) time.Duration {
 	}
 	s.mu.Unlock()
 	for _, p := range patches {
-		s.patch(ctx, p.j, p.body)
+		s.patch(ctx, p)
 	}
 	for _, j := range toRun {
 		s.runs.Add(1)

@@ -63,13 +63,13 @@ func (s *Scheduler) execute(ctx context.Context, j *job) {
 	js := j.sched()
 	js.Status, js.Result = apiv2.StatusRunning, ""
 	js.TimeStarted, js.TimeEnded = started.Unix(), timeNull
-	body := j.snapshot()
+	upd := j.snapshot()
 	doc := j.doc
 	disableExec := s.cfg.DisableExec
 	s.mu.Unlock()
 	j.log.Info("job running")
 	s.metrics.JobStarted(doc.JobID)
-	s.patch(ctx, j, body)
+	s.patch(ctx, upd)
 
 	inSession := false
 	result := apiv2.ResultSuccess
@@ -184,7 +184,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 			s.mu.Lock()
 			j.proc = p
 			j.sched().CurrentPID = p.Pid()
-			body := j.snapshot()
+			upd := j.snapshot()
 			sid, tag := j.doc.SessionID, j.doc.SessionTag
 			s.mu.Unlock()
 			if err := writeRecord(s.cfg.RunDir, runRecord{JobID: jobID, Pid: p.Pid(), Base: files.Base, Action: idx,
@@ -195,7 +195,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 				p.Abort()
 			}
 			log.WithField("agent_pid", p.Pid()).WithField("try", try+1).Info("agent started")
-			s.patch(ctx, j, body)
+			s.patch(ctx, upd)
 		}
 		res := p.Wait()
 		s.mu.Lock()
@@ -334,13 +334,13 @@ func (s *Scheduler) finish(ctx context.Context, j *job, result string, started t
 		j.state = stScheduled
 		js.Status = apiv2.StatusScheduled
 	}
-	body := j.snapshot()
+	upd := j.snapshot()
 	jobID := j.doc.JobID
 	s.mu.Unlock()
-	j.log.WithField("result", result).WithField("status", body.JobSchedule.Status).Info("job run finished")
+	j.log.WithField("result", result).WithField("status", upd.body.JobSchedule.Status).Info("job run finished")
 	s.metrics.JobFinished(jobID, result, end.Sub(started), end)
 	if !gone {
-		s.patch(ctx, j, body)
+		s.patch(ctx, upd)
 	}
 	s.mu.Lock()
 	dirty := j.dirty
@@ -348,7 +348,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job, result string, started t
 	if dirty {
 		// Keep a record of the outcome: a restart reports it instead of
 		// treating the run as lost.
-		_ = writeRecord(s.cfg.RunDir, runRecord{JobID: jobID, Finished: true, SoFar: result, Status: body.JobSchedule.Status})
+		_ = writeRecord(s.cfg.RunDir, runRecord{JobID: jobID, Finished: true, SoFar: result, Status: upd.body.JobSchedule.Status})
 	} else {
 		removeRecord(s.cfg.RunDir, jobID)
 	}

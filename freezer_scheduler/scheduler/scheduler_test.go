@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,6 +367,41 @@ func TestFakeAPIFailedPatchIsResent(t *testing.T) {
 	h.api.failPatches = 3 // the first PATCH fails all its tries
 	h.start()
 	h.until("status reported on a later poll", 10*time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusScheduled })
+}
+
+// A PATCH that is slow to go out must not land after a newer one of the
+// same job: the API keeps the last state it receives. (Seen with a session
+// member whose run ended before the poll's PATCH of its autostart had gone
+// out: the job stayed "scheduled" for good.) Here the first PATCH is held
+// back until the run's "completed" arrives or a second passes.
+func TestFakeAPIPatchesOfAJobStayInOrder(t *testing.T) {
+	h := newHarness(t, metadataAgent, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{TimeCreated: 1, TimeStarted: -1, TimeEnded: -1}))
+	var first atomic.Bool
+	h.api.patchGate = func(string, apiv2.JobPatch) {
+		if !first.CompareAndSwap(false, true) {
+			return
+		}
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			if s, _ := h.status("j1"); s == apiv2.StatusCompleted {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	h.start()
+	h.until("four PATCHes", time.Second, func() bool { return len(h.api.patchList("j1")) >= 4 })
+	var seq []string
+	for _, p := range h.api.patchList("j1") {
+		seq = append(seq, p.Status)
+	}
+	if got := strings.Join(seq, ","); got != "scheduled,running,running,completed" {
+		t.Errorf("PATCHes applied in the order %s", got)
+	}
+	if st, _ := h.status("j1"); st != apiv2.StatusCompleted {
+		t.Errorf("final status %s", st)
+	}
 }
 
 func TestNoAPIModeRunsLocalJobFiles(t *testing.T) {
