@@ -87,7 +87,7 @@ func TestHealthcheckAndMetrics(t *testing.T) {
 		`freezer_api_request_duration_seconds_bucket{method="GET",route="/v2/{project_id}/jobs"`,
 		`freezer_api_db_open_connections`, `freezer_api_db_max_open_connections`,
 		"freezer_api_job_cache_hits_total 1\n", "freezer_api_job_cache_misses_total 2\n", "freezer_api_job_cache_entries 2\n",
-		"freezer_api_job_cache_generation_reads_total 3\n",
+		"freezer_api_job_cache_generation_reads_total 3\n", "freezer_api_job_get_reads_total 1\n",
 	} {
 		if !strings.Contains(string(r.raw), want) {
 			t.Errorf("metrics lack %s", want)

@@ -58,6 +58,9 @@ func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats, cacheStats
 		counter("misses_total", "Job reads that read the database (not cached, changed or expired).", func(s store.JobCacheStats) uint64 { return s.Misses })
 		counter("generation_reads_total", "Reads of a project's job generation, each shared by the requests waiting for it.",
 			func(s store.JobCacheStats) uint64 { return s.GenerationReads })
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "freezer_api_job_get_reads_total",
+			Help: "Database reads made for job gets, each shared by the concurrent gets of a project."},
+			func() float64 { return float64(cacheStats().GetReads) }))
 		gauge("entries", "Job reads held in the job cache.", func(s store.JobCacheStats) int { return s.Entries })
 		gauge("bytes", "Size of the job cache as accounted against [api] job_cache_size.", func(s store.JobCacheStats) int { return s.Bytes })
 	}

@@ -43,6 +43,7 @@ type jobCache struct {
 type JobCacheStats struct {
 	Hits, Misses    uint64 // cached job reads answered from the cache, and read from the database
 	GenerationReads uint64 // reads of a project's job generation (shared by concurrent requests)
+	GetReads        uint64 // reads of the jobs of job gets (shared by concurrent gets, cache or not)
 	Entries, Bytes  int    // what the cache holds now (Bytes as accounted against job_cache_size)
 }
 
@@ -52,9 +53,9 @@ func (s *Store) JobCacheStats() JobCacheStats {
 	s.jobs.mu.Lock()
 	st.Entries, st.Bytes = len(s.jobs.m), s.jobs.bytes
 	s.jobs.mu.Unlock()
-	s.gens.mu.Lock()
-	st.GenerationReads = uint64(s.gens.queries)
-	s.gens.mu.Unlock()
+	genReads, _ := s.gens.stats()
+	getReads, _ := s.gets.stats()
+	st.GenerationReads, st.GetReads = uint64(genReads), uint64(getReads)
 	return st
 }
 
@@ -131,93 +132,24 @@ func (s *Store) jobGeneration(ctx context.Context, projectID string) (int64, err
 	return gen, nil
 }
 
-// genCoalescer shares generation reads between concurrent requests of a
-// project, like a group commit: a request joins the read that has not
-// started yet, or starts one when none runs. Every request is answered by
-// a read that began after the request arrived, so it reflects every write
-// committed before the request — what the request's own read would have
-// given — while under load one primary-key lookup serves many requests
-// instead of each paying a database round trip.
-type genCoalescer struct {
-	mu sync.Mutex
-	m  map[string]*genState
-	// queries counts the reads made, for tests.
-	queries int64
-}
-
-type genState struct {
-	running bool      // a read of the project's generation is under way
-	next    *genRound // the read to start when it ends; joined by arrivals
-}
-
-type genRound struct {
-	done chan struct{}
-	gen  int64
-	err  error
-}
-
-// genReadTimeout bounds a shared read: no single request's context can
-// cancel it for the others.
-const genReadTimeout = 30 * time.Second
-
+// sharedJobGeneration is jobGeneration with the read shared by the
+// concurrent requests of the project (rounds).
 func (s *Store) sharedJobGeneration(ctx context.Context, projectID string) (int64, error) {
-	c := &s.gens
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]*genState{}
-	}
-	st := c.m[projectID]
-	if st == nil {
-		st = &genState{}
-		c.m[projectID] = st
-	}
-	if st.next == nil {
-		st.next = &genRound{done: make(chan struct{})}
-	}
-	r := st.next
-	lead := !st.running
-	if lead {
-		st.running, st.next = true, nil
-	}
-	c.mu.Unlock()
-	if lead {
-		s.readGenRound(context.WithoutCancel(ctx), projectID, st, r)
-	}
-	select {
-	case <-r.done:
-		return r.gen, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
-
-// readGenRound makes round r's read, then starts the round that requests
-// joined meanwhile, if any (in its own goroutine: the request that led r
-// goes on with its own work).
-func (s *Store) readGenRound(ctx context.Context, projectID string, st *genState, r *genRound) {
-	qctx, cancel := context.WithTimeout(ctx, genReadTimeout)
-	r.gen, r.err = s.jobGeneration(qctx, projectID)
-	cancel()
-	close(r.done)
-	c := &s.gens
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.queries++
-	if next := st.next; next != nil {
-		st.next = nil
-		go s.readGenRound(ctx, projectID, st, next)
-		return
-	}
-	st.running = false
-	delete(c.m, projectID) // idle: the map holds only projects being read
+	return s.gens.do(ctx, projectID, struct{}{}, func(ctx context.Context, projectID string, _ []struct{}) (int64, error) {
+		return s.jobGeneration(ctx, projectID)
+	})
 }
 
 // cachedReadJobs is readJobs through the cache for reads of one project
-// (tail and args restrict to projectID).
-func (s *Store) cachedReadJobs(ctx context.Context, projectID, tail string, args []any) ([]JobView, error) {
+// (tail and args restrict to projectID). read, if not nil, reads the same
+// jobs as readJobs(tail, args) would, on a miss.
+func (s *Store) cachedReadJobs(ctx context.Context, projectID, tail string, args []any, read func(context.Context) ([]JobView, error)) ([]JobView, error) {
+	if read == nil {
+		read = func(ctx context.Context) ([]JobView, error) { return s.readJobs(ctx, tail, args) }
+	}
 	c := &s.jobs
 	if c.max <= 0 {
-		return s.readJobs(ctx, tail, args)
+		return read(ctx)
 	}
 	gen, err := s.sharedJobGeneration(ctx, projectID)
 	if err != nil {
@@ -239,7 +171,7 @@ func (s *Store) cachedReadJobs(ctx context.Context, projectID, tail string, args
 		return append([]JobView(nil), e.views...), nil
 	}
 	c.misses.Add(1)
-	views, err := s.readJobs(ctx, tail, args)
+	views, err := read(ctx)
 	if err != nil {
 		return nil, err
 	}

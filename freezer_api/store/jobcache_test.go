@@ -291,9 +291,7 @@ func TestSharedJobGenerationIsNeverOlderThanTheRequest(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	s.gens.mu.Lock()
-	queries, left := s.gens.queries, len(s.gens.m)
-	s.gens.mu.Unlock()
+	queries, left := s.gens.stats()
 	if queries >= readers*reads {
 		t.Fatalf("%d reads for %d requests: none shared", queries, readers*reads)
 	}

@@ -398,7 +398,9 @@ func (s *Store) GetJob(ctx context.Context, sc Scope, id string) (apiv2.Job, err
 
 // GetJobView returns one job of the project, encoded for an answer.
 func (s *Store) GetJobView(ctx context.Context, sc Scope, id string) (JobView, error) {
-	jobs, err := s.cachedReadJobs(ctx, sc.ProjectID, " AND d.project_id = ? AND d.id = ?", []any{sc.ProjectID, id})
+	jobs, err := s.cachedReadJobs(ctx, sc.ProjectID, jobGetTail, []any{sc.ProjectID, id}, func(ctx context.Context) ([]JobView, error) {
+		return s.batchedJobGet(ctx, sc.ProjectID, id)
+	})
 	if err != nil {
 		return JobView{}, fmt.Errorf("reading job: %w", err)
 	}
@@ -438,7 +440,7 @@ func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p 
 	var jobs []JobView
 	var err error
 	if projectID != "" {
-		jobs, err = s.cachedReadJobs(ctx, projectID, cond+w+ps, all)
+		jobs, err = s.cachedReadJobs(ctx, projectID, cond+w+ps, all, nil)
 	} else {
 		jobs, err = s.readJobs(ctx, cond+w+ps, all) // every project: rare (admin), not cached
 	}

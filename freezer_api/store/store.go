@@ -100,7 +100,8 @@ type Store struct {
 	rendered renderCache
 	// jobs caches job reads, validated by the project's job generation.
 	jobs jobCache
-	gens genCoalescer
+	gens rounds[struct{}, int64]              // generation reads (sharedJobGeneration)
+	gets rounds[string, map[string][]JobView] // job gets' reads (batchedJobGet)
 }
 
 // NewID returns a random 32-character lower-case hex id, the format of
