@@ -8,9 +8,11 @@ import (
 // jobGetTail restricts readJobs to one job of one project: a job get.
 const jobGetTail = " AND d.project_id = ? AND d.id = ?"
 
-// jobGetBatch bounds the ids of one query of batchedJobGet; a larger
-// round is read in several queries.
-const jobGetBatch = 100
+// jobGetSizes are the lengths of the IN lists of batchedJobGet's
+// queries: a batch is padded (with its last id) to the next one, so that
+// these few statements are all it prepares (the statement cache holds
+// maxCachedStmts, first come); a larger round is read in several queries.
+var jobGetSizes = [...]int{8, 32, 100}
 
 // batchedJobGet reads job id of projectID for a get. Concurrent gets of a
 // project share their reads (rounds): one query with d.id IN (...) serves
@@ -36,15 +38,7 @@ func (s *Store) batchedJobGet(ctx context.Context, projectID, id string) ([]JobV
 // alone by their request.
 func (s *Store) readJobGets(ctx context.Context, projectID string, ids []string) (map[string][]JobView, error) {
 	out := make(map[string][]JobView, len(ids))
-	if len(ids) == 1 {
-		views, err := s.readJobs(ctx, jobGetTail, []any{projectID, ids[0]})
-		if err != nil {
-			return nil, err
-		}
-		out[ids[0]] = views
-		return out, nil
-	}
-	want := make([]any, 0, len(ids)+1)
+	want := make([]any, 0, len(ids))
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if !seen[id] {
@@ -52,11 +46,28 @@ func (s *Store) readJobGets(ctx context.Context, projectID string, ids []string)
 			want = append(want, id)
 		}
 	}
+	if len(want) == 1 {
+		views, err := s.readJobs(ctx, jobGetTail, []any{projectID, ids[0]})
+		if err != nil {
+			return nil, err
+		}
+		out[ids[0]] = views
+		return out, nil
+	}
 	for len(want) > 0 {
-		n := min(len(want), jobGetBatch)
-		args := append([]any{projectID}, want[:n]...)
+		n := min(len(want), jobGetSizes[len(jobGetSizes)-1])
+		size := jobGetSizes[0]
+		for _, sz := range jobGetSizes {
+			if size = sz; sz >= n {
+				break
+			}
+		}
+		args := append(append(make([]any, 0, size+1), projectID), want[:n]...)
+		for len(args) < size+1 {
+			args = append(args, want[n-1])
+		}
 		want = want[n:]
-		tail := " AND d.project_id = ? AND d.id IN (?" + strings.Repeat(", ?", n-1) + ")"
+		tail := " AND d.project_id = ? AND d.id IN (?" + strings.Repeat(", ?", size-1) + ")"
 		views, err := s.readJobs(ctx, tail, args)
 		if err != nil {
 			return nil, err
