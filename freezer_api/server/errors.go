@@ -58,6 +58,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		logFrom(r.Context()).WithError(err).Error("identity service unavailable")
 		status, body = http.StatusServiceUnavailable, apiv2.Error{Title: "Service Unavailable",
 			Description: "The authentication service is not available.", RequestID: requestID(r.Context())}
+	case store.Unavailable(err):
+		// Upstream answers 500; 503 and Retry-After tell clients and
+		// proxies that the same request may succeed in a moment.
+		logFrom(r.Context()).WithError(err).Error("database unavailable")
+		w.Header().Set("Retry-After", "1")
+		status, body = http.StatusServiceUnavailable, apiv2.Error{Title: "Service Unavailable",
+			Description: "The database is not available; retry later.", RequestID: requestID(r.Context())}
 	case errors.As(err, &se):
 		switch se.Kind {
 		case store.KindNotFound:
