@@ -43,6 +43,7 @@ type Storage struct {
 	segSize   int
 	parallel  int
 	policy    retry.Policy
+	listPage  int // listings' page size (listPage; tests change it)
 }
 
 var _ backup.Storage = (*Storage)(nil)
@@ -86,6 +87,7 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		prefix:    prefix,
 		segSize:   o.SegmentSize,
 		parallel:  o.Parallel,
+		listPage:  listPage,
 		policy:    o.Retry,
 	}
 	if s.segSize <= 0 {
@@ -447,21 +449,13 @@ func (s *Storage) getSegments(ctx context.Context, key string) (io.ReadCloser, e
 	var parts []prefetch.Part
 	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		parts = parts[:0]
-		pager := objects.List(s.client, segContainer, objects.ListOpts{Prefix: segPrefix})
-		return classify(pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
-			infos, err := objects.ExtractInfo(page)
-			if err != nil {
-				return false, err
+		return s.eachListing(ctx, segContainer, objects.ListOpts{Prefix: segPrefix}, func(o objects.Object) {
+			p := prefetch.Part{Name: o.Name, Size: o.Bytes}
+			if checkParts {
+				p.MD5 = o.Hash
 			}
-			for _, o := range infos {
-				p := prefetch.Part{Name: o.Name, Size: o.Bytes}
-				if checkParts {
-					p.MD5 = o.Hash
-				}
-				parts = append(parts, p)
-			}
-			return true, nil
-		}))
+			parts = append(parts, p)
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing the segments of %s: %w", key, err)
@@ -493,6 +487,37 @@ func (s *Storage) getSegments(ctx context.Context, key string) (io.ReadCloser, e
 	return prefetch.Open(ctx, parts, fetch, prefetch.Options{ChunkSize: downloadChunk, Parallel: s.parallel, Policy: s.policy}), nil
 }
 
+// listPage is the page size asked of container listings, so that a page
+// shorter than it is known to be the last: gophercloud's pager otherwise
+// asks for one more, empty page after every listing (three requests per
+// restore). Swift refuses a limit above its container_listing_limit
+// (10,000 by default) with 412; eachListing then pages the server's way.
+const listPage = 1000
+
+// eachListing passes every entry of a container listing with opts to fn,
+// page by page; errors are classified.
+func (s *Storage) eachListing(ctx context.Context, container string, opts objects.ListOpts, fn func(objects.Object)) error {
+	list := func(limit int) error {
+		opts.Limit = limit
+		return objects.List(s.client, container, opts).EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
+			infos, err := objects.ExtractInfo(page)
+			if err != nil {
+				return false, err
+			}
+			for _, o := range infos {
+				fn(o)
+			}
+			return limit == 0 || len(infos) >= limit, nil
+		})
+	}
+	err := list(s.listPage)
+	if gophercloud.ResponseCodeIs(err, http.StatusPreconditionFailed) {
+		// The limit was refused with the first page: fn has seen nothing.
+		err = list(0)
+	}
+	return classify(err)
+}
+
 // List lists with delimiter "/" under "<dir>/", so "host_b1" never
 // matches "host_b10".
 func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
@@ -506,24 +531,16 @@ func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 	var out []string
 	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		out = out[:0]
-		pager := objects.List(s.client, s.container, objects.ListOpts{Prefix: p, Delimiter: "/"})
-		return classify(pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
-			infos, err := objects.ExtractInfo(page)
-			if err != nil {
-				return false, err
+		return s.eachListing(ctx, s.container, objects.ListOpts{Prefix: p, Delimiter: "/"}, func(o objects.Object) {
+			n := o.Name
+			if o.Subdir != "" {
+				n = strings.TrimSuffix(o.Subdir, "/")
 			}
-			for _, o := range infos {
-				n := o.Name
-				if o.Subdir != "" {
-					n = strings.TrimSuffix(o.Subdir, "/")
-				}
-				n = strings.TrimPrefix(n, p)
-				if n != "" && !strings.Contains(n, "/") {
-					out = append(out, n)
-				}
+			n = strings.TrimPrefix(n, p)
+			if n != "" && !strings.Contains(n, "/") {
+				out = append(out, n)
 			}
-			return true, nil
-		}))
+		})
 	})
 	if errors.Is(err, backup.ErrNotFound) {
 		// The container itself is gone: nothing below it exists.
@@ -542,12 +559,9 @@ func (s *Storage) listAll(ctx context.Context, prefix string) ([]string, error) 
 	var out []string
 	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		out = out[:0]
-		pager := objects.List(s.client, s.container, objects.ListOpts{Prefix: prefix})
-		return classify(pager.EachPage(ctx, func(_ context.Context, page pagination.Page) (bool, error) {
-			names, err := objects.ExtractNames(page)
-			out = append(out, names...)
-			return true, err
-		}))
+		return s.eachListing(ctx, s.container, objects.ListOpts{Prefix: prefix}, func(o objects.Object) {
+			out = append(out, o.Name)
+		})
 	})
 	if errors.Is(err, backup.ErrNotFound) {
 		return nil, nil
