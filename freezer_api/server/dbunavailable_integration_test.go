@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,4 +108,65 @@ func TestDatabaseOutOfConnectionsIs503(t *testing.T) {
 	conn.Close()
 	holder.Close()
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, "")
+}
+
+// What the MySQL driver reports on its own (here that a pooled connection
+// was closed by the server) reaches Options.DriverLog, which freezer-api
+// points at its structured log, instead of the driver's stderr lines.
+func TestMySQLDriverMessagesGoToDriverLog(t *testing.T) {
+	ctx := context.Background()
+	env := testenv.Load(t)
+	host, port := env.Get(t, "MYSQL_HOST"), env.Get(t, "MYSQL_PORT")
+	rootURL := testDatabaseURL(t)
+	u, _ := url.Parse(rootURL)
+	dbName := strings.TrimPrefix(u.Path, "/")
+	pw, _ := u.User.Password()
+	admin, err := sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s:%s)/", u.User.Username(), pw, host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+
+	var mu sync.Mutex
+	var got []string
+	st, err := store.Open(ctx, rootURL, store.Options{MaxOpenConns: 1, DriverLog: func(msg string) {
+		mu.Lock()
+		got = append(got, msg)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// The pool's one idle connection (from Open's ping) is the only
+	// session on the scratch database; kill it and wait until the server
+	// has closed it.
+	var id int64
+	if err := admin.QueryRow("SELECT id FROM information_schema.processlist WHERE db = ?", dbName).Scan(&id); err != nil {
+		t.Fatalf("finding the store's connection: %v", err)
+	}
+	if _, err := admin.Exec(fmt.Sprint("KILL CONNECTION ", id)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := admin.QueryRow("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?", id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed connection is still listed after 5 s")
+		}
+	}
+	// The pool notices on reuse, says so through DriverLog and reconnects.
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("ping after the kill: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), "bad idle connection") {
+		t.Fatalf("driver messages %q: want the bad idle connection reported", got)
+	}
 }

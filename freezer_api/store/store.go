@@ -87,7 +87,17 @@ type Options struct {
 	// fail on a difference: for tests, so that any write path that does
 	// not bump the job generation fails them.
 	CheckJobCache bool
+	// DriverLog receives what the MySQL driver reports on its own, such
+	// as "closing bad idle connection" after a database restart. Without
+	// it the driver writes those lines to stderr in its own format, in
+	// the middle of the service's structured log.
+	DriverLog func(msg string)
 }
+
+// driverLog adapts Options.DriverLog to the MySQL driver's Logger.
+type driverLog func(string)
+
+func (f driverLog) Print(v ...any) { f(strings.TrimSpace(fmt.Sprint(v...))) }
 
 // Store is the database handle.
 type Store struct {
@@ -204,8 +214,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	driver := string(d)
-	db, err := sqlx.Open(driver, dsn)
+	db, err := openDB(d, dsn, o)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s database: %w", d, err)
 	}
@@ -243,6 +252,24 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 		s.newID = NewID
 	}
 	return s, nil
+}
+
+// openDB opens the pool; a MySQL pool gets its own driver configuration
+// so that the driver's messages go to o.DriverLog.
+func openDB(d Dialect, dsn string, o Options) (*sqlx.DB, error) {
+	if d != MySQL || o.DriverLog == nil {
+		return sqlx.Open(string(d), dsn)
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger = driverLog(o.DriverLog)
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sqlx.NewDb(sql.OpenDB(c), string(d)), nil
 }
 
 // Close closes the connection pool.
