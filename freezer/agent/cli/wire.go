@@ -61,7 +61,12 @@ func openStorage(ctx context.Context, specs []StorageSpec) (backup.Storage, erro
 		st, err := registry.New(ctx, v, registry.Env{Getenv: s.Getenv, Home: home, ReadOnly: s.ReadOnly})
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("%s storage %q: %w", s.Type, s.Container, err)
+			// Every backend names itself in its errors ("swift storage:
+			// ..."); with several storages the container tells which.
+			if len(specs) > 1 {
+				err = fmt.Errorf("container %q: %w", s.Container, err)
+			}
+			return nil, err
 		}
 		built = append(built, st)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -120,5 +121,23 @@ func TestMemoryBudgetFollowsTheStorages(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != memoryHeadroom {
 		t.Fatalf("memory budget %v, want one call with %d (local storage holds no upload buffers)", got, memoryHeadroom)
+	}
+}
+
+// A storage that cannot be opened is named once in the error ("ftp
+// storage: ..."), and with several storages the error says which one by
+// its container.
+func TestStorageOpenErrorNamesTheStorageOnce(t *testing.T) {
+	dir := t.TempDir()
+	spec := func(typ, container string) StorageSpec {
+		return StorageSpec{Type: typ, Container: container, Options: map[string]string{}, Getenv: func(string) string { return "" }}
+	}
+	_, err := openStorage(context.Background(), []StorageSpec{spec("ftp", "remote")})
+	if err == nil || strings.Count(err.Error(), "ftp storage") != 1 || strings.Contains(err.Error(), `"remote"`) {
+		t.Errorf("one storage: %v; want the backend named once", err)
+	}
+	_, err = openStorage(context.Background(), []StorageSpec{spec("local", dir+"/a"), spec("ftp", "remote")})
+	if err == nil || strings.Count(err.Error(), "ftp storage") != 1 || !strings.HasPrefix(err.Error(), `container "remote": `) {
+		t.Errorf("two storages: %v; want the failing one's container, then the backend's error", err)
 	}
 }
