@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -25,10 +27,11 @@ func MarkTransient(err error) error {
 
 // IsTransient reports whether err may go away on retry: marked with
 // MarkTransient, a network error or a connection cut. A cancelled or
-// expired context, ErrNotFound-style answers and everything unknown are
-// not transient, so a retry never hides a real failure for long.
+// expired context, ErrNotFound-style answers, a rejected server
+// certificate, a host name that does not resolve and everything unknown
+// are not transient, so a retry never hides a real failure for long.
 func IsTransient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || isPermanent(err) {
 		return false
 	}
 	var te transientError
@@ -49,4 +52,21 @@ func IsTransient(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, syscall.ETIMEDOUT)
+}
+
+// isPermanent reports the failures that arrive dressed as network errors
+// (net/http wraps everything in a *url.Error, which is a net.Error) but
+// that only a change of configuration cures. It is checked before
+// MarkTransient, so a backend that marks a whole dial failure cannot make
+// them retried.
+func isPermanent(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		dns      *net.DNSError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || (errors.As(err, &dns) && dns.IsNotFound)
 }

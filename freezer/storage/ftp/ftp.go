@@ -115,11 +115,7 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	if o.MaxConns <= 0 {
 		o.MaxConns = 4
 	}
-	s := &Storage{opts: o, root: path.Clean("/" + strings.TrimPrefix(o.Container, "/")), sem: make(chan struct{}, o.MaxConns)}
-	if !strings.HasPrefix(o.Container, "/") {
-		// A relative container is relative to the login directory.
-		s.root = path.Clean(o.Container)
-	}
+	s := &Storage{opts: o, root: path.Clean(o.Container), sem: make(chan struct{}, o.MaxConns)}
 	if o.TLS {
 		cfg, err := tlsconf.Config(tlsconf.Options{CAFile: o.CACert, CertFile: o.CertFile, KeyFile: o.KeyFile, Insecure: o.Insecure})
 		if err != nil {
@@ -137,6 +133,23 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	c, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !path.IsAbs(s.root) {
+		// A relative container is relative to the login directory. The
+		// root is made absolute once, on this fresh connection, because
+		// CWD (isDir, List, removeAll) moves pooled connections around
+		// and a relative path would then resolve against wherever the
+		// connection was last.
+		var home string
+		home, err = c.CurrentDir()
+		if err == nil && !path.IsAbs(home) {
+			err = fmt.Errorf("PWD answered %q, not an absolute path", home)
+		}
+		if err != nil {
+			s.release(c, err)
+			return nil, fmt.Errorf("%s: finding the login directory for the relative container %q: %w", s.kind(), o.Container, err)
+		}
+		s.root = path.Join(home, s.root)
 	}
 	if !o.NoCreate {
 		err = s.mkdirAll(c, s.root)
@@ -194,12 +207,12 @@ func (s *Storage) acquire(ctx context.Context) (*ftp.ServerConn, error) {
 	c, err := ftp.Dial(addr, opts...)
 	if err != nil {
 		<-s.sem
-		return nil, storage.MarkTransient(fmt.Errorf("%s: connecting to %s: %w", s.kind(), addr, err))
+		return nil, fmt.Errorf("%s: connecting to %s: %w", s.kind(), addr, classify(err))
 	}
 	if err := c.Login(s.opts.Username, s.opts.Password); err != nil {
 		c.Quit()
 		<-s.sem
-		return nil, fmt.Errorf("%s: logging in to %s as %s: %w", s.kind(), addr, s.opts.Username, err)
+		return nil, fmt.Errorf("%s: logging in to %s as %s: %w", s.kind(), addr, s.opts.Username, classify(err))
 	}
 	return c, nil
 }
@@ -282,13 +295,17 @@ func replyCode(err error) int {
 	return 0
 }
 
-// classify marks 4xx replies and connection failures as transient.
+// classify marks 4xx replies and a control connection the server closed
+// (an idle timeout ends pooled connections that way) as transient. Other
+// network errors are left to storage.IsTransient, which also knows the
+// ones no retry cures (a rejected certificate, an unknown host); our own
+// errors and 5xx replies are final.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
 	code := replyCode(err)
-	if (code >= 400 && code < 500) || (code == 0 && !errors.Is(err, context.Canceled)) {
+	if (code >= 400 && code < 500) || (code == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))) {
 		return storage.MarkTransient(err)
 	}
 	return err

@@ -117,8 +117,13 @@ func TestFTPMissingRootNotCreated(t *testing.T) {
 func TestFTPSRefusesUnknownCertificate(t *testing.T) {
 	o := envOptions(t, testenv.Load(t).Get(t, "FTP_CONTAINER"), true)
 	o.CACert = ""
-	if _, err := New(context.Background(), o); err == nil {
+	_, err := New(context.Background(), o)
+	if err == nil {
 		t.Fatal("FTPS with an unverifiable certificate connected")
+	}
+	// Retrying cannot make the certificate trusted.
+	if storage.IsTransient(err) {
+		t.Fatalf("the refused certificate is transient: %v", err)
 	}
 }
 

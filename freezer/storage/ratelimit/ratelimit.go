@@ -39,9 +39,23 @@ func WrapBuckets(inner backup.Storage, up, down *Bucket) *Storage {
 // Put paces the reads the backend makes from r.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 	if s.up != nil {
-		r = &Reader{ctx: ctx, r: r, b: s.up}
+		lr := &Reader{ctx: ctx, r: r, b: s.up}
+		if sk, ok := r.(io.Seeker); ok {
+			// A retry.Storage below retries only a stream it can rewind;
+			// hiding the Seeker would cost every limited Put its retries.
+			r = seekReader{Reader: lr, Seeker: sk}
+		} else {
+			r = lr
+		}
 	}
 	return s.Storage.Put(ctx, key, r)
+}
+
+// seekReader is a paced reader that can be rewound; bytes read again
+// after a Seek are sent again, so they are paced again.
+type seekReader struct {
+	*Reader
+	io.Seeker
 }
 
 // Get paces the caller's reads.

@@ -1,14 +1,19 @@
 package ratelimit
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/faulty"
 	"freezer.dev/freezer/freezer/storage/local"
+	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 )
 
@@ -87,5 +92,32 @@ func TestRealRate(t *testing.T) {
 	}
 	if d := time.Since(start); d < 1800*time.Millisecond || d > 2200*time.Millisecond {
 		t.Errorf("download of %d bytes at %d B/s took %v, want 2s ± 10%%", n, rate, d)
+	}
+}
+
+// TestLimitedPutKeepsRetries: the registry wraps a retried storage in the
+// limiter; a transient failure of a Put from a rewindable reader (a
+// metadata file) must still be retried under an upload limit.
+func TestLimitedPutKeepsRetries(t *testing.T) {
+	f := faulty.New(newLocal(t))
+	f.Fail(faulty.Rule{Op: faulty.OpPut, After: 3, Times: 1, Err: storage.MarkTransient(errors.New("connection cut"))})
+	noWait := func(context.Context, time.Duration) error { return nil }
+	s := Wrap(retry.Wrap(f, retry.Policy{Attempts: 3, Sleep: noWait}), 1<<30, 0)
+	ctx := context.Background()
+	want := "metadata that fails once"
+	if err := s.Put(ctx, "m", bytes.NewReader([]byte(want))); err != nil {
+		t.Fatalf("limited Put with one transient failure: %v", err)
+	}
+	if n := f.Calls(faulty.OpPut); n != 2 {
+		t.Fatalf("%d Puts reached the storage, want 2", n)
+	}
+	rc, err := s.Get(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || string(got) != want {
+		t.Fatalf("read back %q, %v; want %q", got, err, want)
 	}
 }

@@ -149,12 +149,13 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	// chunked terminator that net/http then logs as an unsolicited
 	// response.
 	err = retry.Do(ctx, s.policy, func(ctx context.Context) error {
-		_, err := s.core.ListObjectsV2(bucket, "", "", "", "/", 1)
+		err := s.list(ctx, "", false, 1, func(string) bool { return false })
 		if err == nil {
 			return nil
 		}
-		if minio.ToErrorResponse(err).Code != "NoSuchBucket" {
-			return classify(err)
+		var resp minio.ErrorResponse
+		if !errors.As(err, &resp) || resp.Code != "NoSuchBucket" {
+			return err // classified by list
 		}
 		if o.NoCreate {
 			return nil
@@ -335,26 +336,12 @@ func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 	var out []string
 	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		out = out[:0]
-		token := ""
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			res, err := s.core.ListObjectsV2(s.bucket, p, "", token, "/", 1000)
-			if err != nil {
-				return classify(err)
-			}
-			for _, cp := range res.CommonPrefixes {
-				out = append(out, strings.TrimSuffix(strings.TrimPrefix(cp.Prefix, p), "/"))
-			}
-			for _, o := range res.Contents {
-				out = append(out, strings.TrimPrefix(o.Key, p))
-			}
-			if !res.IsTruncated || res.NextContinuationToken == "" {
-				return nil
-			}
-			token = res.NextContinuationToken
-		}
+		// Delimited: a "directory" comes as its common prefix, which
+		// ends in "/".
+		return s.list(ctx, p, false, 0, func(key string) bool {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(key, p), "/"))
+			return true
+		})
 	})
 	if errors.Is(err, backup.ErrNotFound) {
 		return []string{}, nil
@@ -372,6 +359,26 @@ func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 	return slices.Compact(names), nil
 }
 
+// list passes the keys under prefix to fn, in pages of maxKeys (zero: the
+// server's default), until fn returns false. Without recursive it lists
+// with delimiter "/" and passes common prefixes (ending in "/") too. It
+// runs under ctx, unlike minio.Core's ListObjectsV2, whose requests a
+// cancelled caller cannot stop.
+func (s *Storage) list(ctx context.Context, prefix string, recursive bool, maxKeys int, fn func(key string) bool) error {
+	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: recursive, MaxKeys: maxKeys}
+	for o := range s.core.ListObjectsIter(ctx, s.bucket, opts) {
+		if o.Err != nil {
+			return classify(o.Err)
+		}
+		if !fn(o.Key) {
+			return nil
+		}
+	}
+	// The iterator ends quietly when ctx is done: a listing cut short must
+	// not pass for a complete one.
+	return ctx.Err()
+}
+
 // Delete removes the object at key and every object below "<key>/".
 func (s *Storage) Delete(ctx context.Context, key string) error {
 	if err := storage.CheckKey(key); err != nil {
@@ -384,20 +391,10 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 	p := s.name(key) + "/"
 	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
 		names = names[:1]
-		token := ""
-		for {
-			res, err := s.core.ListObjectsV2(s.bucket, p, "", token, "", 1000)
-			if err != nil {
-				return classify(err)
-			}
-			for _, o := range res.Contents {
-				names = append(names, o.Key)
-			}
-			if !res.IsTruncated || res.NextContinuationToken == "" {
-				return nil
-			}
-			token = res.NextContinuationToken
-		}
+		return s.list(ctx, p, true, 0, func(key string) bool {
+			names = append(names, key)
+			return true
+		})
 	})
 	if err != nil && !errors.Is(err, backup.ErrNotFound) {
 		return fmt.Errorf("deleting %s from %s: listing: %w", key, s, err)

@@ -249,7 +249,17 @@ func (s *Storage) putSegmented(ctx context.Context, key string, r io.Reader) err
 	if err := s.putObject(ctx, s.name(key), nil, s.container+"/"+segDir); err != nil {
 		return fmt.Errorf("writing the manifest: %w", err)
 	}
-	return s.checkLength(ctx, key, res.Bytes)
+	if err := s.checkLength(ctx, key, res.Bytes); err != nil {
+		// The manifest is readable at key already: a Put that fails must
+		// leave nothing partial visible, also when ctx is what failed.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if derr := s.deleteObject(dctx, s.name(key)); derr != nil {
+			return fmt.Errorf("%w (and deleting the manifest failed: %v)", err, derr)
+		}
+		return err
+	}
+	return nil
 }
 
 // putObject uploads b (in memory, so retryable) with its MD5 as ETag and
