@@ -3,6 +3,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -130,14 +131,17 @@ func ParseInterval(s string) (time.Duration, error) {
 	if m == nil {
 		return 0, fmt.Errorf("invalid schedule_interval %q: want \"continuous\" or \"<N> weeks|days|hours|minutes|seconds\"", s)
 	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil || n > 1e8 {
-		return 0, fmt.Errorf("invalid schedule_interval %q: number out of range", s)
-	}
 	unit := map[string]time.Duration{
 		"week": 7 * 24 * time.Hour, "day": 24 * time.Hour, "hour": time.Hour,
 		"minute": time.Minute, "second": time.Second,
 	}[m[2]]
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	// The bound depends on the unit: n*unit must fit in a Duration, or the
+	// product wraps (15251 weeks is negative) and the job's next fire time
+	// lies in the past for ever, which makes the dispatch loop spin.
+	if limit := min(1e8, math.MaxInt64/int64(unit)); err != nil || n > limit {
+		return 0, fmt.Errorf("invalid schedule_interval %q: number out of range (at most %d %ss)", s, limit, m[2])
+	}
 	if n == 0 {
 		return time.Second, nil
 	}

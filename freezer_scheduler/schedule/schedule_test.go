@@ -148,6 +148,29 @@ func TestParseIntervalUnits(t *testing.T) {
 	}
 }
 
+// n*unit must fit in a time.Duration: a product that wraps would be a
+// negative or tiny interval whose fire times lie in the past for ever.
+func TestParseIntervalRejectsOverflow(t *testing.T) {
+	for _, in := range []string{"15251 weeks", "300000 days", "106752 days", "2562048 hours", "100000001 seconds",
+		"99999999999999999999 seconds"} {
+		if d, err := ParseInterval(in); err == nil {
+			t.Errorf("ParseInterval(%q) = %v, want an error", in, d)
+		} else if !strings.Contains(err.Error(), "out of range") {
+			t.Errorf("ParseInterval(%q): %v, want \"out of range\"", in, err)
+		}
+		if _, err := Parse(Spec{Interval: in}, mustTime(t, "2026-03-10T12:00:00"), utc); err == nil {
+			t.Errorf("Parse(interval %q) succeeded, want an error", in)
+		}
+	}
+	// The largest intervals that fit are still accepted.
+	for in, want := range map[string]time.Duration{"15250 weeks": 15250 * 7 * 24 * time.Hour,
+		"106751 days": 106751 * 24 * time.Hour, "100000000 seconds": 1e8 * time.Second} {
+		if got, err := ParseInterval(in); err != nil || got != want {
+			t.Errorf("ParseInterval(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
 func TestParseDateForms(t *testing.T) {
 	loc := time.FixedZone("X", 3600)
 	cases := map[string]string{

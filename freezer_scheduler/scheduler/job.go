@@ -41,16 +41,25 @@ type job struct {
 	// session waits).
 	aborted chan struct{}
 	proc    *agentrun.Process
-	// dirty is set when the last PATCH failed; the next poll retries it.
+	// dirty is set while the job's latest state may not have reached the
+	// API (a PATCH failed and no newer one went through since); the next
+	// poll sends the state again.
 	dirty   bool
 	removed bool
-	log     *logrus.Entry
+	// missed counts the consecutive polls the job was absent from; see
+	// apply.
+	missed int
+	log    *logrus.Entry
 	// PATCHes of one job go out one at a time and in the order their
 	// bodies were taken (seq): the API keeps the last one it receives, so
 	// an older state sent late would undo a newer one. sendMu is taken
 	// before s.mu, never while holding it.
 	sendMu    sync.Mutex
 	seq, sent uint64
+	// failedSeq is the newest body whose PATCH failed. sendMu orders the
+	// sends but not who takes it first, so an older body can still go out
+	// after a newer one failed; its success must not clear dirty.
+	failedSeq uint64
 }
 
 func (j *job) sched() *apiv2.JobSchedule { return &j.doc.JobSchedule }
@@ -90,6 +99,12 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 			}
 			s.jobs[d.JobID] = j
 		}
+		j.missed = 0
+		if j.pending == apiv2.EventRemove {
+			// Set when the job had gone missing; it is back. If the
+			// document itself asks for remove, processEvent sets it again.
+			j.pending = ""
+		}
 		// Only this scheduler writes "running": a document that says so
 		// while the job is not running here predates our last report
 		// (a poll that crossed the end of a run); its event was already
@@ -103,6 +118,17 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 	}
 	for id, j := range s.jobs {
 		if seen[id] {
+			continue
+		}
+		// One poll is not proof that the job is gone: the client pages
+		// through the jobs by offset, so a job that completes between two
+		// pages shifts the later ones and one of them is skipped. Dropping
+		// it then would lose a running job's final report or re-create a
+		// scheduled one (which may run again); a job still there shows up
+		// in the next poll.
+		j.missed++
+		if j.missed < 2 {
+			j.log.Warn("job missing from the poll; it is dropped if the next poll does not list it either")
 			continue
 		}
 		// Gone from the API (deleted, or completed by someone else).
@@ -143,6 +169,13 @@ func (s *Scheduler) newJob(d apiv2.Job) *job {
 	case js.Status == apiv2.StatusStop && js.Event == "":
 		j.log.Info("job was stopped")
 		js.Event = apiv2.EventStop
+	case js.Status == apiv2.StatusRemoved && js.Event == "":
+		// An event=remove handled before a restart: the API still lists
+		// the job (it filters only completed ones), but it must not run
+		// again until someone starts it. Upstream autostarts every status
+		// but stop; it never writes "removed" to the API, this scheduler
+		// does. The API already says removed: nothing to send.
+		j.log.Info("job was removed")
 	case js.Event == "":
 		j.log.Info("job autostarted")
 		js.Event = apiv2.EventStart
@@ -332,10 +365,12 @@ func (s *Scheduler) patch(ctx context.Context, p pendingPatch) {
 		}
 	}
 	s.mu.Lock()
-	j.dirty = err != nil
 	if err == nil {
-		j.sent = p.seq
+		j.sent = max(j.sent, p.seq)
+	} else {
+		j.failedSeq = max(j.failedSeq, p.seq)
 	}
+	j.dirty = j.failedSeq > j.sent
 	s.mu.Unlock()
 	if err != nil {
 		j.log.WithError(err).Error("job update failed; will retry at the next poll")

@@ -99,8 +99,18 @@ func (s *Scheduler) reconcile(j *job) {
 			j.doc.SessionTag = rec.SessionTag
 		}
 		started := time.Unix(js.TimeStarted, 0)
+		// The agent is already running, so it holds a worker slot now,
+		// before dispatch can hand that slot to a job that comes due. The
+		// slot is only tried here: blocking with s.mu held would deadlock
+		// with a run that needs s.mu to finish and free its slot.
+		haveSlot := false
+		select {
+		case s.slots <- struct{}{}:
+			haveSlot = true
+		default:
+		}
 		s.runs.Add(1)
-		go s.resume(j, rec, proc, started)
+		go s.resume(j, rec, proc, started, haveSlot)
 	default:
 		j.log.WithField("agent_pid", js.CurrentPID).Warn("job was running in an earlier scheduler process and its run cannot be found; reporting it failed")
 		js.Result = apiv2.ResultFail
@@ -123,15 +133,31 @@ func (s *Scheduler) settle(j *job) {
 }
 
 // resume finishes a re-attached run: wait for the agent, then continue the
-// job's actions after it, and report.
-func (s *Scheduler) resume(j *job, rec runRecord, proc *agentrun.Process, started time.Time) {
+// job's actions after it, and report. Like execute, it holds a worker slot
+// for the whole run (concurrent_jobs); haveSlot says reconcile already took
+// it, otherwise it waits for one first.
+func (s *Scheduler) resume(j *job, rec runRecord, proc *agentrun.Process, started time.Time, haveSlot bool) {
 	defer s.runs.Done()
 	s.mu.Lock()
 	ctx := s.runCtx
+	aborted := j.aborted
 	s.mu.Unlock()
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if !haveSlot {
+		select {
+		case s.slots <- struct{}{}:
+		case <-aborted:
+			// abortRun has already told the adopted agent to stop; wait
+			// for it so that nothing of the run outlives its report.
+			proc.Wait()
+			proc.Files().Remove()
+			s.finish(ctx, j, apiv2.ResultAborted, started, rec.SessionID != "" && s.api != nil, false)
+			return
+		}
+	}
+	defer func() { <-s.slots }()
 	soFar := rec.SoFar
 	if soFar == "" {
 		soFar = apiv2.ResultSuccess

@@ -211,6 +211,8 @@ func TestFakeAPIJobRemovedFromAPI(t *testing.T) {
 	h.api.mu.Lock()
 	delete(h.api.jobs, "j1")
 	h.api.mu.Unlock()
+	// Missing from one poll is not enough (see TestFakeAPIJobMissingFromOnePollIsKept).
+	h.s.Poll(context.Background())
 	h.s.Poll(context.Background())
 	if _, ok := h.s.Jobs()["j1"]; ok {
 		t.Error("job still known after it disappeared from the API")
@@ -535,5 +537,263 @@ func TestFakeAPIConcurrentJobs(t *testing.T) {
 	}
 	if peak != 2 {
 		t.Errorf("peak concurrency %d, want 2 (counts %q)", peak, b)
+	}
+}
+
+// An interval too long for a time.Duration is reported like any other bad
+// schedule (the job is "completed", it never runs); before, the product
+// wrapped to a negative interval, the fire time stayed in the past and the
+// dispatch loop spun.
+func TestFakeAPIOverflowingIntervalIsABadSchedule(t *testing.T) {
+	h := newHarness(t, "true", nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "15251 weeks"}))
+	h.s.Poll(context.Background())
+	if st, _ := h.status("j1"); st != apiv2.StatusCompleted {
+		t.Errorf("status %q, want completed", st)
+	}
+	if wait := h.s.dispatchDue(context.Background()); wait <= 0 {
+		t.Errorf("dispatch asks to run again in %s: it would spin", wait)
+	}
+	if h.agentRuns() != 0 {
+		t.Error("job with an invalid interval ran")
+	}
+}
+
+// sendMu keeps one PATCH of a job in flight at a time, but an older body can
+// still go out after a newer one failed. Its success must not clear dirty:
+// the newer state has not reached the API and the next poll must send it.
+func TestFakeAPIOlderPatchDoesNotHideAFailedNewerOne(t *testing.T) {
+	h := newHarness(t, "true", nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours"}))
+	ctx := context.Background()
+	h.s.Poll(ctx)
+	h.s.mu.Lock()
+	j := h.s.jobs["j1"]
+	older := j.snapshot() // "scheduled"
+	h.s.markCompleted(j)
+	newer := j.snapshot() // "completed"
+	h.s.mu.Unlock()
+
+	h.api.mu.Lock()
+	h.api.failPatches = 1
+	h.api.mu.Unlock()
+	gone, cancel := context.WithCancel(ctx)
+	cancel() // no retries: the newer PATCH fails once and is given up
+	h.s.patch(gone, newer)
+	h.s.patch(ctx, older)
+	if st, _ := h.status("j1"); st != apiv2.StatusScheduled {
+		t.Fatalf("setup: API status %q, want the older body's scheduled", st)
+	}
+	h.s.mu.Lock()
+	dirty := j.dirty
+	h.s.mu.Unlock()
+	if !dirty {
+		t.Error("job not dirty although its newest state never reached the API")
+	}
+	h.s.Poll(ctx)
+	if st, _ := h.status("j1"); st != apiv2.StatusCompleted {
+		t.Errorf("after the next poll the API says %q, want completed", st)
+	}
+}
+
+// A job removed with event=remove keeps status "removed" in the API and is
+// still polled; a restarted scheduler must not start it again. A start
+// event (which clears the status) brings it back.
+func TestFakeAPIRemovedJobIsNotAutostarted(t *testing.T) {
+	h := newHarness(t, "true", nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRemoved}))
+	h.start()
+	h.clock.Advance(5 * time.Second)
+	time.Sleep(200 * time.Millisecond)
+	h.clock.Advance(5 * time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if n := h.agentRuns(); n != 0 {
+		t.Errorf("removed job ran %d times", n)
+	}
+	if st, _ := h.status("j1"); st != apiv2.StatusRemoved {
+		t.Errorf("status %q, want removed", st)
+	}
+	h.api.mu.Lock()
+	j := h.api.jobs["j1"]
+	j.JobSchedule.Event, j.JobSchedule.Status = apiv2.EventStart, ""
+	h.api.jobs["j1"] = j
+	h.api.mu.Unlock()
+	h.s.Poll(context.Background())
+	h.until("job run after a start event", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+}
+
+// A run re-attached after a restart holds a worker slot like any run: with
+// concurrent_jobs = 1, a job that comes due meanwhile waits for it.
+func TestFakeAPIResumedRunTakesAWorkerSlot(t *testing.T) {
+	h := newHarness(t, "", func(c *Config) { c.ConcurrentJobs = 1 })
+	release := filepath.Join(h.dir, "release")
+	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
+	runDir := filepath.Join(h.dir, "jobs", "run")
+	if err := agentrun.RunDir(runDir); err != nil {
+		t.Fatal(err)
+	}
+	files := agentrun.Files{Base: filepath.Join(runDir, "j1-0-0")}
+	p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Wait() // the test process is the agent's real parent: reap it
+	if err := writeRecord(runDir, runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+		t.Fatal(err)
+	}
+	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	h.api.put(backupJob("j2", apiv2.JobSchedule{})) // due two seconds after the first poll
+	h.start()
+	for i := 0; i < 10; i++ {
+		h.clock.Advance(time.Second)
+		time.Sleep(30 * time.Millisecond)
+	}
+	if n := h.agentRuns(); n != 1 {
+		t.Errorf("%d agents ran while the resumed run held the only worker slot, want 1", n)
+	}
+	if st, _ := h.status("j2"); st == apiv2.StatusRunning {
+		t.Error("j2 reported running while the resumed run held the only worker slot")
+	}
+	os.WriteFile(release, nil, 0o600)
+	h.until("both jobs completed", time.Second, func() bool {
+		s1, _ := h.status("j1")
+		s2, _ := h.status("j2")
+		return s1 == apiv2.StatusCompleted && s2 == apiv2.StatusCompleted
+	})
+	if n := h.agentRuns(); n != 2 {
+		t.Errorf("agent ran %d times, want 2", n)
+	}
+}
+
+// The client pages through the jobs by offset, so a job completing between
+// two pages can make one poll skip another job that still exists. One such
+// poll must not drop a scheduled job; two in a row do.
+func TestFakeAPIJobMissingFromOnePollIsKept(t *testing.T) {
+	h := newHarness(t, "true", nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours"}))
+	ctx := context.Background()
+	h.s.Poll(ctx)
+	next := func() time.Time {
+		h.s.mu.Lock()
+		defer h.s.mu.Unlock()
+		return h.s.jobs["j1"].next
+	}
+	before := next()
+	h.s.apply(ctx, nil) // a poll whose pages skipped j1
+	if _, ok := h.s.Jobs()["j1"]; !ok {
+		t.Fatal("job dropped after missing from a single poll")
+	}
+	h.s.Poll(ctx) // listed again: nothing changed
+	if _, ok := h.s.Jobs()["j1"]; !ok || !next().Equal(before) {
+		t.Errorf("job re-created or rescheduled after it came back (known %v, next %v, was %v)", ok, next(), before)
+	}
+	h.s.apply(ctx, nil)
+	h.s.apply(ctx, nil)
+	if _, ok := h.s.Jobs()["j1"]; ok {
+		t.Error("job still known after missing from two polls in a row")
+	}
+}
+
+// A running job that one poll skips still reports its run when it ends: it
+// is not treated as removed (which skipped the final PATCH and deleted the
+// run record, so that the next poll reported a successful run as failed).
+// If it was missed long enough to be marked for removal, showing up again
+// takes the mark back.
+func TestFakeAPIRunningJobMissingFromPollsStillReports(t *testing.T) {
+	for _, misses := range []int{1, 2} {
+		t.Run(itoa(misses), func(t *testing.T) {
+			h := newHarness(t, "", nil)
+			release := filepath.Join(h.dir, "release")
+			h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
+			h.api.put(backupJob("j1", apiv2.JobSchedule{}))
+			h.start()
+			h.until("job running", time.Second, func() bool {
+				ps := h.api.patchList("j1")
+				return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+			})
+			ctx := context.Background()
+			for i := 0; i < misses; i++ {
+				h.s.apply(ctx, nil)
+			}
+			h.s.Poll(ctx) // listed again
+			os.WriteFile(release, nil, 0o600)
+			h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+			if _, res := h.status("j1"); res != apiv2.ResultSuccess {
+				t.Errorf("result %q, want success", res)
+			}
+			if n := h.agentRuns(); n != 1 {
+				t.Errorf("agent ran %d times", n)
+			}
+		})
+	}
+}
+
+// event=remove on a running job still aborts the run and the job does not
+// run again, although every poll that lists the job first clears a remove
+// mark (fix for jobs missing from one poll).
+func TestFakeAPIRemoveEventWhileRunningAborts(t *testing.T) {
+	h := newHarness(t, `sleep 60`, nil)
+	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours", ScheduleStartDate: "2026-03-10T12:00:30"}))
+	h.start()
+	h.until("job running", time.Second, func() bool {
+		ps := h.api.patchList("j1")
+		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+	})
+	h.api.setEvent("j1", apiv2.EventRemove)
+	h.s.Poll(context.Background())
+	h.s.Poll(context.Background())
+	h.until("job removed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusRemoved })
+	for i := 0; i < 30; i++ {
+		h.clock.Advance(10 * time.Minute)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := h.agentRuns(); n != 1 {
+		t.Errorf("agent ran %d times", n)
+	}
+}
+
+// A re-attached run still waiting for a worker slot can be aborted: it ends
+// as aborted without taking a slot, and the run holding the slot goes on.
+func TestFakeAPIResumedRunWaitingForASlotCanBeAborted(t *testing.T) {
+	h := newHarness(t, "", func(c *Config) { c.ConcurrentJobs = 1 })
+	release := filepath.Join(h.dir, "release")
+	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
+	runDir := filepath.Join(h.dir, "jobs", "run")
+	if err := agentrun.RunDir(runDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"j1", "j2"} {
+		files := agentrun.Files{Base: filepath.Join(runDir, id+"-0-0")}
+		p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Wait() // the test process is the agent's real parent: reap it
+		if err := writeRecord(runDir, runRecord{JobID: id, Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+			t.Fatal(err)
+		}
+		h.api.put(backupJob(id, apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	}
+	h.start()
+	h.until("both runs adopted", 100*time.Millisecond, func() bool { return len(h.s.Jobs()) == 2 })
+	// The poll lists the jobs by id: j1 is adopted first and takes the
+	// only slot, j2 waits for it.
+	waiting := "j2"
+	if n := len(h.s.slots); n != 1 {
+		t.Fatalf("%d slots taken, want 1", n)
+	}
+	h.api.setEvent(waiting, apiv2.EventAbort)
+	h.s.Poll(context.Background())
+	h.until("waiting run aborted", time.Second, func() bool { s, _ := h.status(waiting); return s == apiv2.StatusCompleted })
+	if _, res := h.status(waiting); res != apiv2.ResultAborted {
+		t.Errorf("aborted run's result %q", res)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, waiting+"-0-0.out")); !os.IsNotExist(err) {
+		t.Errorf("aborted run's files left behind: %v", err)
+	}
+	os.WriteFile(release, nil, 0o600)
+	h.until("j1 completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	if _, res := h.status("j1"); res != apiv2.ResultSuccess {
+		t.Errorf("j1 result %q", res)
 	}
 }
