@@ -115,7 +115,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	}
 	var prog *progress
 	if a.Progress {
-		prog = startProgress(ctx, a.stderr(), "backup", src)
+		prog = startProgress(ctx, a.stderr(), "backup", src, 0)
 		req.Progress = prog.engine
 	}
 	res, err := a.writeData(ctx, ref.DataKey(), req, comp, enc, o.DryRun, prog)
@@ -180,11 +180,12 @@ func (a *Agent) writeData(ctx context.Context, key string, req backup.BackupRequ
 			err = a.Storage.Put(ctx, key, pipe)
 		}
 		if err == nil {
-			// A Put that returns before EOF would lose data: make the
-			// writer fail rather than pretend.
-			err = errReaderClosed
-			pipe.CloseRead(errors.New("storage stopped reading before the end of the stream"))
-		} else {
+			// A Put that returns before EOF has stored a prefix only. The
+			// rest may already sit in the queue, so a failing next write is
+			// not enough: the stream must be drained here, or it was cut.
+			err = checkDrained(pipe)
+		}
+		if err != nil {
 			pipe.CloseRead(err)
 			cancel()
 		}
@@ -198,9 +199,6 @@ func (a *Agent) writeData(ctx context.Context, key string, req backup.BackupRequ
 		werr = ferr
 	}
 	perr := <-putDone
-	if perr == errReaderClosed {
-		perr = nil
-	}
 	// A storage failure cancels the engine, so it is the root cause; an
 	// engine or codec failure makes Put fail with that same error.
 	if perr != nil && (werr == nil || !errors.Is(perr, werr)) {
@@ -212,6 +210,29 @@ func (a *Agent) writeData(ctx context.Context, key string, req backup.BackupRequ
 	res.stored = stored.n.Load()
 	res.sha256 = hex.EncodeToString(stored.h.Sum(nil))
 	return res, nil
+}
+
+// errPutShort is why a backup fails when Storage.Put returned nil without
+// reading its stream to the end: the stored object is a prefix.
+var errPutShort = errors.New("storage accepted the payload before its end")
+
+// checkDrained reads past the end of what Put consumed. io.EOF means Put
+// read everything; any byte means it stopped early; any other error is the
+// writer's own failure, which the caller reports as such. It blocks until
+// the writer sends more or closes, so a slow engine is waited for.
+func checkDrained(r io.Reader) error {
+	n, err := r.Read(make([]byte, 1))
+	switch {
+	case n > 0:
+		return errPutShort
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return err
+	}
+	// A zero-byte read with no error says nothing; the queuePipe never
+	// returns one, so treat it as a cut stream rather than loop.
+	return errPutShort
 }
 
 // produce runs the engine into compress → encrypt → out and closes the

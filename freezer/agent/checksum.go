@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
+
+	tarengine "freezer.dev/freezer/freezer/engine/tar"
 )
 
 // ConsistencyChecksum returns the --consistency-check checksum of a file or
@@ -21,80 +25,120 @@ import (
 //
 // Algorithm (version 1): walk the tree in lexical order of the entries'
 // relative paths ("." for the root of a tree; a single file is hashed as a
-// directory "." holding it, which is what its restore produces), skipping entries whose base name matches an exclude pattern. For
-// each entry, feed one record to a single SHA-256:
+// directory "." holding it, which is what its restore produces). For each
+// entry, feed one record to a single SHA-256:
 //
 //	"d" <path> "\x00"                          directory
 //	"f" <path> "\x00" <size> "\x00" <sha256(content) hex> "\x00"   regular file
 //	"l" <path> "\x00" <link target> "\x00"     symlink (not followed)
 //
-// Other types (sockets, devices, fifos) are skipped, as the engine skips
-// them. With followLinks, symlinks are hashed as what they point to.
-// Metadata (modes, owners, times) is not included: like upstream's, the
-// checksum is about names and contents.
+// The walk is the tar engine's, so that a good restore gives the value of
+// its backup: a root that is a symlink to a directory is followed; entries
+// that the engine's exclude matcher rejects (GNU tar rules: wildcards match
+// '/', a pattern matches the whole relative path or any tail of it) are
+// skipped; with followLinks (soft dereference) symlinks are hashed as what
+// they point to, directories included, except a link back to a directory
+// being walked (the engine skips such loops) or a dangling one (which the
+// engine cannot save). Other types (sockets, devices, fifos) are skipped,
+// as the engine skips them. Metadata (modes, owners, times) is not
+// included: like upstream's, the checksum is about names and contents.
 func ConsistencyChecksum(ctx context.Context, root string, exclude []string, followLinks bool) (string, error) {
-	h := sha256.New()
-	excluded := func(name string) bool {
-		for _, p := range exclude {
-			if ok, _ := path.Match(p, name); ok {
-				return true
-			}
-		}
-		return false
+	excluded, err := tarengine.ExcludeMatcher(exclude)
+	if err != nil {
+		return "", fmt.Errorf("--exclude: %w", err)
 	}
-	fi, err := os.Lstat(root)
+	h := sha256.New()
+	// As the engine: the root is followed whatever the dereference mode.
+	fi, err := os.Stat(root)
 	if err != nil {
 		return "", err
 	}
-	if !fi.IsDir() && !(followLinks && isLinkToDir(root)) {
+	if !fi.IsDir() {
+		if !followLinks {
+			if fi, err = os.Lstat(root); err != nil {
+				return "", err
+			}
+		}
 		// Hashed as the tree a restore produces: a directory holding it.
 		fmt.Fprint(h, "d.\x00")
-		if err := hashEntry(h, root, filepath.Base(root), fi, followLinks); err != nil {
+		if err := hashEntry(h, root, filepath.Base(root), fi); err != nil {
 			return "", err
 		}
 		return hex.EncodeToString(h.Sum(nil)), nil
 	}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if rel != "." && excluded(d.Name()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return hashEntry(h, p, rel, info, followLinks)
-	})
-	if err != nil {
+	w := checksumWalk{ctx: ctx, h: h, excluded: excluded, followLinks: followLinks}
+	fmt.Fprint(h, "d.\x00")
+	if err := w.dir(root, "", []fs.FileInfo{fi}); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func isLinkToDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
+// checksumWalk walks a tree in the tar engine's way for
+// ConsistencyChecksum.
+type checksumWalk struct {
+	ctx         context.Context
+	h           io.Writer
+	excluded    func(rel string) bool
+	followLinks bool
 }
 
-func hashEntry(h io.Writer, p, rel string, fi fs.FileInfo, followLinks bool) error {
-	if fi.Mode()&fs.ModeSymlink != 0 && followLinks {
-		if t, err := os.Stat(p); err == nil {
-			fi = t
+// dir hashes the entries below directory p (rel "" for the root) in
+// lexical order, depth first; onPath holds the directories being walked,
+// to stop at a symlink loop.
+func (w *checksumWalk) dir(p, rel string, onPath []fs.FileInfo) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", p, err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		cp, crel := filepath.Join(p, name), name
+		if rel != "" {
+			crel = rel + "/" + name
+		}
+		if w.excluded(crel) {
+			continue
+		}
+		fi, err := os.Lstat(cp)
+		if err == nil && w.followLinks && fi.Mode()&fs.ModeSymlink != 0 {
+			fi, err = os.Stat(cp)
+			if err != nil {
+				continue // dangling: the engine cannot save it either
+			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while we walk, as the engine does
+		}
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() && slices.ContainsFunc(onPath, func(a fs.FileInfo) bool { return os.SameFile(a, fi) }) {
+			continue // a loop through a symlink: the engine skips it
+		}
+		if err := hashEntry(w.h, cp, crel, fi); err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			if err := w.dir(cp, crel, append(onPath, fi)); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
+}
+
+// hashEntry feeds the record of the entry at p, of type fi (already
+// followed if links are dereferenced), to h.
+func hashEntry(h io.Writer, p, rel string, fi fs.FileInfo) error {
 	switch {
 	case fi.IsDir():
 		fmt.Fprintf(h, "d%s\x00", rel)

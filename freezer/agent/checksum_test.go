@@ -78,3 +78,60 @@ func TestConsistencyChecksumIsOrderIndependentAndSensitive(t *testing.T) {
 		t.Error("single-file checksum differs from its restored directory's")
 	}
 }
+
+// TestConsistencyChecksumWalksLikeTheEngine: a good backup and restore
+// passes --consistency-checksum however the tree is given: through a
+// symlinked root, with symlinked directories dereferenced, or with an
+// exclude pattern naming a path. Each of these walked differently from the
+// engine and failed a good restore with an integrity error.
+func TestConsistencyChecksumWalksLikeTheEngine(t *testing.T) {
+	cases := map[string]func(t *testing.T, src string, o *Options){
+		"symlinked root": func(t *testing.T, src string, o *Options) {
+			ln := filepath.Join(t.TempDir(), "ln")
+			if err := os.Symlink(src, ln); err != nil {
+				t.Fatal(err)
+			}
+			o.PathToBackup = ln
+		},
+		"dereferenced symlinked directory": func(t *testing.T, src string, o *Options) {
+			other := t.TempDir()
+			mkTree(t, other, []string{"inner/f", "g"})
+			if err := os.Symlink(other, filepath.Join(src, "linked")); err != nil {
+				t.Fatal(err)
+			}
+			// A loop back to the root is skipped by the engine and the
+			// checksum alike.
+			if err := os.Symlink(src, filepath.Join(src, "a", "loop")); err != nil {
+				t.Fatal(err)
+			}
+			o.DereferenceSymlink = "soft"
+		},
+		"exclude pattern with a slash": func(t *testing.T, src string, o *Options) {
+			mkTree(t, src, []string{"cache/tmp/junk", "cache/keep", "tmp/kept"})
+			o.Exclude = []string{"cache/tmp"}
+		},
+	}
+	for name, setup := range cases {
+		t.Run(name, func(t *testing.T) {
+			a, _ := newTestAgent(t)
+			src := t.TempDir()
+			mkTree(t, src, []string{"a/1", "b"})
+			o := backupOpts(src)
+			setup(t, src, &o)
+			o.ConsistencyCheck = true
+			res, err := a.Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, _ := res.Metadata["consistency_checksum"].(string)
+			if sum == "" {
+				t.Fatalf("no checksum in %v", res.Metadata)
+			}
+			ro := restoreOpts(filepath.Join(t.TempDir(), "dst"))
+			ro.ConsistencyChecksum = sum
+			if _, err := a.Run(context.Background(), ro); err != nil {
+				t.Fatalf("good restore failed: %v", err)
+			}
+		})
+	}
+}

@@ -3,7 +3,10 @@
 // a tree into an archive stream, Codecs compress and encrypt it, a Storage
 // keeps it. It knows the on-storage layout and the chain rules, but nothing
 // about any particular storage, engine or codec implementation; the command
-// line (package cli) wires those in.
+// line (package cli) wires those in. The one exception is the tar engine's
+// error kinds and exclude matching, shared so that a damaged archive is an
+// integrity failure and --consistency-check walks the tree as the engine
+// does.
 //
 // The data path is a pipeline of goroutines joined by bounded queues:
 // engine → compress → encrypt → Storage.Put on backup, and the mirror on

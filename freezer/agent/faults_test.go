@@ -201,3 +201,36 @@ func TestMissingEngineStateStartsNewChain(t *testing.T) {
 		t.Fatalf("got level %v of chain %v, want a new level 0", res.Metadata["level"], res.Metadata["level_zero_timestamp"])
 	}
 }
+
+// shortPutStorage keeps only the first 100 bytes of a payload and reports
+// success, as a storage with a bug that stops reading early would.
+type shortPutStorage struct {
+	backup.Storage
+}
+
+func (s shortPutStorage) Put(ctx context.Context, key string, r io.Reader) error {
+	if strings.HasSuffix(key, "/data") {
+		r = io.LimitReader(r, 100)
+	}
+	return s.Storage.Put(ctx, key, r)
+}
+
+// TestShortPutFailsBackup: a Put that returns nil before reading the whole
+// payload fails the backup and writes no metadata, even when the rest of
+// the payload already sat in the queue (a small tree: the whole archive
+// fits in QueueDepth × ChunkSize, so no later write can notice).
+func TestShortPutFailsBackup(t *testing.T) {
+	a, _ := newTestAgent(t)
+	a.Storage = shortPutStorage{Storage: a.Storage}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "small"), []byte("small"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.Run(context.Background(), backupOpts(src))
+	if !errors.Is(err, errPutShort) {
+		t.Fatalf("err = %v, want %v", err, errPutShort)
+	}
+	if refs := committed(t, a); len(refs) != 0 {
+		t.Fatalf("backup with a cut payload listed: %v", refs)
+	}
+}

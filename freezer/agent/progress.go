@@ -23,16 +23,18 @@ type progress struct {
 	stored *meter // bytes stored (backup) or read from storage (restore)
 	files  atomic.Int64
 	bytes  atomic.Int64 // file content bytes, from the engine
-	total  int64        // expected bytes for the ETA; set before start or by estimate
+	total  int64        // expected stored bytes (restore) for the ETA; fixed before drawing starts
 	est    atomic.Int64 // estimate of file bytes (backup), 0 = unknown
 	stopc  chan struct{}
 	wg     sync.WaitGroup
 }
 
-// startProgress starts drawing every second. For a backup, src is walked in
-// the background to estimate the total for the ETA.
-func startProgress(ctx context.Context, w io.Writer, label, src string) *progress {
-	p := &progress{w: w, label: label, start: time.Now(), stored: newCounter(), stopc: make(chan struct{})}
+// startProgress starts drawing every second. For a restore, total is the
+// payload size the ETA counts towards; it is set here, before the drawing
+// goroutine reads it, because a later write would race with draw. For a
+// backup (total 0), src is walked in the background to estimate the total.
+func startProgress(ctx context.Context, w io.Writer, label, src string, total int64) *progress {
+	p := &progress{w: w, label: label, start: time.Now(), stored: newCounter(), total: total, stopc: make(chan struct{})}
 	if src != "" {
 		p.wg.Add(1)
 		go func() {

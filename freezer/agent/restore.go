@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	tarengine "freezer.dev/freezer/freezer/engine/tar"
 )
 
 func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
@@ -92,8 +93,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		log.Info("restoring level")
 		var prog *progress
 		if a.Progress {
-			prog = startProgress(ctx, a.stderr(), fmt.Sprintf("restore level %d", l.ref.Level), "")
-			prog.total = l.md.DataSize
+			prog = startProgress(ctx, a.stderr(), fmt.Sprintf("restore level %d", l.ref.Level), "", l.md.DataSize)
 		}
 		st, n, err := a.restoreLevel(ctx, l.ref, l.md, l.comp, l.enc, dir, o.DryRun, prog)
 		prog.stop()
@@ -249,6 +249,9 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		if ctx.Err() != nil {
 			return stats, raw.n.Load(), fmt.Errorf("interrupted: %w", ctx.Err())
 		}
+		if isArchiveDamage(err) {
+			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the archive in the payload is corrupt or tampered: %w", err))
+		}
 		return stats, raw.n.Load(), err
 	}
 	// The decoders reached their end; trailing bytes, if any, are still
@@ -270,6 +273,15 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		}
 	}
 	return stats, n, nil
+}
+
+// isArchiveDamage reports whether an engine error, with the payload read and
+// decoded without error, was caused by the archive itself (a bad header, a
+// member cut short, a malformed listing, a path escaping the target) rather
+// than by the target file system (permission denied, disk full), which stay
+// ordinary failures.
+func isArchiveDamage(err error) bool {
+	return errors.Is(err, tarengine.ErrCorrupt) || errors.Is(err, tarengine.ErrUnsafePath)
 }
 
 // decodeHint adds what most often explains a decoding failure of an

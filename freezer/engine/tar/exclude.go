@@ -195,3 +195,17 @@ func classMatch(class string, c byte) bool {
 	}
 	return false
 }
+
+// ExcludeMatcher returns the test Backup applies to the entries of a tree
+// for req.Exclude: excluded reports whether the entry at rel (relative to
+// the backed-up directory, slash-separated, e.g. "cache/tmp") is left out.
+// It is for callers that must walk a tree as the engine does, such as the
+// agent's consistency checksum.
+func ExcludeMatcher(patterns []string) (excluded func(rel string) bool, err error) {
+	e, err := newExcluder(patterns)
+	if err != nil {
+		return nil, err
+	}
+	// Backup matches archive names, which start with "./".
+	return func(rel string) bool { return e.match("./" + rel) }, nil
+}

@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"freezer.dev/freezer/freezer/backup"
 )
@@ -263,8 +265,8 @@ func TestTruncatedAndCorruptArchives(t *testing.T) {
 	for _, cut := range cuts {
 		outer, target := sandbox(t)
 		err := restoreErr(e, target, arc[:cut])
-		if err == nil {
-			t.Errorf("archive cut at %d of %d restored without error", cut, len(arc))
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("archive cut at %d of %d: err = %v, want ErrCorrupt", cut, len(arc), err)
 		}
 		requireOuterUntouched(t, outer)
 	}
@@ -273,9 +275,20 @@ func TestTruncatedAndCorruptArchives(t *testing.T) {
 		bad := bytes.Clone(arc)
 		bad[off] ^= 0x10
 		outer, target := sandbox(t)
-		if err := restoreErr(e, target, bad); err == nil {
-			t.Errorf("header bit flip at %d restored without error", off)
+		if err := restoreErr(e, target, bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("header bit flip at %d: err = %v, want ErrCorrupt", off, err)
 		}
 		requireOuterUntouched(t, outer)
 	}
+	// A failing input is not a corrupt archive, wherever it fails.
+	for _, cut := range []int{0, 100, blockSize + 7, len(arc) / 2} {
+		_, target := sandbox(t)
+		in := io.MultiReader(bytes.NewReader(arc[:cut]), iotest.ErrReader(errInput))
+		_, err := e.Restore(context.Background(), backup.RestoreRequest{Dir: target}, in)
+		if !errors.Is(err, errInput) || errors.Is(err, ErrCorrupt) {
+			t.Errorf("input failing at %d: err = %v, want the input's error and not ErrCorrupt", cut, err)
+		}
+	}
 }
+
+var errInput = errors.New("input failed")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,12 @@ import (
 	"freezer.dev/freezer/freezer/backup"
 )
 
-// maxDumpdirSize bounds the in-memory listing of one directory member.
+// maxDumpdirSize bounds the in-memory listing of one directory member. A
+// listing is held as it came, about 1 byte per byte (see parseDumpdir), so
+// this is also about the memory it takes. It is not lower because GNU tar
+// has no limit and a listing is one entry per file of the directory (its
+// name plus two bytes): this allows some ten million files in one
+// directory, which real trees (mail spools, caches) come near.
 const maxDumpdirSize = 256 << 20
 
 // maxOpenDirs bounds the cache of open directory handles.
@@ -29,10 +35,53 @@ const maxOpenDirs = 256
 // create, change or remove something outside the target directory.
 var ErrUnsafePath = errors.New("unsafe path in archive")
 
+// ErrCorrupt is wrapped by restore errors caused by the archive itself: a
+// bad header, a member cut short, a missing end marker, a malformed
+// directory listing. Errors of the input stream below the archive and of
+// the target file system never wrap it, so a caller can tell damaged data
+// from a failing disk.
+var ErrCorrupt = errors.New("corrupt archive")
+
+// corruptError marks err as ErrCorrupt without changing its message.
+type corruptError struct{ err error }
+
+func (e *corruptError) Error() string   { return e.err.Error() }
+func (e *corruptError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
+
+func corrupt(err error) error { return &corruptError{err: err} }
+
+func corruptf(format string, args ...any) error { return corrupt(fmt.Errorf(format, args...)) }
+
+// inputRecorder remembers the first error of the stream the archive is
+// read from. archive/tar reports a bad archive and a failing input alike
+// (a cut input is an io.ErrUnexpectedEOF, some sparse-map errors are not
+// even exported), so an archive reader error counts as corruption only
+// when the input itself did not fail.
+type inputRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (in *inputRecorder) Read(p []byte) (int, error) {
+	n, err := in.r.Read(p)
+	if err != nil && err != io.EOF && in.err == nil {
+		in.err = err
+	}
+	return n, err
+}
+
+// archiveErr classifies err, returned by the archive reader.
+func (in *inputRecorder) archiveErr(err error) error {
+	if in.err != nil {
+		return err
+	}
+	return corrupt(err)
+}
+
 // Restore applies one archive under req.Dir as
 // "gnutar --extract --incremental --overwrite" would, confined to req.Dir.
 func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.Reader) (backup.Stats, error) {
-	mr := newMemberReader(bufio.NewReaderSize(in, e.bufSize))
+	mr := newMemberReader(&inputRecorder{r: in}, e.bufSize)
 	var (
 		stats backup.Stats
 		err   error
@@ -54,13 +103,14 @@ func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.R
 // reads the stream to its end, so that codecs below can verify their
 // trailers and authentication tags.
 type memberReader struct {
+	in *inputRecorder
 	br *bufio.Reader
 	zt *zeroTracker
 	tr *tar.Reader // reads the data of the member next returned
 }
 
-func newMemberReader(br *bufio.Reader) *memberReader {
-	m := &memberReader{br: br}
+func newMemberReader(in *inputRecorder, bufSize int) *memberReader {
+	m := &memberReader{in: in, br: bufio.NewReaderSize(in, bufSize)}
 	m.start()
 	return m
 }
@@ -76,12 +126,12 @@ func (m *memberReader) next() (*tar.Header, error) {
 		hdr, err := m.tr.Next()
 		if err != io.EOF {
 			if err != nil {
-				return nil, fmt.Errorf("reading archive: %w", err)
+				return nil, fmt.Errorf("reading archive: %w", m.in.archiveErr(err))
 			}
 			return hdr, nil
 		}
 		if !m.zt.sawEnd() {
-			return nil, errors.New("archive is truncated: no end-of-archive marker")
+			return nil, m.in.archiveErr(errors.New("archive is truncated: no end-of-archive marker"))
 		}
 		more, err := skipZeroBlocks(m.br)
 		if err != nil {
@@ -110,7 +160,7 @@ func skipZeroBlocks(br *bufio.Reader) (bool, error) {
 			return false, fmt.Errorf("reading after the end of the archive: %w", err)
 		}
 		if !bytes.Equal(b, zeroGranule[:len(b)]) {
-			return false, errors.New("garbage after the end of the archive")
+			return false, corruptf("garbage after the end of the archive")
 		}
 		return false, nil
 	}
@@ -227,6 +277,7 @@ func quoteName(s string) string {
 // restorer is the state of one extraction.
 type restorer struct {
 	ctx  context.Context
+	in   *inputRecorder // to classify archive reader errors
 	root *os.Root
 	dirs map[string]*os.Root // verified directory handles by relative path
 	// made is the directory mkdir made last, until dirHandle opens it: it
@@ -259,6 +310,7 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 	}
 	r := &restorer{
 		ctx:      ctx,
+		in:       mr.in,
 		root:     root,
 		dirs:     map[string]*os.Root{},
 		buf:      make([]byte, e.bufSize),
@@ -565,73 +617,103 @@ func (r *restorer) dirInPlaceOf(p *os.Root, rel, base string) (bool, error) {
 	return false, nil
 }
 
+// errTooManyRenames refuses a listing with more rename records than a
+// backup of this engine writes (maxRenames): applying renames costs time
+// quadratic in their number. GNU tar has no such limit, so this is an
+// unsupported archive rather than a corrupt one.
+var errTooManyRenames = fmt.Errorf("more than %d directory renames in one listing, the most this engine writes and restores", maxRenames)
+
+// dumpEntry is a rename record of a dumpdir ('R', 'T' or 'X').
 type dumpEntry struct {
 	flag byte
 	name string
 }
 
-func parseDumpdir(b []byte) ([]dumpEntry, error) {
-	var ents []dumpEntry
+// parseDumpdir checks a directory listing and returns its entries up to
+// the terminating empty entry, as they are, and its rename records. The
+// listing may be huge (one entry per file of the directory) and is made of
+// tiny entries: expanding every entry into a Go value cost about 24 times
+// its size, so the entries stay in the listing's own bytes, walked again
+// by purge, and only the rename records, which a backup writes a few of,
+// are copied out.
+func parseDumpdir(b []byte) (listing []byte, renames []dumpEntry, err error) {
+	rest := b
 	expect := byte(0)
 	hasTemp := false
-	for len(b) > 0 && b[0] != 0 {
-		i := bytes.IndexByte(b, 0)
+	nRenames := 0
+	for len(rest) > 0 && rest[0] != 0 {
+		i := bytes.IndexByte(rest, 0)
 		if i < 0 {
-			return nil, errors.New("malformed dumpdir: unterminated entry")
+			return nil, nil, errors.New("malformed dumpdir: unterminated entry")
 		}
-		e := dumpEntry{flag: b[0], name: string(b[1:i])}
-		b = b[i+1:]
-		if expect != 0 && e.flag != expect {
-			return nil, fmt.Errorf("malformed dumpdir: expected %q but found %q", expect, e.flag)
+		flag, name := rest[0], rest[1:i]
+		rest = rest[i+1:]
+		if expect != 0 && flag != expect {
+			return nil, nil, fmt.Errorf("malformed dumpdir: expected %q but found %q", expect, flag)
 		}
-		switch e.flag {
+		switch flag {
 		case 'X':
 			if hasTemp {
-				return nil, errors.New("malformed dumpdir: 'X' duplicated")
+				return nil, nil, errors.New("malformed dumpdir: 'X' duplicated")
 			}
 			hasTemp = true
 		case 'R':
-			if e.name == "" {
+			// An 'X' needs an empty 'R' before the next one, so this also
+			// bounds the 'X' records.
+			if nRenames++; nRenames > maxRenames {
+				return nil, nil, errTooManyRenames
+			}
+			if len(name) == 0 {
 				if !hasTemp {
-					return nil, errors.New("malformed dumpdir: empty name in 'R'")
+					return nil, nil, errors.New("malformed dumpdir: empty name in 'R'")
 				}
 				hasTemp = false
 			}
 			expect = 'T'
 		case 'T':
 			if expect != 'T' {
-				return nil, errors.New("malformed dumpdir: 'T' not preceded by 'R'")
+				return nil, nil, errors.New("malformed dumpdir: 'T' not preceded by 'R'")
 			}
-			if e.name == "" && !hasTemp {
-				return nil, errors.New("malformed dumpdir: empty name in 'T'")
+			if len(name) == 0 && !hasTemp {
+				return nil, nil, errors.New("malformed dumpdir: empty name in 'T'")
 			}
 			expect = 0
+		default:
+			continue
 		}
-		ents = append(ents, e)
+		renames = append(renames, dumpEntry{flag: flag, name: string(name)})
 	}
 	if expect != 0 {
-		return nil, errors.New("malformed dumpdir: 'R' without 'T'")
+		return nil, nil, errors.New("malformed dumpdir: 'R' without 'T'")
 	}
-	return ents, nil
+	return b[:len(b)-len(rest)], renames, nil
 }
 
 // dumpdir applies a GNU directory member: renames, then deletion of what
 // the listing no longer holds, then the directory itself.
 func (r *restorer) dumpdir(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if hdr.Size > maxDumpdirSize {
-		return fmt.Errorf("%s: directory listing of %d bytes is too large", hdr.Name, hdr.Size)
+		return corruptf("%s: directory listing of %d bytes is too large", hdr.Name, hdr.Size)
 	}
-	content, err := io.ReadAll(tr)
-	if err != nil {
-		return fmt.Errorf("reading archive: %w", err)
+	// Exactly the member's size: io.ReadAll would grow its buffer to up
+	// to twice that.
+	content := make([]byte, hdr.Size)
+	if _, err := io.ReadFull(tr, content); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading archive: %w", r.in.archiveErr(err))
 	}
 	return r.applyDumpdir(rel, hdr, content)
 }
 
 func (r *restorer) applyDumpdir(rel string, hdr *tar.Header, content []byte) error {
-	ents, err := parseDumpdir(content)
-	if err != nil {
+	listing, renames, err := parseDumpdir(content)
+	if errors.Is(err, errTooManyRenames) {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
+	}
+	if err != nil {
+		return corruptf("%s: %w", hdr.Name, err)
 	}
 	isDir := rel == ""
 	if !isDir {
@@ -644,10 +726,10 @@ func (r *restorer) applyDumpdir(rel string, hdr *tar.Header, content []byte) err
 		isDir = err == nil && fi.IsDir()
 	}
 	if isDir {
-		if err := r.renames(ents); err != nil {
+		if err := r.renames(renames); err != nil {
 			return err
 		}
-		if err := r.purge(rel, ents); err != nil {
+		if err := r.purge(rel, listing); err != nil {
 			return err
 		}
 	}
@@ -818,9 +900,12 @@ func (r *restorer) rename(src, dst string) error {
 	return nil
 }
 
-// purge deletes the entries of directory rel that the dumpdir does not
-// list, or lists with another type, as GNU tar's purge_directory.
-func (r *restorer) purge(rel string, ents []dumpEntry) error {
+// purge deletes the entries of directory rel that the dumpdir listing
+// does not list, or lists with another type, as GNU tar's
+// purge_directory. The listing may be far larger than the directory (a
+// hostile one has no other limit than maxDumpdirSize), so it is only
+// scanned, and the lookup table is the directory's own names.
+func (r *restorer) purge(rel string, listing []byte) error {
 	h, err := r.dirHandle(rel, false)
 	if err != nil {
 		return err
@@ -834,13 +919,25 @@ func (r *restorer) purge(rel string, ents []dumpEntry) error {
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", rel, err)
 	}
-	listed := make(map[string]byte, len(ents))
-	for _, e := range ents {
-		if e.flag == 'Y' || e.flag == 'N' || e.flag == 'D' {
-			listed[e.name] = e.flag
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	flags := make([]byte, len(names)) // as listed; 0 = not listed
+	for p := listing; len(p) > 0; {
+		i := bytes.IndexByte(p, 0) // parseDumpdir checked every entry ends
+		flag, name := p[0], p[1:i]
+		p = p[i+1:]
+		if flag != 'Y' && flag != 'N' && flag != 'D' {
+			continue
+		}
+		// string(name) in a comparison does not allocate.
+		j := sort.Search(len(names), func(k int) bool { return names[k] >= string(name) })
+		if j < len(names) && names[j] == string(name) {
+			flags[j] = flag // the last listing of a name counts
 		}
 	}
-	for _, name := range names {
+	for j, name := range names {
 		fi, err := h.Lstat(name)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
@@ -848,8 +945,8 @@ func (r *restorer) purge(rel string, ents []dumpEntry) error {
 			}
 			continue
 		}
-		flag, ok := listed[name]
-		if ok && !(flag == 'D' && !fi.IsDir()) && !(flag == 'Y' && fi.IsDir()) {
+		flag := flags[j]
+		if flag != 0 && !(flag == 'D' && !fi.IsDir()) && !(flag == 'Y' && fi.IsDir()) {
 			continue
 		}
 		if fi.IsDir() {
@@ -1006,7 +1103,7 @@ func (r *restorer) copy(f *os.File, tr *tar.Reader, sparse bool) (int64, error) 
 			return total, nil
 		}
 		if err != nil {
-			return total, fmt.Errorf("reading archive: %w", err)
+			return total, fmt.Errorf("reading archive: %w", r.in.archiveErr(err))
 		}
 		if err := r.ctx.Err(); err != nil {
 			return total, err
