@@ -86,3 +86,50 @@ func TestConnectFailuresClassified(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledServerTimesOut: a server that greets and then never answers
+// a command fails the open after Options.Timeout, instead of hanging it
+// (the FTP library sets no deadline of its own after the dial).
+func TestStalledServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "220 hello\r\n")
+			held <- c // read nothing, answer nothing
+		}
+	}()
+	defer func() {
+		for len(held) > 0 {
+			(<-held).Close()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := New(context.Background(), Options{
+			Container: "/backups", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port,
+			Username: "u", Password: "p", Timeout: 300 * time.Millisecond,
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("New succeeded against a server that never answers")
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("New: %v; want a timeout", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("New still waiting for a stalled server after 20 s (Timeout is 300 ms)")
+	}
+}

@@ -46,7 +46,8 @@ type Options struct {
 	// CertFile and KeyFile are an optional client certificate
 	// (upstream's --ftp-certfile/--ftp-keyfile).
 	CertFile, KeyFile string
-	// Timeout bounds connecting and each command; default 30 s.
+	// Timeout bounds connecting, and how long a command's answer or a
+	// transfer may make no progress; default 30 s.
 	Timeout time.Duration
 	// MaxConns bounds the open connections; default 4.
 	MaxConns int
@@ -198,11 +199,10 @@ func (s *Storage) acquire(ctx context.Context) (*ftp.ServerConn, error) {
 	}
 	s.mu.Unlock()
 	addr := net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port))
-	opts := []ftp.DialOption{ftp.DialWithContext(ctx), ftp.DialWithTimeout(s.opts.Timeout), ftp.DialWithForceListHidden(true)}
+	opts := []ftp.DialOption{ftp.DialWithContext(ctx), ftp.DialWithTimeout(s.opts.Timeout), ftp.DialWithForceListHidden(true),
+		ftp.DialWithDialFunc(s.dialFunc(ctx, addr))}
 	if s.tls != nil {
-		opts = append(opts, ftp.DialWithExplicitTLS(s.tls), ftp.DialWithDialFunc(s.dialFunc(ctx, addr)))
-	} else if s.opts.Dial != nil {
-		opts = append(opts, ftp.DialWithDialFunc(s.opts.Dial))
+		opts = append(opts, ftp.DialWithExplicitTLS(s.tls))
 	}
 	c, err := ftp.Dial(addr, opts...)
 	if err != nil {
@@ -217,18 +217,52 @@ func (s *Storage) acquire(ctx context.Context) (*ftp.ServerConn, error) {
 	return c, nil
 }
 
-// dialFunc dials the control connection plainly (the library upgrades it
-// with AUTH TLS) and wraps data connections in TLS that shuts down
-// cleanly: see tlsData.
+// dialFunc dials the control and data connections (with Options.Dial
+// when set), each bounded by idleConn. With FTPS the control connection is
+// dialled plainly (the library upgrades it with AUTH TLS) and data
+// connections are wrapped in TLS that shuts down cleanly: see tlsData.
 func (s *Storage) dialFunc(ctx context.Context, control string) func(network, addr string) (net.Conn, error) {
-	d := &net.Dialer{Timeout: s.opts.Timeout}
+	dial := s.opts.Dial
+	if dial == nil {
+		d := &net.Dialer{Timeout: s.opts.Timeout}
+		dial = func(network, addr string) (net.Conn, error) {
+			return d.DialContext(context.WithoutCancel(ctx), network, addr)
+		}
+	}
 	return func(network, addr string) (net.Conn, error) {
-		nc, err := d.DialContext(context.WithoutCancel(ctx), network, addr)
-		if err != nil || addr == control {
-			return nc, err
+		nc, err := dial(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		nc = &idleConn{Conn: nc, timeout: s.opts.Timeout}
+		if s.tls == nil || addr == control {
+			return nc, nil
 		}
 		return &tlsData{Conn: tls.Client(nc, s.tls)}, nil
 	}
+}
+
+// idleConn fails a read or write that makes no progress for timeout. The
+// FTP library sets no deadlines after the dial, so a server that stops
+// answering a command or stalls a transfer would otherwise hang the
+// backup for ever; a slow but moving transfer is not cut.
+type idleConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }
 
 // tlsData is a TLS data connection whose Close sends close_notify and
