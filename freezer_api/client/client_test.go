@@ -259,3 +259,29 @@ func TestSessionProtocol(t *testing.T) {
 }
 
 func errorAs(err error, target **client.StatusError) bool { return errors.As(err, target) }
+
+// An all-projects poll (a central scheduler) keeps two projects' jobs that
+// share a job id: ids are unique within a project only. A canned API page
+// stands in for the server here, which lists every project only for an
+// admin token.
+func TestActiveJobsKeepsSameIDInTwoProjects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"jobs":[
+			{"job_id":"j1","project_id":"pB","client_id":"c","job_actions":[]},
+			{"job_id":"j1","project_id":"pC","client_id":"c","job_actions":[]},
+			{"job_id":"j1","project_id":"pB","client_id":"c","job_actions":[]}]}`)
+	}))
+	defer srv.Close()
+	active, err := newClient(t, srv.URL).ActiveJobs(context.Background(), "c", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range active {
+		got = append(got, j.ProjectID+"/"+j.JobID)
+	}
+	if len(got) != 2 || got[0] != "pB/j1" || got[1] != "pC/j1" {
+		t.Errorf("ActiveJobs = %v, want [pB/j1 pC/j1] (a repeat dropped, each project's j1 kept)", got)
+	}
+}

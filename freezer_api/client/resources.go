@@ -155,9 +155,11 @@ func (c *Client) ActiveJobs(ctx context.Context, clientID string, allProjects bo
 			return nil, err
 		}
 		for _, j := range page {
-			// Offset paging over a changing list can repeat an entry.
-			if !seen[j.JobID] {
-				seen[j.JobID] = true
+			// Offset paging over a changing list can repeat an entry. Job
+			// ids are unique within a project only, and an all-projects
+			// listing (a central scheduler) may hold the same id twice.
+			if k := j.ProjectID + "/" + j.JobID; !seen[k] {
+				seen[k] = true
 				all = append(all, j)
 			}
 		}

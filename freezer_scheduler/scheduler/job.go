@@ -26,16 +26,24 @@ func (s state) String() string {
 	return [...]string{"stop", "scheduled", "running"}[s]
 }
 
+// pendingGone is the pending mark of a running job that the API stopped
+// listing. It is not an API event: unlike event=remove, the job has no
+// document left to report the run's end to.
+const pendingGone = "gone"
+
 // job is the scheduler's copy of one job. Every field is guarded by
 // Scheduler.mu.
 type job struct {
+	// key names the job in Scheduler.jobs and in its files; see
+	// Scheduler.key.
+	key     string
 	doc     apiv2.Job
 	state   state
 	trigger schedule.Trigger
 	next    time.Time // the next fire time, when state == stScheduled and hasNext
 	hasNext bool
 	// pending is an event that arrived while the job was running (stop,
-	// abort, remove); it is acted on when the run ends.
+	// abort, remove), or pendingGone; it is acted on when the run ends.
 	pending string
 	// aborted is closed to abort the current run (agent, retry sleeps,
 	// session waits).
@@ -90,19 +98,19 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 	var patches []pendingPatch
 	s.mu.Lock()
 	for _, d := range docs {
-		seen[d.JobID] = true
-		j, ok := s.jobs[d.JobID]
+		k := s.key(d)
+		seen[k] = true
+		j, ok := s.jobs[k]
 		if !ok {
 			j = s.newJob(d)
 			if j == nil {
 				continue
 			}
-			s.jobs[d.JobID] = j
+			s.jobs[k] = j
 		}
 		j.missed = 0
-		if j.pending == apiv2.EventRemove {
-			// Set when the job had gone missing; it is back. If the
-			// document itself asks for remove, processEvent sets it again.
+		if j.pending == pendingGone {
+			// Set when the job had gone missing; it is back.
 			j.pending = ""
 		}
 		// Only this scheduler writes "running": a document that says so
@@ -134,7 +142,7 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 		// Gone from the API (deleted, or completed by someone else).
 		switch j.state {
 		case stRunning:
-			j.pending = apiv2.EventRemove
+			j.pending = pendingGone
 		default:
 			s.unschedule(j)
 			j.removed = true
@@ -159,7 +167,11 @@ type pendingPatch struct {
 // A document that says "running" is a run of an earlier scheduler process:
 // it is reconciled, not started again.
 func (s *Scheduler) newJob(d apiv2.Job) *job {
-	j := &job{doc: d, log: s.log.WithField("job_id", d.JobID)}
+	log := s.log.WithField("job_id", d.JobID)
+	if s.cfg.Centralized {
+		log = log.WithField("project_id", d.ProjectID)
+	}
+	j := &job{key: s.key(d), doc: d, log: log}
 	js := j.sched()
 	if js.Status == apiv2.StatusRunning {
 		s.reconcile(j)
@@ -461,7 +473,8 @@ func (s *Scheduler) shutdown() {
 	}
 }
 
-// Jobs returns a copy of the known jobs' documents (for status and tests).
+// Jobs returns a copy of the known jobs' documents (for status and tests),
+// by key: the job id, or in centralized mode "<job_id>@<project_id>".
 func (s *Scheduler) Jobs() map[string]apiv2.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()

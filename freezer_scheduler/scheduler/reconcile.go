@@ -13,8 +13,9 @@ import (
 	"freezer.dev/freezer/freezer_scheduler/schedule"
 )
 
-// runRecord is written to RunDir/<job_id>.json while an action runs, so that
-// the next scheduler process can find the run after a crash or SIGKILL.
+// runRecord is written to RunDir/<key>.json (key is the job's
+// Scheduler.key) while an action runs, so that the next scheduler process
+// can find the run after a crash or SIGKILL.
 type runRecord struct {
 	JobID      string `json:"job_id"`
 	Pid        int    `json:"pid,omitempty"`
@@ -29,14 +30,14 @@ type runRecord struct {
 	Status   string `json:"status,omitempty"`
 }
 
-func recordPath(dir, jobID string) string { return filepath.Join(dir, safeName(jobID)+".json") }
+func recordPath(dir, key string) string { return filepath.Join(dir, safeName(key)+".json") }
 
-func writeRecord(dir string, r runRecord) error {
+func writeRecord(dir, key string, r runRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	p := recordPath(dir, r.JobID)
+	p := recordPath(dir, key)
 	if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
 		return fmt.Errorf("writing run record: %w", err)
 	}
@@ -46,9 +47,9 @@ func writeRecord(dir string, r runRecord) error {
 	return nil
 }
 
-func readRecord(dir, jobID string) (runRecord, error) {
+func readRecord(dir, key string) (runRecord, error) {
 	var r runRecord
-	b, err := os.ReadFile(recordPath(dir, jobID))
+	b, err := os.ReadFile(recordPath(dir, key))
 	if err != nil {
 		return r, err
 	}
@@ -58,7 +59,7 @@ func readRecord(dir, jobID string) (runRecord, error) {
 	return r, nil
 }
 
-func removeRecord(dir, jobID string) { os.Remove(recordPath(dir, jobID)) }
+func removeRecord(dir, key string) { os.Remove(recordPath(dir, key)) }
 
 // reconcile handles a job the API says is running when this process sees it
 // for the first time: a run of an earlier scheduler process. If that run's
@@ -78,7 +79,7 @@ func (s *Scheduler) reconcile(j *job) {
 			j.trigger, j.next, j.hasNext = tr, next, true
 		}
 	}
-	rec, rerr := readRecord(s.cfg.RunDir, j.doc.JobID)
+	rec, rerr := readRecord(s.cfg.RunDir, j.key)
 	switch {
 	case rerr == nil && rec.Finished:
 		j.log.Info("reporting the outcome of a run that ended before the last restart")

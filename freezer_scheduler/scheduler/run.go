@@ -152,7 +152,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 	log := j.log.WithField("action", name)
 	s.mu.Lock()
 	aborted := j.aborted
-	jobID := j.doc.JobID
+	jobID, key := j.doc.JobID, j.key
 	creds := j.doc.UserCredentials
 	s.mu.Unlock()
 
@@ -167,7 +167,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 			if creds != nil && creds.TrustID != "" {
 				action["os_trust_id"] = creds.TrustID
 			}
-			files := agentrun.Files{Base: filepath.Join(s.cfg.RunDir, safeName(jobID)+"-"+strconv.Itoa(idx)+"-"+strconv.Itoa(try))}
+			files := agentrun.Files{Base: filepath.Join(s.cfg.RunDir, safeName(key)+"-"+strconv.Itoa(idx)+"-"+strconv.Itoa(try))}
 			env := s.agent.Env
 			if creds != nil && creds.TrustID != "" {
 				env = trustEnv(env, creds.TrustID)
@@ -187,7 +187,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 			upd := j.snapshot()
 			sid, tag := j.doc.SessionID, j.doc.SessionTag
 			s.mu.Unlock()
-			if err := writeRecord(s.cfg.RunDir, runRecord{JobID: jobID, Pid: p.Pid(), Base: files.Base, Action: idx,
+			if err := writeRecord(s.cfg.RunDir, key, runRecord{JobID: jobID, Pid: p.Pid(), Base: files.Base, Action: idx,
 				Try: try, SoFar: soFar, SessionID: sid, SessionTag: tag}); err != nil {
 				log.WithError(err).Warn("unable to write the run record; a restart could not re-attach to this run")
 			}
@@ -319,12 +319,20 @@ func (s *Scheduler) finish(ctx context.Context, j *job, result string, started t
 	js.Event = ""
 	gone := false
 	switch {
-	case pending == apiv2.EventRemove:
+	case pending == pendingGone:
+		// Deleted from the API: there is nothing left to report to.
 		s.unschedule(j)
 		js.Status = apiv2.StatusRemoved
 		j.removed = true
-		delete(s.jobs, j.doc.JobID)
+		delete(s.jobs, j.key)
 		gone = true
+	case pending == apiv2.EventRemove:
+		// The job is still in the API, which must hear that the run
+		// ended: left "running", the next poll would take it for a lost
+		// run of an earlier process and report it failed. The job stays
+		// known, like one removed while not running.
+		s.unschedule(j)
+		js.Status = apiv2.StatusRemoved
 	case !j.hasNext:
 		s.markCompleted(j)
 	case pending == apiv2.EventStop || pending == apiv2.EventAbort:
@@ -335,7 +343,7 @@ func (s *Scheduler) finish(ctx context.Context, j *job, result string, started t
 		js.Status = apiv2.StatusScheduled
 	}
 	upd := j.snapshot()
-	jobID := j.doc.JobID
+	jobID, key := j.doc.JobID, j.key
 	s.mu.Unlock()
 	j.log.WithField("result", result).WithField("status", upd.body.JobSchedule.Status).Info("job run finished")
 	s.metrics.JobFinished(jobID, result, end.Sub(started), end)
@@ -348,9 +356,9 @@ func (s *Scheduler) finish(ctx context.Context, j *job, result string, started t
 	if dirty {
 		// Keep a record of the outcome: a restart reports it instead of
 		// treating the run as lost.
-		_ = writeRecord(s.cfg.RunDir, runRecord{JobID: jobID, Finished: true, SoFar: result, Status: upd.body.JobSchedule.Status})
+		_ = writeRecord(s.cfg.RunDir, key, runRecord{JobID: jobID, Finished: true, SoFar: result, Status: upd.body.JobSchedule.Status})
 	} else {
-		removeRecord(s.cfg.RunDir, jobID)
+		removeRecord(s.cfg.RunDir, key)
 	}
 	s.kick()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,8 +54,8 @@ type Config struct {
 	// poll in lockstep.
 	Interval time.Duration
 	Jitter   float64
-	// JobsDir caches job documents (job_<id>.conf) and, in NoAPI mode, is
-	// where the jobs are read from.
+	// JobsDir caches job documents (job_<key>.conf, see Scheduler.key)
+	// and, in NoAPI mode, is where the jobs are read from.
 	JobsDir string
 	// RunDir holds the files of running actions (job file, output, exit
 	// status, run record); default JobsDir/run.
@@ -332,21 +333,23 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-// cacheJobs writes each job document to JobsDir/job_<id>.conf, as upstream
-// does, atomically so that a reader never sees half a file.
+// cacheJobs writes each job document to JobsDir/job_<key>.conf (key is
+// the job id, as upstream, or its centralized form), atomically so that a
+// reader never sees half a file.
 func (s *Scheduler) cacheJobs(docs []apiv2.Job) {
 	if s.cfg.JobsDir == "" {
 		return
 	}
 	for _, d := range docs {
-		if strings.ContainsAny(d.JobID, `/\`) || d.JobID == "." || d.JobID == ".." {
+		k := s.key(d)
+		if strings.ContainsAny(k, `/\`) || k == "." || k == ".." {
 			continue
 		}
 		b, err := json.MarshalIndent(d, "", "    ")
 		if err != nil {
 			continue
 		}
-		p := filepath.Join(s.cfg.JobsDir, "job_"+d.JobID+".conf")
+		p := filepath.Join(s.cfg.JobsDir, "job_"+k+".conf")
 		tmp := p + ".tmp"
 		// One err for both steps: a failed write or rename is logged,
 		// not lost in an inner scope.
@@ -408,6 +411,21 @@ func ReadJobFiles(dir string) ([]apiv2.Job, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// key identifies a job on this node: in Scheduler.jobs, and in the names of
+// its run record, agent files and cached document. A job id is unique only
+// within its project (the API takes a client-chosen job_id), so in
+// centralized mode, where the jobs of every project are polled, the key
+// also holds the project: "<job_id>@<project_id>", both query-escaped, so
+// that it has no path separator and no two jobs share it. Otherwise it is
+// the job id, as before, so that an upgraded node still finds its run
+// records and cached jobs.
+func (s *Scheduler) key(d apiv2.Job) string {
+	if !s.cfg.Centralized {
+		return d.JobID
+	}
+	return url.QueryEscape(d.JobID) + "@" + url.QueryEscape(d.ProjectID)
 }
 
 // apiFor is the API for the job's project: the scheduler's own, or in

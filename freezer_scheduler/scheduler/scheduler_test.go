@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/freezer_scheduler/agentrun"
 )
@@ -303,7 +305,7 @@ func TestFakeAPIRestartReattachesToRunningAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRecord(runDir, runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+	if err := writeRecord(runDir, "j1", runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
 		t.Fatal(err)
 	}
 	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
@@ -638,7 +640,7 @@ func TestFakeAPIResumedRunTakesAWorkerSlot(t *testing.T) {
 		t.Fatal(err)
 	}
 	go p.Wait() // the test process is the agent's real parent: reap it
-	if err := writeRecord(runDir, runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+	if err := writeRecord(runDir, "j1", runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
 		t.Fatal(err)
 	}
 	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
@@ -730,9 +732,11 @@ func TestFakeAPIRunningJobMissingFromPollsStillReports(t *testing.T) {
 
 // event=remove on a running job still aborts the run and the job does not
 // run again, although every poll that lists the job first clears a remove
-// mark (fix for jobs missing from one poll).
+// mark (fix for jobs missing from one poll). The run's end is reported as
+// removed/aborted, with no "fail" from a later poll.
 func TestFakeAPIRemoveEventWhileRunningAborts(t *testing.T) {
 	h := newHarness(t, `sleep 60`, nil)
+	hook := logtest.NewLocal(h.s.log.Logger)
 	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours", ScheduleStartDate: "2026-03-10T12:00:30"}))
 	h.start()
 	h.until("job running", time.Second, func() bool {
@@ -749,6 +753,35 @@ func TestFakeAPIRemoveEventWhileRunningAborts(t *testing.T) {
 	}
 	if n := h.agentRuns(); n != 1 {
 		t.Errorf("agent ran %d times", n)
+	}
+	// The end of the aborted run is reported at once as removed/aborted,
+	// like an abort event's; the job is not left "running" for the next
+	// poll to take for a lost run of an earlier process and report "fail".
+	ps := h.api.patchList("j1")
+	var seq []string
+	for _, p := range ps {
+		seq = append(seq, p.Status+"/"+p.Result)
+	}
+	last := 0
+	for i, p := range ps {
+		if p.Status == apiv2.StatusRunning {
+			last = i
+		}
+		if p.Result == apiv2.ResultFail {
+			t.Errorf("the aborted run was reported failed; PATCHes: %v", seq)
+			break
+		}
+	}
+	if len(ps) <= last+1 || ps[last+1].Status != apiv2.StatusRemoved || ps[last+1].Result != apiv2.ResultAborted {
+		t.Errorf("the PATCH after the run is not removed/aborted; PATCHes: %v", seq)
+	}
+	if st, res := h.status("j1"); st != apiv2.StatusRemoved || res != apiv2.ResultAborted {
+		t.Errorf("job ends %s/%s, want removed/aborted; PATCHes: %v", st, res, seq)
+	}
+	for _, e := range hook.AllEntries() {
+		if strings.Contains(e.Message, "earlier scheduler process") {
+			t.Errorf("the removed job was taken for a run of an earlier process: %q", e.Message)
+		}
 	}
 }
 
@@ -769,7 +802,7 @@ func TestFakeAPIResumedRunWaitingForASlotCanBeAborted(t *testing.T) {
 			t.Fatal(err)
 		}
 		go p.Wait() // the test process is the agent's real parent: reap it
-		if err := writeRecord(runDir, runRecord{JobID: id, Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+		if err := writeRecord(runDir, id, runRecord{JobID: id, Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
 			t.Fatal(err)
 		}
 		h.api.put(backupJob(id, apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
@@ -795,5 +828,67 @@ func TestFakeAPIResumedRunWaitingForASlotCanBeAborted(t *testing.T) {
 	h.until("j1 completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
 	if _, res := h.status("j1"); res != apiv2.ResultSuccess {
 		t.Errorf("j1 result %q", res)
+	}
+}
+
+// centralAPI is a central node's API in these tests: its poll lists the
+// jobs of every project, each project being its own fakeAPI (whose jobs
+// are keyed by job id alone, as within one project).
+type centralAPI struct {
+	*fakeAPI
+	projects []*fakeAPI
+}
+
+func (c centralAPI) ActiveJobs(ctx context.Context, clientID string, all bool) ([]apiv2.Job, error) {
+	var out []apiv2.Job
+	for _, p := range c.projects {
+		js, err := p.ActiveJobs(ctx, clientID, all)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js...)
+	}
+	return out, nil
+}
+
+// Centralized mode: a job id is unique only within its project, so two
+// projects' jobs with the same id are two jobs. Each runs, with its own
+// trust, and is reported to its own project; neither hides the other, and
+// each has its own cached document.
+func TestFakeAPICentralizedSameJobIDInTwoProjects(t *testing.T) {
+	trusts := filepath.Join(t.TempDir(), "trusts")
+	h := newHarness(t, `echo "$OS_TRUST_ID" >> `+trusts+`; `+metadataAgent, func(c *Config) { c.Centralized = true })
+	projects := map[string]*fakeAPI{"projB": newFakeAPI(), "projC": newFakeAPI()}
+	for _, p := range []string{"projB", "projC"} {
+		j := backupJob("j1", apiv2.JobSchedule{})
+		j.ProjectID = p
+		j.UserCredentials = &apiv2.UserCredentials{TrustID: "trust-" + p}
+		projects[p].put(j)
+	}
+	h.s.api = centralAPI{fakeAPI: h.api, projects: []*fakeAPI{projects["projB"], projects["projC"]}}
+	h.s.forProj = func(p string) API { return projects[p] }
+	done := func() bool {
+		return projects["projB"].job("j1").JobSchedule.Status == apiv2.StatusCompleted &&
+			projects["projC"].job("j1").JobSchedule.Status == apiv2.StatusCompleted
+	}
+	h.start()
+	for i := 0; i < 100 && !done(); i++ {
+		h.clock.Advance(time.Second)
+		time.Sleep(20 * time.Millisecond)
+	}
+	for p, api := range projects {
+		if js := api.job("j1").JobSchedule; js.Status != apiv2.StatusCompleted || js.Result != apiv2.ResultSuccess {
+			t.Errorf("%s's job ended %q/%q, want completed/success", p, js.Status, js.Result)
+		}
+		if _, err := os.Stat(filepath.Join(h.s.cfg.JobsDir, "job_j1@"+p+".conf")); err != nil {
+			t.Errorf("%s's job document not cached: %v", p, err)
+		}
+	}
+	b, _ := os.ReadFile(trusts)
+	if got := strings.Fields(string(b)); len(got) != 2 || got[0] == got[1] {
+		t.Errorf("agent runs with trusts %v, want one run per project", got)
+	}
+	if k := h.s.key(apiv2.Job{JobID: `../a\b`, ProjectID: "p/q"}); strings.ContainsAny(k, `/\`) {
+		t.Errorf("key %q has a path separator", k)
 	}
 }
