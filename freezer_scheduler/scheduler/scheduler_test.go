@@ -294,28 +294,13 @@ func TestFakeAPISessionHoldOffWaitIsBounded(t *testing.T) {
 // one re-attaches and does not run the action again.
 func TestFakeAPIRestartReattachesToRunningAgent(t *testing.T) {
 	h := newHarness(t, "", nil)
-	release := filepath.Join(h.dir, "release")
-	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
-	runDir := filepath.Join(h.dir, "jobs", "run")
-	if err := agentrun.RunDir(runDir); err != nil {
-		t.Fatal(err)
-	}
-	files := agentrun.Files{Base: filepath.Join(runDir, "j1-0-0")}
-	p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeRecord(runDir, "j1", runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
-		t.Fatal(err)
-	}
-	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	release, runDir := orphanRuns(t, h, "j1")
 	h.start()
 	time.Sleep(300 * time.Millisecond)
 	if st, _ := h.status("j1"); st != apiv2.StatusRunning {
 		t.Fatalf("status %s while the adopted agent runs", st)
 	}
 	os.WriteFile(release, nil, 0o600)
-	go p.Wait() // the test process is the agent's real parent: reap it
 	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
 	if _, res := h.status("j1"); res != apiv2.ResultSuccess {
 		t.Errorf("result %s", res)
@@ -628,22 +613,7 @@ func TestFakeAPIRemovedJobIsNotAutostarted(t *testing.T) {
 // concurrent_jobs = 1, a job that comes due meanwhile waits for it.
 func TestFakeAPIResumedRunTakesAWorkerSlot(t *testing.T) {
 	h := newHarness(t, "", func(c *Config) { c.ConcurrentJobs = 1 })
-	release := filepath.Join(h.dir, "release")
-	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
-	runDir := filepath.Join(h.dir, "jobs", "run")
-	if err := agentrun.RunDir(runDir); err != nil {
-		t.Fatal(err)
-	}
-	files := agentrun.Files{Base: filepath.Join(runDir, "j1-0-0")}
-	p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go p.Wait() // the test process is the agent's real parent: reap it
-	if err := writeRecord(runDir, "j1", runRecord{JobID: "j1", Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
-		t.Fatal(err)
-	}
-	h.api.put(backupJob("j1", apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	release, _ := orphanRuns(t, h, "j1")
 	h.api.put(backupJob("j2", apiv2.JobSchedule{})) // due two seconds after the first poll
 	h.start()
 	for i := 0; i < 10; i++ {
@@ -789,24 +759,7 @@ func TestFakeAPIRemoveEventWhileRunningAborts(t *testing.T) {
 // as aborted without taking a slot, and the run holding the slot goes on.
 func TestFakeAPIResumedRunWaitingForASlotCanBeAborted(t *testing.T) {
 	h := newHarness(t, "", func(c *Config) { c.ConcurrentJobs = 1 })
-	release := filepath.Join(h.dir, "release")
-	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
-	runDir := filepath.Join(h.dir, "jobs", "run")
-	if err := agentrun.RunDir(runDir); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"j1", "j2"} {
-		files := agentrun.Files{Base: filepath.Join(runDir, id+"-0-0")}
-		p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go p.Wait() // the test process is the agent's real parent: reap it
-		if err := writeRecord(runDir, id, runRecord{JobID: id, Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
-			t.Fatal(err)
-		}
-		h.api.put(backupJob(id, apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
-	}
+	release, runDir := orphanRuns(t, h, "j1", "j2")
 	h.start()
 	h.until("both runs adopted", 100*time.Millisecond, func() bool { return len(h.s.Jobs()) == 2 })
 	// The poll lists the jobs by id: j1 is adopted first and takes the
@@ -891,4 +844,31 @@ func TestFakeAPICentralizedSameJobIDInTwoProjects(t *testing.T) {
 	if k := h.s.key(apiv2.Job{JobID: `../a\b`, ProjectID: "p/q"}); strings.ContainsAny(k, `/\`) {
 		t.Errorf("key %q has a path separator", k)
 	}
+}
+
+// orphanRuns starts, for each id, an agent that waits for the file
+// release, as a killed scheduler process would have left it, with its run
+// record and a job the API says is running; it returns release and the run
+// directory. The test process is the agents' real parent and reaps them.
+func orphanRuns(t *testing.T, h *harness, ids ...string) (release, runDir string) {
+	t.Helper()
+	release = filepath.Join(h.dir, "release")
+	h.s.agent.AgentPath = fakeAgent(t, h.dir, h.calls, `while [ ! -e `+release+` ]; do sleep 0.05; done; `+metadataAgent)
+	runDir = filepath.Join(h.dir, "jobs", "run")
+	if err := agentrun.RunDir(runDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		files := agentrun.Files{Base: filepath.Join(runDir, id+"-0-0")}
+		p, err := h.s.agent.Start(context.Background(), files, map[string]any{"action": "backup"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go p.Wait()
+		if err := writeRecord(runDir, id, runRecord{JobID: id, Pid: p.Pid(), Base: files.Base, SoFar: "success"}); err != nil {
+			t.Fatal(err)
+		}
+		h.api.put(backupJob(id, apiv2.JobSchedule{Status: apiv2.StatusRunning, CurrentPID: p.Pid(), TimeStarted: t0.Unix() - 60, TimeEnded: -1}))
+	}
+	return release, runDir
 }
