@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,42 @@ policy_file = my-policy.yaml
 	os.WriteFile(empty, []byte("[api]\nauth_strategy = none\n"), 0o600)
 	if _, err := Load(Args{ConfigFiles: []string{empty}}); err == nil {
 		t.Fatal("bad choice accepted")
+	}
+}
+
+// An operator's file written for oslo.config: "$option" substitutes, and a
+// dollar in a password is escaped as "$$".
+func TestLoadSubstitutesAsOslo(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "freezer-api.conf")
+	os.WriteFile(conf, []byte(`[DEFAULT]
+log_dir = /var/log/freezer
+log_file = $log_dir/api.log
+[database]
+connection = mysql+pymysql://freezer:pa$$w0rd@db/freezer
+[keystone_authtoken]
+www_authenticate_uri = http://keystone:5000/v3
+auth_url = $www_authenticate_uri
+password = \$ecret
+`), 0o600)
+	s, err := Load(Args{ConfigFiles: []string{conf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Connection.Reveal(); got != "mysql+pymysql://freezer:pa$w0rd@db/freezer" {
+		t.Errorf("connection = %q", got)
+	}
+	if s.Keystone.AuthURL != "http://keystone:5000/v3" || s.Keystone.Password.Reveal() != "$ecret" {
+		t.Errorf("keystone auth_url %q password %q", s.Keystone.AuthURL, s.Keystone.Password.Reveal())
+	}
+	if s.LogFile != "/var/log/freezer/api.log" {
+		t.Errorf("log file %q", s.LogFile)
+	}
+	os.WriteFile(conf, []byte("[database]\nconnection = mysql+pymysql://freezer:pa$word@db/freezer\n"), 0o600)
+	_, err = Load(Args{ConfigFiles: []string{conf}})
+	if err == nil || !strings.Contains(err.Error(), `option [database] connection: a "$" in the value names no option`) {
+		t.Errorf("an unescaped $ in a password: %v, want oslo's error, named", err)
+	}
+	if strings.Contains(err.Error(), "word") {
+		t.Errorf("error %q shows a piece of the secret", err)
 	}
 }

@@ -2,6 +2,7 @@ package options
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -209,5 +210,33 @@ func TestSampleConfig(t *testing.T) {
 	}
 	if _, err := Schema().Bind(f); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A scheduler.conf written for oslo.config substitutes "$option" and reads
+// "$$" as "$"; OS_* values from the environment are taken as given, where
+// upstream's oslo defaults substituted them too (a password with "$" in
+// OS_PASSWORD failed there).
+func TestSubstitutionInFilesNotInEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "scheduler.conf")
+	os.WriteFile(conf, []byte("[scheduler]\njobs_dir = $client_id/conf.d\nclient_id = node$$1\n[service_auth]\nos_password = pa$$w\n"), 0o600)
+	p, err := Parse([]string{"--config-file", conf, "status"}, noEnv, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Scheduler(p.ClientID("x", "h"), "h"); c.JobsDir != "node$1/conf.d" || c.ClientID != "node$1" {
+		t.Errorf("jobs_dir %q client_id %q", c.JobsDir, c.ClientID)
+	}
+	if a, _ := p.Auth(); a.Password != "pa$w" {
+		t.Errorf("file password %q", a.Password)
+	}
+	os.WriteFile(conf, []byte("[scheduler]\nclient_id = n\n"), 0o600)
+	p, err = Parse([]string{"--config-file", conf, "status"}, envOf(map[string]string{"OS_PASSWORD": "pa$word$$"}), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := p.Auth(); a.Password != "pa$word$$" {
+		t.Errorf("environment password %q, want it as given", a.Password)
 	}
 }

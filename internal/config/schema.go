@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -69,15 +70,20 @@ type Schema []Opt
 // Values holds the resolved options of a Schema.
 type Values struct {
 	opts map[Name]Opt
-	vals map[Name][]string
-	set  map[Name]bool // given by a file or an override, not a default
+	vals map[Name][]string // as written: expanded when read (subst.go)
+	set  map[Name]bool     // given by a file or an override, not a default
+	// literal marks values given by Set (command line, environment),
+	// which are not expanded.
+	literal map[Name]bool
+	file    *INI // for references to options the schema does not know
 }
 
 // Bind resolves every option of s from f (which may be nil) and the
 // defaults, validating types and choices. Options in f that the schema does
 // not know are ignored, as oslo does.
 func (s Schema) Bind(f *INI) (*Values, error) {
-	v := &Values{opts: map[Name]Opt{}, vals: map[Name][]string{}, set: map[Name]bool{}}
+	v := &Values{opts: map[Name]Opt{}, vals: map[Name][]string{}, set: map[Name]bool{}, literal: map[Name]bool{}, file: f}
+	from := map[Name]Name{} // the spelling a file value was read under
 	for _, o := range s {
 		n := Name{o.group(), o.Name}
 		if _, dup := v.opts[n]; dup {
@@ -103,14 +109,34 @@ func (s Schema) Bind(f *INI) (*Values, error) {
 			if o.Type != MultiString {
 				all = all[len(all)-1:]
 			}
-			for _, raw := range all {
-				if err := check(o, raw); err != nil {
-					return nil, fmt.Errorf("option [%s] %s: %w", g, alt.Name, err)
-				}
-			}
 			v.vals[n] = all
 			v.set[n] = true
+			from[n] = Name{g, alt.Name}
 			break
+		}
+	}
+	// Types and choices are checked on the expanded values, as oslo
+	// converts after substituting; every reference is resolved here once,
+	// so that reading an option later cannot fail.
+	for _, o := range s {
+		n := Name{o.group(), o.Name}
+		where, ok := from[n]
+		if !ok {
+			where = n
+		}
+		for _, raw := range v.vals[n] {
+			e, err := v.expand(n, raw)
+			var se *substError
+			if errors.As(err, &se) && o.Secret {
+				// The name after "$" is a piece of the secret.
+				err = errors.New(`a "$" in the value names no option (the value is secret, not shown; a literal "$" is written "$$")`)
+			}
+			if err == nil {
+				err = check(o, e)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("option [%s] %s: %w", where.Group, where.Name, err)
+			}
 		}
 	}
 	return v, nil
@@ -159,23 +185,37 @@ func (v *Values) lookup(group, name string) (Opt, []string) {
 		// loudly beats silently reading a default of "".
 		panic(fmt.Sprintf("config: option [%s] %s is not in the schema", group, name))
 	}
-	return o, v.vals[n]
+	vals := v.vals[n]
+	if v.literal[n] {
+		return o, vals
+	}
+	out := make([]string, len(vals))
+	for i, raw := range vals {
+		e, err := v.expand(n, raw)
+		if err != nil {
+			e = raw // Bind checked every reference; a later Set cannot add one
+		}
+		out[i] = e
+	}
+	return o, out
 }
 
 // Set overrides an option (from a command-line flag or the environment),
 // validating it like a file value.
 func (v *Values) Set(group, name, value string) error {
-	o, _ := v.lookup(group, name)
+	o, current := v.lookup(group, name)
 	if err := check(o, value); err != nil {
 		return fmt.Errorf("option %s: %w", name, err)
 	}
 	n := Name{o.group(), name}
 	if o.Type == MultiString && v.set[n] {
-		v.vals[n] = append(v.vals[n], value)
+		// current is already expanded: the result is all literal.
+		v.vals[n] = append(current, value)
 	} else {
 		v.vals[n] = []string{value}
 	}
 	v.set[n] = true
+	v.literal[n] = true
 	return nil
 }
 
