@@ -198,3 +198,66 @@ func TestWriteSampleLoadsBackToDefaults(t *testing.T) {
 		t.Error("a commented sample set an option")
 	}
 }
+
+// parseConf holds the parser's corner cases; the expected values were read
+// with python3-oslo.config (TestParsingMatchesOsloConfig in make
+// integration compares them again).
+const parseConf = `[DEFAULT]
+a = value # not a comment
+b = "quoted value"
+c = 'single'
+d =
+e = first
+e = second
+f = line1
+  line2
+[g]
+h=x=y
+i : colon
+[ g ]
+j = spaced
+[G]
+k = upper
+[default]
+l = lower-case default is a group of its own
+[Keystone_AuthToken]
+m = mixed case
+`
+
+func parseSchema() Schema {
+	var s Schema
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "l"} {
+		s = append(s, Opt{Name: n})
+	}
+	for _, n := range []string{"h", "i", "j", "k"} {
+		s = append(s, Opt{Group: "g", Name: n})
+	}
+	return append(s, Opt{Group: "keystone_authtoken", Name: "m"})
+}
+
+var parseCases = [][3]string{
+	{"DEFAULT", "a", "value # not a comment"},
+	{"DEFAULT", "b", "quoted value"},
+	{"DEFAULT", "c", "single"},
+	{"DEFAULT", "d", ""},
+	{"DEFAULT", "e", "second"},
+	{"DEFAULT", "f", "line1\nline2"},
+	{"DEFAULT", "l", ""},
+	{"g", "h", "x=y"},
+	{"g", "i", "colon"},
+	{"g", "j", ""},
+	{"g", "k", "upper"},
+	{"keystone_authtoken", "m", "mixed case"},
+}
+
+func TestParsingCornerCases(t *testing.T) {
+	v, err := bindString(t, parseConf, parseSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range parseCases {
+		if got := v.String(c[0], c[1]); got != c[2] {
+			t.Errorf("[%s] %s = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}

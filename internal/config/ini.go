@@ -81,12 +81,16 @@ func (f *INI) parse(r io.Reader, name string) error {
 			if !strings.HasSuffix(trimmed, "]") || len(trimmed) < 3 {
 				return fmt.Errorf("%s:%d: invalid section header %q", name, lineNo, trimmed)
 			}
-			section = f.fold(strings.TrimSpace(trimmed[1 : len(trimmed)-1]))
-			if section == "" {
+			section = trimmed[1 : len(trimmed)-1]
+			if strings.TrimSpace(section) == "" {
 				return fmt.Errorf("%s:%d: empty section name", name, lineNo)
 			}
-			if strings.EqualFold(section, DefaultSection) && !f.lowerKeys {
-				section = DefaultSection
+			// oslo.config lower-cases group names, except "DEFAULT" spelt
+			// so: [Keystone_AuthToken] is [keystone_authtoken], while
+			// [default] and [ DEFAULT ] are groups of their own, which no
+			// option belongs to (checked with python3-oslo.config).
+			if section != DefaultSection || f.lowerKeys {
+				section = strings.ToLower(section)
 			}
 			f.addSection(section)
 			lastKey = ""

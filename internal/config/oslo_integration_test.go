@@ -103,3 +103,20 @@ func TestSubstitutionErrorsMatchOsloConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestParsingMatchesOsloConfig(t *testing.T) {
+	oslo := osloValues(t, parseSchema(), parseConf)
+	v, err := bindString(t, parseConf, parseSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range parseCases {
+		key := c[0] + "." + c[1]
+		if got, want := v.String(c[0], c[1]), oslo[key]; got != want {
+			t.Errorf("%s: ours %q, oslo.config %q", key, got, want)
+		}
+		if oslo[key] != c[2] {
+			t.Errorf("%s: oslo.config says %q, the unit test expects %q", key, oslo[key], c[2])
+		}
+	}
+}
