@@ -709,9 +709,11 @@ func TestFakeAPIRemoveEventWhileRunningAborts(t *testing.T) {
 	hook := logtest.NewLocal(h.s.log.Logger)
 	h.api.put(backupJob("j1", apiv2.JobSchedule{ScheduleInterval: "1 hours", ScheduleStartDate: "2026-03-10T12:00:30"}))
 	h.start()
+	// Running means started and past its first line: a pid alone is a
+	// process the abort may kill before the fake agent records its run.
 	h.until("job running", time.Second, func() bool {
 		ps := h.api.patchList("j1")
-		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0
+		return len(ps) > 0 && ps[len(ps)-1].CurrentPID != 0 && h.agentRuns() == 1
 	})
 	h.api.setEvent("j1", apiv2.EventRemove)
 	h.s.Poll(context.Background())
