@@ -333,6 +333,11 @@ func writeJobFile(path string, action map[string]any) error {
 // spelled as upstream's str() spells them (True/False, integers without a
 // decimal point); objects and arrays are written as JSON. Newlines in a
 // value become indented continuation lines, as configparser writes them.
+//
+// Every "%" is written as "%%": the agent reads the file with configparser's
+// %-interpolation, so a value is passed unchanged whatever "%", "%%" or
+// "%(name)s" it holds. (Upstream's scheduler refuses a value with a lone "%"
+// and lets the agent expand "%%" and "%(name)s".)
 func WriteINI(w io.Writer, action map[string]any) error {
 	keys := make([]string, 0, len(action))
 	for k, v := range action {
@@ -352,6 +357,7 @@ func WriteINI(w io.Writer, action map[string]any) error {
 		if err != nil {
 			return fmt.Errorf("freezer_action %s: %w", k, err)
 		}
+		v = strings.ReplaceAll(v, "%", "%%")
 		v = strings.ReplaceAll(v, "\r\n", "\n")
 		v = strings.ReplaceAll(v, "\n", "\n\t")
 		fmt.Fprintf(&b, "%s = %s\n", k, v)

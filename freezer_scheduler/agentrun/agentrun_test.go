@@ -31,6 +31,33 @@ func TestWriteINI(t *testing.T) {
 	}
 }
 
+// The agent reads the job file with configparser's %-interpolation
+// (freezer/agent/cli: TestJobINIReadsWriteINIEscapes reads these lines
+// back), so every "%" must reach it as "%%". Upstream's scheduler refuses
+// the first and fourth values ("invalid interpolation syntax") and lets the
+// agent expand the others.
+func TestWriteINIEscapesPercent(t *testing.T) {
+	for _, c := range []struct {
+		value any
+		want  string
+	}{
+		{"100%", "v = 100%%\n"},
+		{"100%%", "v = 100%%%%\n"},
+		{"%(x)s/%(backup_name)s", "v = %%(x)s/%%(backup_name)s\n"},
+		{"a%b%%c%(x)s", "v = a%%b%%%%c%%(x)s\n"},
+		{"50%\nof %(x)s", "v = 50%%\n\tof %%(x)s\n"},
+		{[]any{"*%.tmp"}, "v = [\"*%%.tmp\"]\n"},
+	} {
+		var b strings.Builder
+		if err := WriteINI(&b, map[string]any{"v": c.value}); err != nil {
+			t.Fatal(err)
+		}
+		if want := "[action]\n" + c.want + "\n"; b.String() != want {
+			t.Errorf("%q: wrote %q, want %q", c.value, b.String(), want)
+		}
+	}
+}
+
 // writeScript creates a shell script that stands in for freezer-agent; the
 // runner's contract is about processes, not about what the agent does.
 func writeScript(t *testing.T, body string) string {

@@ -63,11 +63,12 @@ message when set):
 
 Config job file (--config), as the Python agent reads it: INI sections hold
 options by their underscore names; keys are case-insensitive; the values
-False, false and None mean off/unset and True, true mean on. Every section
-is merged except [storage:NAME] sections, each of which is one more storage
-(with its own storage, container and storage options); with such sections
-the backup is written to each of them. Command-line options win over the
-file.
+False, false and None mean off/unset and True, true mean on; %%(name)s is
+the value of key name of the section or of [DEFAULT], and a literal %% is
+written %%%%. Every section is merged except [storage:NAME] sections, each of
+which is one more storage (with its own storage, container and storage
+options); with such sections the backup is written to each of them.
+Command-line options win over the file.
 
 Environment: OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME,
 OS_PROJECT_ID, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME, OS_REGION_NAME,

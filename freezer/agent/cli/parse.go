@@ -166,7 +166,10 @@ func pyBool(b bool) string {
 type iniSection struct {
 	name string
 	keys []string
-	vals map[string]string
+	vals map[string]string // raw values, as written (see interpolate)
+	// lines holds the line of each key written in this section; keys
+	// inherited from [DEFAULT] have none here.
+	lines map[string]int
 }
 
 // parseINI reads an INI file with Python configparser's rules (not
@@ -176,7 +179,9 @@ type iniSection struct {
 // or "key: value", keys lower-cased, values stripped, "#" and ";" comment
 // lines (no inline comments), indented continuation lines joined with a
 // newline, a key before any section or a duplicate section or key is an
-// error. Keys of [DEFAULT] are inherited by every other section.
+// error. Keys of [DEFAULT] are inherited by every other section. Values
+// are raw: %-interpolation is the reader's business (see interpolate), as
+// configparser applies it in get(), not while reading.
 func parseINI(r io.Reader, name string) ([]iniSection, error) {
 	var secs []iniSection
 	seen := map[string]bool{}
@@ -213,7 +218,7 @@ func parseINI(r io.Reader, name string) ([]iniSection, error) {
 				return nil, fmt.Errorf("%s:%d: section [%s] appears twice", name, n, sn)
 			}
 			seen[sn] = true
-			secs = append(secs, iniSection{name: sn, vals: map[string]string{}})
+			secs = append(secs, iniSection{name: sn, vals: map[string]string{}, lines: map[string]int{}})
 			cur = &secs[len(secs)-1]
 			lastKey = ""
 			continue
@@ -232,6 +237,7 @@ func parseINI(r io.Reader, name string) ([]iniSection, error) {
 		}
 		cur.keys = append(cur.keys, k)
 		cur.vals[k] = v
+		cur.lines[k] = n
 		lastKey = k
 	}
 	if err := sc.Err(); err != nil {
@@ -301,6 +307,23 @@ func loadJobINI(path string, opts []opt) (jobINI, error) {
 	idx := iniIndex(opts)
 	j := jobINI{values: map[string]string{}}
 	for _, s := range secs {
+		if s.name == "DEFAULT" && len(secs) > 1 {
+			// Already inherited by the other sections, and interpolated in
+			// each one's context: a [DEFAULT] value may refer to a key that
+			// only those sections have.
+			continue
+		}
+		// Every key is read, unknown ones and those inherited from
+		// [DEFAULT] too, since upstream's config.get on each of them is
+		// what would fail.
+		vals := make(map[string]string, len(s.keys))
+		for _, k := range s.keys {
+			v, err := interpolate(s.vals[k], s.vals)
+			if err != nil {
+				return jobINI{}, fmt.Errorf("%s: %w", keyPlace(path, secs, s, k), err)
+			}
+			vals[k] = v
+		}
 		if strings.HasPrefix(s.name, "storage:") {
 			m := map[string]string{}
 			for _, k := range s.keys {
@@ -308,14 +331,11 @@ func loadJobINI(path string, opts []opt) (jobINI, error) {
 				if o, ok := idx[nk]; ok {
 					nk = o
 				}
-				m[nk] = jobValue(s.vals[k])
+				m[nk] = jobValue(vals[k])
 			}
 			m["__section__"] = s.name
 			j.storages = append(j.storages, m)
 			continue
-		}
-		if s.name == "DEFAULT" && len(secs) > 1 {
-			continue // already inherited by the other sections
 		}
 		for _, k := range s.keys {
 			nk := normKey(k)
@@ -324,16 +344,106 @@ func loadJobINI(path string, opts []opt) (jobINI, error) {
 				j.unknown = append(j.unknown, nk)
 				continue
 			}
-			if s.vals[k] == "" {
+			if vals[k] == "" {
 				// "max_level =": unset (a scheduler job may carry empty
 				// fields), so the default applies, not a bad integer.
 				continue
 			}
-			j.values[o] = jobValue(s.vals[k])
+			j.values[o] = jobValue(vals[k])
 		}
 	}
 	sort.Strings(j.unknown)
 	return j, nil
+}
+
+// keyPlace names where key k of section s was written, for errors:
+// "file:line: [section] key", and for a key s inherits, the [DEFAULT] line.
+func keyPlace(path string, secs []iniSection, s iniSection, k string) string {
+	if n, ok := s.lines[k]; ok {
+		return fmt.Sprintf("%s:%d: [%s] %s", path, n, s.name, k)
+	}
+	for _, d := range secs {
+		if n, ok := d.lines[k]; ok && d.name == "DEFAULT" {
+			return fmt.Sprintf("%s:%d: [%s] %s (inherited from [DEFAULT])", path, n, s.name, k)
+		}
+	}
+	return fmt.Sprintf("%s: [%s] %s", path, s.name, k)
+}
+
+// maxInterpolationDepth is configparser's MAX_INTERPOLATION_DEPTH: how many
+// values deep references may nest.
+const maxInterpolationDepth = 10
+
+// interpolate expands raw as Python 3's configparser.ConfigParser() does in
+// get() (BasicInterpolation), since upstream's agent reads --config job files
+// that way and hand-written ones rely on it: "%%" is "%", "%(name)s" is the
+// value of key name (lower-cased; vals is the section's keys over
+// [DEFAULT]'s), itself expanded if it holds a "%". Any other "%" is an
+// error, as are a missing key and references nested more than
+// maxInterpolationDepth values deep.
+//
+// Errors do not quote the value: a job file holds passwords, and the
+// message ends up on stderr and in the scheduler's job result.
+func interpolate(raw string, vals map[string]string) (string, error) {
+	var b strings.Builder
+	if err := expandInto(&b, raw, vals, 1, ""); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// expandInto writes the expansion of rest to b. depth counts the values
+// being expanded, as configparser counts them (the first is 1); via names
+// the reference whose value rest is, for errors.
+func expandInto(b *strings.Builder, rest string, vals map[string]string, depth int, via string) error {
+	if depth > maxInterpolationDepth {
+		return fmt.Errorf("%%(name)s references nest more than %d deep (a key that refers to itself?)", maxInterpolationDepth)
+	}
+	where := func(off int) string {
+		if via == "" {
+			return fmt.Sprintf("at offset %d", off)
+		}
+		return fmt.Sprintf("at offset %d of the value of %%(%s)s", off, via)
+	}
+	s := rest
+	for rest != "" {
+		p := strings.IndexByte(rest, '%')
+		if p < 0 {
+			b.WriteString(rest)
+			return nil
+		}
+		b.WriteString(rest[:p])
+		rest = rest[p:]
+		off := len(s) - len(rest)
+		switch {
+		case strings.HasPrefix(rest, "%%"):
+			b.WriteByte('%')
+			rest = rest[2:]
+		case strings.HasPrefix(rest, "%("):
+			// configparser's pattern is %\(([^)]+)\)s: the name runs to
+			// the first ")", is not trimmed, and must not be empty.
+			end := strings.IndexByte(rest, ')')
+			if end < 3 || !strings.HasPrefix(rest[end:], ")s") {
+				return fmt.Errorf("bad interpolation variable reference %s: want %%(name)s, or %%%% for a literal %%", where(off))
+			}
+			name := strings.ToLower(rest[2:end])
+			rest = rest[end+2:]
+			v, ok := vals[name]
+			if !ok {
+				return fmt.Errorf("%%(%s)s %s refers to no key of this section or [DEFAULT]", name, where(off))
+			}
+			if !strings.Contains(v, "%") {
+				b.WriteString(v)
+				continue
+			}
+			if err := expandInto(b, v, vals, depth+1, name); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("'%%' %s must be followed by '%%' or '(' (write %%%% for a literal %%)", where(off))
+		}
+	}
+	return nil
 }
 
 // loadOsloFiles reads --config-file and --config-dir/*.conf (sorted) with
@@ -359,7 +469,12 @@ func loadOsloFiles(cl cmdline, opts []opt) (map[string]string, error) {
 	idx := iniIndex(opts)
 	for _, k := range f.Keys(config.DefaultSection) {
 		if o, ok := idx[normKey(k)]; ok {
-			v, _ := f.Get(config.DefaultSection, k)
+			// oslo.config's $option substitution, as the Python agent
+			// reads these files with it.
+			v, _, err := f.Expand(config.DefaultSection, k)
+			if err != nil {
+				return nil, err
+			}
 			out[o] = jobValue(v)
 		}
 	}

@@ -313,3 +313,29 @@ func TestDefaultOsloConfigFiles(t *testing.T) {
 		}
 	}
 }
+
+// The oslo-style files (--config-file) are read with oslo.config's $option
+// substitution, as the Python agent reads them; a $ naming no option is an
+// error that names the option.
+func TestOsloFilesSubstitute(t *testing.T) {
+	oslo := writeFile(t, "agent.conf", "[DEFAULT]\nbase = /srv\ncontainer = $base/backups\nhostname = web$$1\n")
+	cl, err := parseArgs([]string{"--config-file", oslo, "--backup-name", "b"}, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := resolve(cl, options(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.str("container") != "/srv/backups" || s.str("hostname") != "web$1" {
+		t.Errorf("container %q hostname %q", s.str("container"), s.str("hostname"))
+	}
+	oslo = writeFile(t, "bad.conf", "[DEFAULT]\ncontainer = $nosuch/x\n")
+	cl, err = parseArgs([]string{"--config-file", oslo, "--backup-name", "b"}, options())
+	if err == nil {
+		_, err = resolve(cl, options(), os.Getenv)
+	}
+	if err == nil || !strings.Contains(err.Error(), "option [DEFAULT] container: $nosuch") {
+		t.Errorf("error %v", err)
+	}
+}
