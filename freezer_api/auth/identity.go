@@ -12,9 +12,11 @@ import (
 type Identity struct {
 	UserID    string
 	ProjectID string // the project the token is scoped to
-	DomainID  string
-	Roles     []string // lower-cased role names
-	ExpiresAt time.Time
+	DomainID  string // the user's domain
+	// ProjectDomainID is the domain of ProjectID, when the token says.
+	ProjectDomainID string
+	Roles           []string // lower-cased role names
+	ExpiresAt       time.Time
 }
 
 // HasRole reports whether the caller has the role.

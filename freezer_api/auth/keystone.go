@@ -159,7 +159,10 @@ type tokenBody struct {
 		} `json:"domain"`
 	} `json:"user"`
 	Project *struct {
-		ID string `json:"id"`
+		ID     string `json:"id"`
+		Domain struct {
+			ID string `json:"id"`
+		} `json:"domain"`
 	} `json:"project"`
 	Roles []struct {
 		Name string `json:"name"`
@@ -230,7 +233,8 @@ func (k *Keystone) validate(ctx context.Context, tok string, key [32]byte, now t
 		// freezer route is per project.
 		return nil, fmt.Errorf("%w: token is not scoped to a project", ErrUnauthorized)
 	}
-	id := &Identity{UserID: body.User.ID, DomainID: body.User.Domain.ID, ProjectID: body.Project.ID, ExpiresAt: body.ExpiresAt}
+	id := &Identity{UserID: body.User.ID, DomainID: body.User.Domain.ID, ProjectID: body.Project.ID,
+		ProjectDomainID: body.Project.Domain.ID, ExpiresAt: body.ExpiresAt}
 	for _, ro := range body.Roles {
 		id.Roles = append(id.Roles, ro.Name)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -44,24 +45,45 @@ func DefaultRules() map[string]string {
 // Policy is a parsed rule set.
 type Policy struct {
 	rules map[string]node
+	// Warnings name the rules that could not be understood: as
+	// oslo.policy does, each of them denies every request, and a file
+	// that loads for the Python service loads here too. The caller logs
+	// them.
+	Warnings []string
 }
 
 // Creds are the caller's attributes a check string can test.
 type Creds struct {
-	ProjectID string
-	UserID    string
-	DomainID  string
-	Roles     []string
+	ProjectID       string
+	UserID          string
+	DomainID        string // the user's domain
+	ProjectDomainID string
+	Roles           []string
 }
 
 // CredsOf returns the policy credentials of an identity.
 func CredsOf(id *Identity) Creds {
-	return Creds{ProjectID: id.ProjectID, UserID: id.UserID, DomainID: id.DomainID, Roles: id.Roles}
+	return Creds{ProjectID: id.ProjectID, UserID: id.UserID, DomainID: id.DomainID,
+		ProjectDomainID: id.ProjectDomainID, Roles: id.Roles}
 }
 
 // NewPolicy parses the default rules overridden by the given ones.
 func NewPolicy(overrides map[string]string) (*Policy, error) {
-	all := DefaultRules()
+	over := make(map[string]any, len(overrides))
+	for k, v := range overrides {
+		over[k] = v
+	}
+	return newPolicy(over), nil
+}
+
+// newPolicy parses the default rules overridden by the given ones, each a
+// check string or, in the older JSON syntax, a list of lists of checks
+// (any list passes whose checks all pass).
+func newPolicy(overrides map[string]any) *Policy {
+	all := map[string]any{}
+	for k, v := range DefaultRules() {
+		all[k] = v
+	}
 	for k, v := range overrides {
 		all[k] = v
 	}
@@ -72,13 +94,61 @@ func NewPolicy(overrides map[string]string) (*Policy, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		n, err := parseCheck(all[k])
+		n, err := parseRule(all[k])
 		if err != nil {
-			return nil, fmt.Errorf("parsing policy rule %q: %w", k, err)
+			p.Warnings = append(p.Warnings, fmt.Sprintf("policy rule %q: %v; the rule denies every request, as oslo.policy makes it", k, err))
+			n = constNode(false)
 		}
 		p.rules[k] = n
 	}
-	return p, nil
+	return p
+}
+
+// parseRule parses a check string, or a list rule of the older syntax.
+func parseRule(v any) (node, error) {
+	switch r := v.(type) {
+	case string:
+		return parseCheck(r)
+	case nil:
+		return constNode(true), nil // an empty rule, as ""
+	case []any:
+		if len(r) == 0 {
+			return constNode(true), nil
+		}
+		var or orNode
+		for _, inner := range r {
+			var checks []any
+			switch x := inner.(type) {
+			case string:
+				checks = []any{x}
+			case []any:
+				checks = x
+			default:
+				return nil, fmt.Errorf("list rule item %v is neither a check nor a list of checks", inner)
+			}
+			if len(checks) == 0 {
+				continue
+			}
+			var and andNode
+			for _, c := range checks {
+				cs, ok := c.(string)
+				if !ok {
+					return nil, fmt.Errorf("list rule item %v is not a check string", c)
+				}
+				n, err := parseAtom(cs)
+				if err != nil {
+					return nil, err
+				}
+				and = append(and, n)
+			}
+			or = append(or, and)
+		}
+		if len(or) == 0 {
+			return constNode(false), nil
+		}
+		return or, nil
+	}
+	return nil, fmt.Errorf("%v is not a check string", v)
 }
 
 // LoadPolicy reads a policy.yaml (or JSON) file of rule: check-string
@@ -94,11 +164,15 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading policy file: %w", err)
 	}
-	var over map[string]string
+	var over map[string]any
 	if err := yaml.Unmarshal(b, &over); err != nil {
 		return nil, fmt.Errorf("parsing policy file %s: %w", path, err)
 	}
-	return NewPolicy(over)
+	p := newPolicy(over)
+	for i, w := range p.Warnings {
+		p.Warnings[i] = path + ": " + w
+	}
+	return p, nil
 }
 
 // Enforce reports whether the rule allows the caller to act on the target
@@ -145,19 +219,12 @@ func (o orNode) eval(e *evalCtx) bool {
 }
 func (n notNode) eval(e *evalCtx) bool { return !n.n.eval(e) }
 
+// eval follows oslo.policy's checks: the match is %-formatted with the
+// target (a key the target lacks fails the check); role compares without
+// case; any other kind is a Python literal compared with the match as
+// text, or the name of a credential compared with it as text.
 func (c checkNode) eval(e *evalCtx) bool {
-	match := c.match
-	if strings.HasPrefix(match, "%(") && strings.HasSuffix(match, ")s") {
-		v, ok := e.t[match[2:len(match)-2]]
-		if !ok {
-			return false
-		}
-		match = v
-	} else {
-		match = strings.Trim(match, `'"`)
-	}
-	switch c.kind {
-	case "rule":
+	if c.kind == "rule" {
 		n, ok := e.p.rules[c.match]
 		if !ok || e.depth > 32 {
 			return false
@@ -165,33 +232,117 @@ func (c checkNode) eval(e *evalCtx) bool {
 		e.depth++
 		defer func() { e.depth-- }()
 		return n.eval(e)
+	}
+	match, ok := pyFormat(c.match, e.t)
+	if !ok {
+		return false
+	}
+	switch c.kind {
 	case "role":
-		m := strings.ToLower(match)
 		for _, r := range e.c.Roles {
-			if r == m {
+			if strings.EqualFold(r, match) {
+				return true
+			}
+		}
+		return false
+	case "http", "https":
+		return false // a remote policy server is not supported: NewPolicy warned
+	}
+	if lit, ok := pyLiteral(c.kind); ok {
+		return match == lit
+	}
+	switch c.kind {
+	case "roles":
+		for _, r := range e.c.Roles {
+			if r == match {
 				return true
 			}
 		}
 		return false
 	case "is_admin":
+		// freezer-api's context: is_admin is whether the caller has the
+		// admin role, printed as Python prints a bool.
 		admin := false
 		for _, r := range e.c.Roles {
-			admin = admin || r == "admin"
+			admin = admin || strings.EqualFold(r, "admin")
 		}
-		return strings.EqualFold(match, "true") == admin
-	case "project_id", "tenant", "tenant_id":
-		return match != "" && e.c.ProjectID == match
-	case "user_id":
-		return match != "" && e.c.UserID == match
-	case "domain_id", "user_domain_id":
-		return match != "" && e.c.DomainID == match
+		return match == map[bool]string{true: "True", false: "False"}[admin]
 	}
-	return false // http: checks and unknown attributes never pass
+	v, ok := map[string]string{
+		"project_id": e.c.ProjectID, "tenant": e.c.ProjectID, "tenant_id": e.c.ProjectID,
+		"user_id": e.c.UserID, "user_domain_id": e.c.DomainID, "project_domain_id": e.c.ProjectDomainID,
+	}[c.kind]
+	if !ok {
+		return false // a credential the caller does not have
+	}
+	if v == "" {
+		v = "None" // str() of an unset credential
+	}
+	return match == v
+}
+
+// pyFormat is Python's "match % target" for the %(key)s references oslo
+// policy rules use; false when a key is missing or the format is one
+// Python would reject (oslo.policy then denies or fails the request).
+func pyFormat(s string, target map[string]string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '%')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), true
+		}
+		b.WriteString(s[:i])
+		s = s[i+1:]
+		switch {
+		case strings.HasPrefix(s, "%"):
+			b.WriteByte('%')
+			s = s[1:]
+		case strings.HasPrefix(s, "("):
+			end := strings.IndexByte(s, ')')
+			if end < 0 || !strings.HasPrefix(s[end:], ")s") {
+				return "", false
+			}
+			v, ok := target[s[1:end]]
+			if !ok {
+				return "", false
+			}
+			b.WriteString(v)
+			s = s[end+2:]
+		default:
+			return "", false
+		}
+	}
+}
+
+// pyLiteral returns str() of kind when it is a Python literal
+// (ast.literal_eval): a quoted string, an integer, True, False or None.
+func pyLiteral(kind string) (string, bool) {
+	switch kind {
+	case "True", "False", "None":
+		return kind, true
+	}
+	if len(kind) >= 2 && (kind[0] == '\'' || kind[0] == '"') && kind[len(kind)-1] == kind[0] {
+		inner := kind[1 : len(kind)-1]
+		if !strings.ContainsAny(inner, "\\"+kind[:1]) {
+			return inner, true
+		}
+	}
+	if n, err := strconv.ParseInt(kind, 10, 64); err == nil {
+		return strconv.FormatInt(n, 10), true
+	}
+	return "", false
 }
 
 // parseCheck parses an oslo.policy check string: checks kind:match, "@"
-// (always), "!" (never), "not", "and", "or" and parentheses. The empty
-// string always passes.
+// (always), "!" (never), "not", "and", "or" and parentheses; "and" binds
+// tighter than "or". The empty string always passes. As in oslo.policy, a
+// check without a colon is one that never passes, while a string the
+// grammar rejects (an unbalanced parenthesis, a dangling "or", a quoted
+// token) is an error, which makes the whole rule deny.
 func parseCheck(s string) (node, error) {
 	toks := tokenize(s)
 	if len(toks) == 0 {
@@ -208,6 +359,9 @@ func parseCheck(s string) (node, error) {
 	return n, nil
 }
 
+// tokenize splits on blanks and takes leading "(" and trailing ")" off
+// each word as tokens of their own, as oslo.policy's tokenizer does (a
+// "%(key)s" never starts or ends a word).
 func tokenize(s string) []string {
 	var out []string
 	for _, w := range strings.Fields(s) {
@@ -216,7 +370,7 @@ func tokenize(s string) []string {
 			w = w[1:]
 		}
 		closing := 0
-		for strings.HasSuffix(w, ")") && !strings.HasSuffix(w, ")s") {
+		for strings.HasSuffix(w, ")") {
 			closing++
 			w = w[:len(w)-1]
 		}
@@ -294,7 +448,7 @@ func (p *parser) not() (node, error) {
 
 func (p *parser) atom() (node, error) {
 	t := p.peek()
-	switch t {
+	switch strings.ToLower(t) {
 	case "":
 		return nil, fmt.Errorf("unexpected end of rule")
 	case "(":
@@ -308,18 +462,29 @@ func (p *parser) atom() (node, error) {
 		}
 		p.pos++
 		return n, nil
+	case ")", "and", "or":
+		return nil, fmt.Errorf("unexpected %q", t)
+	}
+	if len(t) >= 2 && (t[0] == '"' || t[0] == '\'') && t[len(t)-1] == t[0] {
+		return nil, fmt.Errorf("unexpected quoted %s", t)
+	}
+	p.pos++
+	return parseAtom(t)
+}
+
+// parseAtom parses one check: "@", "!" or kind:match. A check without a
+// colon never passes (oslo.policy logs it and does the same).
+func parseAtom(t string) (node, error) {
+	switch t {
 	case "@":
-		p.pos++
 		return constNode(true), nil
 	case "!":
-		p.pos++
 		return constNode(false), nil
 	}
 	kind, match, ok := strings.Cut(t, ":")
 	if !ok {
-		return nil, fmt.Errorf("%q is not a check (kind:match)", t)
+		return constNode(false), nil
 	}
-	p.pos++
 	return checkNode{kind: kind, match: match}, nil
 }
 

@@ -132,6 +132,9 @@ func serve(ctx context.Context, s apiconf.Settings, log *logrus.Entry, ready fun
 	if err != nil {
 		return err
 	}
+	for _, w := range pol.Warnings {
+		log.Warn(w)
+	}
 	var trusts server.TrustConfig
 	if k, ok := authn.(*auth.Keystone); ok {
 		trusts = server.TrustConfig{Manager: k, Enabled: s.Trusts.Enabled, Enforce: s.Trusts.Enforce, Roles: s.Trusts.Roles}
