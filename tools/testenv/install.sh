@@ -31,6 +31,8 @@ PACKAGES=(
   # (python3-freezer ships /usr/bin/freezer-agent)
   python3-freezer freezer-scheduler python3-freezer-api python3-freezerclient
   python3-migrate
+  # the Horizon Freezer panel (its API layer drives our API in a test)
+  python3-freezer-web-ui
   # tools used by the build: shell lint, release notes
   shellcheck python3-reno python3-docutils
   # systemd-analyze checks the service units (etc/freezer/systemd)
