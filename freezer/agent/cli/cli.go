@@ -222,6 +222,10 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	if s.str("metadata_out") == "-" {
 		// stdout carries the result JSON: a command's output goes to stderr.
 		a.CommandStdout = env.Stderr
+		// A scheduler reads the result JSON from stdout, and upstream's
+		// takes anything on stderr for a failure and then drops the
+		// backup's metadata: stderr stays empty unless the run fails.
+		a.Quiet = true
 	}
 	if o.Action != agent.ActionExec {
 		specs, err := s.storageSpecs(env.Getenv)

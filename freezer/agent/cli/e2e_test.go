@@ -70,6 +70,11 @@ func (h *harness) backup(src string, args ...string) map[string]any {
 	if code != 0 {
 		h.t.Fatalf("backup exit %d: %s", code, errOut)
 	}
+	if errOut != "" {
+		// Upstream's scheduler takes any stderr output for a failed run
+		// and then does not upload the backup's metadata.
+		h.t.Fatalf("a successful backup with --metadata-out - wrote to stderr: %q", errOut)
+	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		h.t.Fatalf("result JSON %q: %v", out, err)

@@ -64,7 +64,7 @@ func options() []opt {
 			Help: "A freezer job INI file: options with underscores (path_to_backup = /data) in any section; [storage:NAME] sections define several storages at once. Command-line options win."},
 		{Name: "config_file", Kind: str, Group: gGeneral, Help: "An oslo-style config file whose [DEFAULT] options apply (below --config and the command line). Default, as oslo.config: the first freezer.conf and the first freezer-agent.conf found in ~/.freezer, ~, /etc/freezer and /etc."},
 		{Name: "config_dir", Kind: str, Group: gGeneral, Help: "A directory of *.conf files read like --config-file, in sorted order. Default: the first freezer.conf.d and freezer-agent.conf.d directories found in the same places."},
-		{Name: "metadata_out", Kind: str, Group: gLog, Help: "Write the result as JSON to this file; - means standard output (the scheduler uses this)."},
+		{Name: "metadata_out", Kind: str, Group: gLog, Help: "Write the result as JSON to this file; - means standard output (the scheduler uses this), and then nothing but an error goes to standard error."},
 		{Name: "dry_run", Kind: boolean, Default: "False", Group: gGeneral,
 			Help: "Do everything but write or delete: a backup is made and measured but not stored, a restore lists the archives, admin lists what it would remove."},
 		{Name: "command", Kind: str, Group: gGeneral, Help: "Command line run by --action exec, through /bin/sh -c; its exit status becomes the agent's."},

@@ -1,0 +1,108 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"freezer.dev/freezer/freezer_api/apiv2"
+)
+
+// TestIntegrationPythonSchedulerOnGoAPI is the migration order the
+// operators' guide gives, API first: the upstream scheduler (Debian
+// freezer-scheduler) still runs on a node while our freezer-api serves it
+// behind the real Keystone. The Python scheduler registers its client,
+// polls our API, runs a backup job and a restore job (Swift), reports both,
+// and uploads the backup's metadata, which the API lists. It runs the
+// Python agent, and then ours (the node's agent swapped first): upstream's
+// scheduler takes whichever freezer-agent is first on PATH.
+func TestIntegrationPythonSchedulerOnGoAPI(t *testing.T) {
+	t.Run("python agent", func(t *testing.T) { pythonScheduler(t, "") })
+	t.Run("our agent", func(t *testing.T) { pythonScheduler(t, binaries(t)) })
+}
+
+func pythonScheduler(t *testing.T, agentDir string) {
+	w := newWorld(t)
+	src := filepath.Join(t.TempDir(), "src")
+	makeTree(t, src)
+	container := w.prefix + "-py"
+	name := w.prefix + "-pyb"
+	dir := t.TempDir()
+	node := "py1"
+	logf := filepath.Join(dir, "scheduler.log")
+	cmd := exec.Command("/usr/bin/freezer-scheduler", "--client-id", w.clientID(node), "--conf", filepath.Join(dir, "jobs"),
+		"--interval", "2", "--os-backup-url", w.url, "--log-file", logf, "--debug", "--no-daemon", "start")
+	// Debian's Python stack (no pyenv on PATH); the freezer-agent is found
+	// on PATH, as upstream's scheduler looks for it.
+	path := "/usr/sbin:/usr/bin:/sbin:/bin"
+	if agentDir != "" {
+		path = agentDir + ":" + path
+	}
+	cmd.Env = []string{"PATH=" + path, "HOME=" + dir, "PYTHONWARNINGS=ignore"}
+	for k, v := range w.demo {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logf)
+			t.Logf("python scheduler output:\n%s\nlog:\n%s", tail(out.String(), 4000), tail(string(b), 8000))
+		}
+	})
+
+	// The Python scheduler registers its node with our API.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if c, err := w.api.GetClient(t.Context(), w.clientID(node)); err == nil && c.Client.ClientID == w.clientID(node) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Python scheduler did not register %s", w.clientID(node))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	id := w.createJobCLI(node, []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
+	if js := w.wait(id, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
+		t.Fatalf("backup job run by the Python scheduler: %+v", js)
+	}
+	bs := w.backupsOf(id)
+	if len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name || bs[0].BackupMetadata.String("container") != container {
+		t.Fatalf("backup metadata uploaded by the Python scheduler: %+v", bs)
+	}
+
+	dst := filepath.Join(t.TempDir(), "restored")
+	restore := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore", "storage": "swift",
+		"container": container, "backup_name": name, "restore_abs_path": dst}}
+	rid := w.createJobCLI(node, []apiv2.Action{restore}, apiv2.JobSchedule{})
+	if js := w.wait(rid, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
+		t.Fatalf("restore job run by the Python scheduler: %+v", js)
+	}
+	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
+	}
+	if show := w.freezerCLI("job-show", id); !strings.Contains(show, "completed") || !strings.Contains(show, "success") {
+		t.Errorf("freezer job-show:\n%s", show)
+	}
+}
