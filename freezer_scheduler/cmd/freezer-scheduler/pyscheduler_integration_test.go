@@ -106,3 +106,37 @@ func pythonScheduler(t *testing.T, agentDir string) {
 		t.Errorf("freezer job-show:\n%s", show)
 	}
 }
+
+// TestIntegrationOurSchedulerRunsThePythonAgent is the node whose
+// scheduler was swapped before its agent: our freezer-scheduler runs the
+// upstream agent (Debian python3-freezer) for a backup and a restore job
+// (Swift), reads its result and uploads the backup's metadata. Action
+// values with "%" reach the Python agent unchanged (its configparser reads
+// the "%%" our job file writes).
+func TestIntegrationOurSchedulerRunsThePythonAgent(t *testing.T) {
+	w := newWorld(t)
+	w.agent = "/usr/bin/freezer-agent"
+	src := filepath.Join(t.TempDir(), "src")
+	makeTree(t, src)
+	container := w.prefix + "-pa"
+	name := w.prefix + "-100%-pab"
+	s := w.startScheduler("pa1", "")
+	id := w.createJobCLI("pa1", []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
+	if js := w.wait(id, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
+		t.Fatalf("backup job: %+v\n%s", js, tail(s.logText(), 4000))
+	}
+	bs := w.backupsOf(id)
+	if len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name || bs[0].BackupMetadata.String("client_version") == "" {
+		t.Fatalf("backup metadata of the Python agent, uploaded by our scheduler: %+v", bs)
+	}
+	dst := filepath.Join(t.TempDir(), "restored")
+	restore := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore", "storage": "swift",
+		"container": container, "backup_name": name, "restore_abs_path": dst}}
+	rid := w.createJobCLI("pa1", []apiv2.Action{restore}, apiv2.JobSchedule{})
+	if js := w.wait(rid, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
+		t.Fatalf("restore job: %+v\n%s", js, tail(s.logText(), 4000))
+	}
+	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
+	}
+}

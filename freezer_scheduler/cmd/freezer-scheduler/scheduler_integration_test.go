@@ -108,6 +108,8 @@ type world struct {
 	bin    string
 	demo   map[string]string // OS_* of demo, with OS_BACKUP_URL
 	prefix string
+	// agent is the agent the schedulers run: ours unless a test sets it.
+	agent string
 }
 
 func newWorld(t *testing.T) *world {
@@ -234,7 +236,7 @@ os_project_domain_name = Default
 os_auth_url = %s
 os_backup_url = %s
 os_region_name = %s
-`, logf, w.clientID(node), filepath.Join(dir, "jobs"), filepath.Join(w.bin, "freezer-agent"), filepath.Join(dir, "sched.pid"),
+`, logf, w.clientID(node), filepath.Join(dir, "jobs"), w.agentPath(), filepath.Join(dir, "sched.pid"),
 		w.demo["OS_USERNAME"], w.demo["OS_PASSWORD"], w.demo["OS_PROJECT_NAME"], w.demo["OS_AUTH_URL"], w.url, w.demo["OS_REGION_NAME"])
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		w.t.Fatal(err)
@@ -256,6 +258,13 @@ os_region_name = %s
 		}
 	})
 	return s
+}
+
+func (w *world) agentPath() string {
+	if w.agent != "" {
+		return w.agent
+	}
+	return filepath.Join(w.bin, "freezer-agent")
 }
 
 func tail(s string, n int) string {
