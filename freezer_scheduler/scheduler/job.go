@@ -136,7 +136,13 @@ func (s *Scheduler) apply(ctx context.Context, docs []apiv2.Job) {
 		// in the next poll.
 		j.missed++
 		if j.missed < 2 {
-			j.log.Warn("job missing from the poll; it is dropped if the next poll does not list it either")
+			if j.state == stStopped {
+				// The usual end of a job that ran once: the poll leaves
+				// completed jobs out.
+				j.log.Debug("job no longer listed; it is dropped if the next poll does not list it either")
+			} else {
+				j.log.Warn("job missing from the poll; it is dropped if the next poll does not list it either")
+			}
 			continue
 		}
 		// Gone from the API (deleted, or completed by someone else).

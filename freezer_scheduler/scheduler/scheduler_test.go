@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
@@ -20,9 +21,19 @@ const metadataAgent = `echo '{"backup_name": "b1", "container": "c1", "hostname"
 
 func TestFakeAPIOneShotJobRunsOnceAndCompletes(t *testing.T) {
 	h := newHarness(t, metadataAgent, nil)
+	hook := logtest.NewLocal(h.s.log.Logger)
 	h.api.put(backupJob("j1", apiv2.JobSchedule{TimeCreated: 1, TimeStarted: -1, TimeEnded: -1}))
 	h.start()
 	h.until("job completed", time.Second, func() bool { s, _ := h.status("j1"); return s == apiv2.StatusCompleted })
+	// The poll leaves the completed job out from now on: that is its
+	// normal end, not worth a warning.
+	h.s.Poll(context.Background())
+	h.s.Poll(context.Background())
+	for _, e := range hook.AllEntries() {
+		if e.Level <= logrus.WarnLevel {
+			t.Errorf("a job that ran once and completed logged %s: %s", e.Level, e.Message)
+		}
+	}
 
 	if st, res := h.status("j1"); st != apiv2.StatusCompleted || res != apiv2.ResultSuccess {
 		t.Errorf("final status %s/%s", st, res)
