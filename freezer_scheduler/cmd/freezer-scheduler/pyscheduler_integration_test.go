@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_api/client"
+	"freezer.dev/freezer/internal/testutil/testenv"
 )
 
 // TestIntegrationPythonSchedulerOnGoAPI is the migration order the
@@ -138,5 +140,55 @@ func TestIntegrationOurSchedulerRunsThePythonAgent(t *testing.T) {
 	}
 	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
+	}
+}
+
+// TestIntegrationOurSchedulerOnPythonAPI is the other order: a node's
+// scheduler and agent are ours while the upstream freezer-api (Debian
+// python3-freezer-api under uwsgi, tools/testenv/up.sh freezer-api-py)
+// still serves the cloud. Our scheduler registers, polls, runs a backup and
+// a restore job, reports them and uploads the backup's metadata there.
+func TestIntegrationOurSchedulerOnPythonAPI(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "tools", "testenv", "up.sh")
+	if b, err := exec.Command("bash", up, "freezer-api-py").CombinedOutput(); err != nil {
+		t.Fatalf("starting the upstream freezer-api: %v\n%s", err, b)
+	}
+	w := newWorld(t)
+	pyURL := "http://127.0.0.1:" + testenv.Load(t).Get(t, "FREEZER_API_PORT_PY")
+	w.url, w.demo["OS_BACKUP_URL"] = pyURL, pyURL
+	w.api, err = client.Authenticate(t.Context(), client.AuthOptions{AuthURL: w.demo["OS_AUTH_URL"], Username: w.demo["OS_USERNAME"],
+		Password: w.demo["OS_PASSWORD"], ProjectName: w.demo["OS_PROJECT_NAME"], UserDomainName: "Default",
+		ProjectDomainName: "Default", Endpoint: pyURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	makeTree(t, src)
+	container := w.prefix + "-onpy"
+	name := w.prefix + "-onpyb"
+	s := w.startScheduler("op1", "")
+	id := w.createJobCLI("op1", []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
+	if js := w.wait(id, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
+		t.Fatalf("backup job on the Python API: %+v\n%s", js, tail(s.logText(), 4000))
+	}
+	if bs := w.backupsOf(id); len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name {
+		t.Fatalf("backup metadata on the Python API: %+v", bs)
+	}
+	dst := filepath.Join(t.TempDir(), "restored")
+	restore := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore", "storage": "swift",
+		"container": container, "backup_name": name, "restore_abs_path": dst}}
+	rid := w.createJobCLI("op1", []apiv2.Action{restore}, apiv2.JobSchedule{})
+	if js := w.wait(rid, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
+		t.Fatalf("restore job on the Python API: %+v\n%s", js, tail(s.logText(), 4000))
+	}
+	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
+	}
+	if strings.Contains(s.logText(), "level=error") {
+		t.Errorf("our scheduler logged errors against the Python API:\n%s", tail(s.logText(), 4000))
 	}
 }
