@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"freezer.dev/freezer/freezer_api/auth"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/internal/testutil/testenv"
 )
@@ -24,13 +23,7 @@ import (
 func TestFreezerClientCLI(t *testing.T) {
 	env := testenv.Load(t)
 	cli := env.Get(t, "PYTHON_FREEZER_CLI")
-	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
-		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: env.Get(t, "FREEZER_SVC_PASSWORD"),
-		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := serviceKeystone(t, env)
 	e := newEnv(t, func(c *server.Config) { c.Auth = k })
 	dir := t.TempDir()
 	pid := env.Get(t, "DEMO_OS_PROJECT_ID")

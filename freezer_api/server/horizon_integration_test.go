@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"freezer.dev/freezer/freezer_api/auth"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/internal/testutil/testenv"
 )
@@ -26,13 +25,7 @@ import (
 // rendered.
 func TestHorizonPanelAPILayer(t *testing.T) {
 	env := testenv.Load(t)
-	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
-		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: env.Get(t, "FREEZER_SVC_PASSWORD"),
-		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := serviceKeystone(t, env)
 	e := newEnv(t, func(c *server.Config) { c.Auth = k })
 	script, err := filepath.Abs("testdata/horizon_panel.py")
 	if err != nil {

@@ -17,6 +17,20 @@ import (
 	"freezer.dev/freezer/internal/testutil/testenv"
 )
 
+// serviceKeystone validates tokens as the freezer service user of the test
+// environment, as a deployed freezer-api does.
+func serviceKeystone(t *testing.T, env *testenv.Env) *auth.Keystone {
+	t.Helper()
+	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
+		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: env.Get(t, "FREEZER_SVC_PASSWORD"),
+		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default", CacheTime: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func keystoneToken(t *testing.T, env *testenv.Env, who string) string {
 	t.Helper()
 	pc, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
@@ -38,13 +52,7 @@ func keystoneToken(t *testing.T, env *testenv.Env, who string) string {
 // identity headers it adds, and no token is 401.
 func TestKeystoneProjectMismatch(t *testing.T) {
 	env := testenv.Load(t)
-	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
-		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: env.Get(t, "FREEZER_SVC_PASSWORD"),
-		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default", CacheTime: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := serviceKeystone(t, env)
 	authURL := env.Get(t, "OS_AUTH_URL")
 	e := newEnv(t, func(c *server.Config) { c.Auth = k; c.WWWAuthenticate = authURL })
 	demo, other := env.Get(t, "DEMO_OS_PROJECT_ID"), env.Get(t, "OTHER_OS_PROJECT_ID")
@@ -72,13 +80,7 @@ func TestKeystoneProjectMismatch(t *testing.T) {
 // with the last job that uses it.
 func TestCentralSchedulerTrusts(t *testing.T) {
 	env := testenv.Load(t)
-	k, err := auth.NewKeystone(context.Background(), auth.KeystoneConfig{
-		AuthURL: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "FREEZER_SVC_USERNAME"), Password: env.Get(t, "FREEZER_SVC_PASSWORD"),
-		ProjectName: env.Get(t, "FREEZER_SVC_PROJECT_NAME"), UserDomainName: "Default", ProjectDomainName: "Default", CacheTime: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := serviceKeystone(t, env)
 	e := newEnv(t, func(c *server.Config) {
 		c.Auth = k
 		c.Trusts = server.TrustConfig{Manager: k, Enabled: true, Roles: []string{"member"}}

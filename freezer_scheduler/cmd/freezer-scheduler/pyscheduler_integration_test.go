@@ -33,10 +33,6 @@ func TestIntegrationPythonSchedulerOnGoAPI(t *testing.T) {
 
 func pythonScheduler(t *testing.T, agentDir string) {
 	w := newWorld(t)
-	src := filepath.Join(t.TempDir(), "src")
-	makeTree(t, src)
-	container := w.prefix + "-py"
-	name := w.prefix + "-pyb"
 	dir := t.TempDir()
 	node := "py1"
 	logf := filepath.Join(dir, "scheduler.log")
@@ -85,28 +81,7 @@ func pythonScheduler(t *testing.T, agentDir string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 
-	id := w.createJobCLI(node, []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
-	if js := w.wait(id, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
-		t.Fatalf("backup job run by the Python scheduler: %+v", js)
-	}
-	bs := w.backupsOf(id)
-	if len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name || bs[0].BackupMetadata.String("container") != container {
-		t.Fatalf("backup metadata uploaded by the Python scheduler: %+v", bs)
-	}
-
-	dst := filepath.Join(t.TempDir(), "restored")
-	restore := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore", "storage": "swift",
-		"container": container, "backup_name": name, "restore_abs_path": dst}}
-	rid := w.createJobCLI(node, []apiv2.Action{restore}, apiv2.JobSchedule{})
-	if js := w.wait(rid, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
-		t.Fatalf("restore job run by the Python scheduler: %+v", js)
-	}
-	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
-	}
-	if show := w.freezerCLI("job-show", id); !strings.Contains(show, "completed") || !strings.Contains(show, "success") {
-		t.Errorf("freezer job-show:\n%s", show)
-	}
+	w.backupThenRestore(node, w.prefix+"-pyb", func() string { b, _ := os.ReadFile(logf); return string(b) })
 }
 
 // TestIntegrationOurSchedulerRunsThePythonAgent is the node whose
@@ -118,29 +93,8 @@ func pythonScheduler(t *testing.T, agentDir string) {
 func TestIntegrationOurSchedulerRunsThePythonAgent(t *testing.T) {
 	w := newWorld(t)
 	w.agent = "/usr/bin/freezer-agent"
-	src := filepath.Join(t.TempDir(), "src")
-	makeTree(t, src)
-	container := w.prefix + "-pa"
-	name := w.prefix + "-100%-pab"
 	s := w.startScheduler("pa1", "")
-	id := w.createJobCLI("pa1", []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
-	if js := w.wait(id, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
-		t.Fatalf("backup job: %+v\n%s", js, tail(s.logText(), 4000))
-	}
-	bs := w.backupsOf(id)
-	if len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name || bs[0].BackupMetadata.String("client_version") == "" {
-		t.Fatalf("backup metadata of the Python agent, uploaded by our scheduler: %+v", bs)
-	}
-	dst := filepath.Join(t.TempDir(), "restored")
-	restore := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore", "storage": "swift",
-		"container": container, "backup_name": name, "restore_abs_path": dst}}
-	rid := w.createJobCLI("pa1", []apiv2.Action{restore}, apiv2.JobSchedule{})
-	if js := w.wait(rid, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
-		t.Fatalf("restore job: %+v\n%s", js, tail(s.logText(), 4000))
-	}
-	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
-	}
+	w.backupThenRestore("pa1", w.prefix+"-100%-pab", s.logText)
 }
 
 // TestIntegrationOurSchedulerOnPythonAPI is the other order: a node's
@@ -166,29 +120,43 @@ func TestIntegrationOurSchedulerOnPythonAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := w.startScheduler("op1", "")
+	w.backupThenRestore("op1", w.prefix+"-onpyb", s.logText)
+	if strings.Contains(s.logText(), "level=error") {
+		t.Errorf("our scheduler logged errors against the Python API:\n%s", tail(s.logText(), 4000))
+	}
+}
+
+// backupThenRestore has a scheduler of node run a Swift backup job of a
+// new tree and then a restore job of it, and checks both results, the one
+// backup record the backup left (named name, in a container named after
+// the node) and the restored tree. logs
+// gives the scheduler's log for failure messages.
+func (w *world) backupThenRestore(node, name string, logs func() string) {
+	t := w.t
+	t.Helper()
 	src := filepath.Join(t.TempDir(), "src")
 	makeTree(t, src)
-	container := w.prefix + "-onpy"
-	name := w.prefix + "-onpyb"
-	s := w.startScheduler("op1", "")
-	id := w.createJobCLI("op1", []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
+	container := w.prefix + "-" + node
+	id := w.createJobCLI(node, []apiv2.Action{swiftBackup(src, container, name)}, apiv2.JobSchedule{})
 	if js := w.wait(id, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
-		t.Fatalf("backup job on the Python API: %+v\n%s", js, tail(s.logText(), 4000))
+		t.Fatalf("backup job: %+v\n%s", js, tail(logs(), 4000))
 	}
-	if bs := w.backupsOf(id); len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name {
-		t.Fatalf("backup metadata on the Python API: %+v", bs)
+	if bs := w.backupsOf(id); len(bs) != 1 || bs[0].BackupMetadata.String("backup_name") != name ||
+		bs[0].BackupMetadata.String("container") != container {
+		t.Fatalf("backup metadata uploaded: %+v", bs)
 	}
 	dst := filepath.Join(t.TempDir(), "restored")
 	restore := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "restore", "storage": "swift",
 		"container": container, "backup_name": name, "restore_abs_path": dst}}
-	rid := w.createJobCLI("op1", []apiv2.Action{restore}, apiv2.JobSchedule{})
+	rid := w.createJobCLI(node, []apiv2.Action{restore}, apiv2.JobSchedule{})
 	if js := w.wait(rid, 120*time.Second, isCompleted); js.Result != apiv2.ResultSuccess {
-		t.Fatalf("restore job on the Python API: %+v\n%s", js, tail(s.logText(), 4000))
+		t.Fatalf("restore job: %+v\n%s", js, tail(logs(), 4000))
 	}
 	if a, b := treeSum(t, src), treeSum(t, dst); fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("restored tree differs:\nsource   %v\nrestored %v", a, b)
 	}
-	if strings.Contains(s.logText(), "level=error") {
-		t.Errorf("our scheduler logged errors against the Python API:\n%s", tail(s.logText(), 4000))
+	if show := w.freezerCLI("job-show", id); !strings.Contains(show, "completed") || !strings.Contains(show, "success") {
+		t.Errorf("freezer job-show:\n%s", show)
 	}
 }
