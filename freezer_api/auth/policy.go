@@ -266,13 +266,22 @@ func (c checkNode) eval(e *evalCtx) bool {
 		for _, r := range e.c.Roles {
 			admin = admin || strings.EqualFold(r, "admin")
 		}
-		return match == map[bool]string{true: "True", false: "False"}[admin]
+		if admin {
+			return match == "True"
+		}
+		return match == "False"
 	}
-	v, ok := map[string]string{
-		"project_id": e.c.ProjectID, "tenant": e.c.ProjectID, "tenant_id": e.c.ProjectID,
-		"user_id": e.c.UserID, "user_domain_id": e.c.DomainID, "project_domain_id": e.c.ProjectDomainID,
-	}[c.kind]
-	if !ok {
+	var v string
+	switch c.kind {
+	case "project_id", "tenant", "tenant_id":
+		v = e.c.ProjectID
+	case "user_id":
+		v = e.c.UserID
+	case "user_domain_id":
+		v = e.c.DomainID
+	case "project_domain_id":
+		v = e.c.ProjectDomainID
+	default:
 		return false // a credential the caller does not have
 	}
 	if v == "" {
@@ -287,6 +296,10 @@ func (c checkNode) eval(e *evalCtx) bool {
 func pyFormat(s string, target map[string]string) (string, bool) {
 	if !strings.Contains(s, "%") {
 		return s, true
+	}
+	if key, ok := strings.CutPrefix(s, "%("); ok && strings.HasSuffix(key, ")s") && !strings.ContainsAny(key[:len(key)-2], "%)") {
+		v, ok := target[key[:len(key)-2]] // the usual whole "%(key)s", without a copy
+		return v, ok
 	}
 	var b strings.Builder
 	for {
@@ -331,8 +344,10 @@ func pyLiteral(kind string) (string, bool) {
 			return inner, true
 		}
 	}
-	if n, err := strconv.ParseInt(kind, 10, 64); err == nil {
-		return strconv.FormatInt(n, 10), true
+	if kind != "" && strings.IndexByte("+-0123456789", kind[0]) >= 0 {
+		if n, err := strconv.ParseInt(kind, 10, 64); err == nil {
+			return strconv.FormatInt(n, 10), true
+		}
 	}
 	return "", false
 }
