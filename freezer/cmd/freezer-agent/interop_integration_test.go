@@ -209,3 +209,62 @@ func TestInteropOurChainRestoresWithPython(t *testing.T) {
 	python(t, env, append([]string{"--action", "restore", "--restore-abs-path", dst}, common...)...)
 	sameState(t, "our chain restored by python", state, treeState(t, dst))
 }
+
+// TestInteropMixedChain is a node whose agent is swapped in the middle of
+// a chain (same container, backup name and --max-level): the new agent's
+// next backup is the next level of the old agent's chain, built on the
+// old agent's engine_metadata snapshot, and the mixed chain restores.
+func TestInteropMixedChain(t *testing.T) {
+	env := testenv.Load(t)
+	pass := filepath.Join(t.TempDir(), "pass")
+	put(t, pass, "interop secret\n", 0o600)
+	level := func(t *testing.T, store string, lvl int) {
+		t.Helper()
+		if m, _ := filepath.Glob(filepath.Join(store, "metadata", "tar", "h_mix", "*", fmt.Sprintf("%d_*", lvl), "metadata")); len(m) != 1 {
+			t.Fatalf("level %d metadata: %v", lvl, m)
+		}
+	}
+	t.Run("python then ours", func(t *testing.T) {
+		store, src := t.TempDir(), filepath.Join(t.TempDir(), "src")
+		common := []string{"--storage", "local", "--container", store, "--hostname", "h", "--backup-name", "mix",
+			"--encrypt-pass-file", pass, "--max-level", "3"}
+		step(t, src, 0)
+		python(t, env, append([]string{"--action", "backup", "--mode", "fs", "--path-to-backup", src, "--compression", "gzip"}, common...)...)
+		for n := 1; n < 3; n++ {
+			time.Sleep(1100 * time.Millisecond) // distinct timestamps and mtimes
+			step(t, src, n)
+			// Our defaults (zstd, fzae1): each level says how it is stored.
+			out := ours(t, append([]string{"--action", "backup", "--path-to-backup", src, "--metadata-out", "-"}, common...)...)
+			if !strings.Contains(out, fmt.Sprintf(`"curr_backup_level":%d`, n)) {
+				t.Fatalf("our backup after the Python level 0 is not level %d: %s", n, out)
+			}
+		}
+		level(t, store, 0)
+		level(t, store, 2)
+		dst := filepath.Join(t.TempDir(), "dst")
+		ours(t, append([]string{"--action", "restore", "--restore-abs-path", dst}, common...)...)
+		sameState(t, "python level 0 + our levels 1-2, restored by ours", treeState(t, src), treeState(t, dst))
+	})
+	t.Run("ours then python", func(t *testing.T) {
+		store, src := t.TempDir(), filepath.Join(t.TempDir(), "src")
+		common := []string{"--storage", "local", "--container", store, "--hostname", "h", "--backup-name", "mix",
+			"--encrypt-pass-file", pass, "--max-level", "3"}
+		step(t, src, 0)
+		// The format the Python agent reads: gzip, OpenSSL.
+		ours(t, append([]string{"--action", "backup", "--path-to-backup", src, "--compression", "gzip", "--encryption-format", "openssl"}, common...)...)
+		for n := 1; n < 3; n++ {
+			time.Sleep(1100 * time.Millisecond)
+			step(t, src, n)
+			python(t, env, append([]string{"--action", "backup", "--mode", "fs", "--path-to-backup", src, "--compression", "gzip"}, common...)...)
+			level(t, store, n)
+		}
+		for who, restore := range map[string]func(args ...string){
+			"python": func(args ...string) { python(t, env, args...) },
+			"ours":   func(args ...string) { ours(t, args...) },
+		} {
+			dst := filepath.Join(t.TempDir(), "dst-"+who)
+			restore(append([]string{"--action", "restore", "--restore-abs-path", dst}, common...)...)
+			sameState(t, "our level 0 + python levels 1-2, restored by "+who, treeState(t, src), treeState(t, dst))
+		}
+	})
+}
