@@ -209,14 +209,7 @@ max_level = %(nothing)s
 storage = local
 container = %(base)s/a%%
 `)
-	cl, err := parseArgs([]string{"--config", job}, options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := resolve(cl, options(), os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustResolve(t, "--config", job)
 	for k, want := range map[string]string{
 		"path_to_backup": "/srv/www",
 		"backup_name":    "100%",
@@ -295,14 +288,7 @@ func TestJobINIReadsWriteINIEscapes(t *testing.T) {
 		"hostname = a%%b%%%%c%%(x)s\n"+
 		"command = 50%%\n\tof %%(x)s\n"+
 		"exclude = [\"*%%.tmp\"]\n\n")
-	cl, err := parseArgs([]string{"--config", job}, options())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := resolve(cl, options(), os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustResolve(t, "--config", job)
 	for k, want := range map[string]string{
 		"backup_name":    "100%",
 		"container":      "100%%",

@@ -319,7 +319,25 @@ func TestDefaultOsloConfigFiles(t *testing.T) {
 // error that names the option.
 func TestOsloFilesSubstitute(t *testing.T) {
 	oslo := writeFile(t, "agent.conf", "[DEFAULT]\nbase = /srv\ncontainer = $base/backups\nhostname = web$$1\n")
+	s := mustResolve(t, "--config-file", oslo, "--backup-name", "b")
+	if s.str("container") != "/srv/backups" || s.str("hostname") != "web$1" {
+		t.Errorf("container %q hostname %q", s.str("container"), s.str("hostname"))
+	}
+	oslo = writeFile(t, "bad.conf", "[DEFAULT]\ncontainer = $nosuch/x\n")
 	cl, err := parseArgs([]string{"--config-file", oslo, "--backup-name", "b"}, options())
+	if err == nil {
+		_, err = resolve(cl, options(), os.Getenv)
+	}
+	if err == nil || !strings.Contains(err.Error(), "option [DEFAULT] container: $nosuch") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// mustResolve parses args and resolves the options as the agent does,
+// failing the test on any error.
+func mustResolve(t *testing.T, args ...string) *settings {
+	t.Helper()
+	cl, err := parseArgs(args, options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,15 +345,5 @@ func TestOsloFilesSubstitute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.str("container") != "/srv/backups" || s.str("hostname") != "web$1" {
-		t.Errorf("container %q hostname %q", s.str("container"), s.str("hostname"))
-	}
-	oslo = writeFile(t, "bad.conf", "[DEFAULT]\ncontainer = $nosuch/x\n")
-	cl, err = parseArgs([]string{"--config-file", oslo, "--backup-name", "b"}, options())
-	if err == nil {
-		_, err = resolve(cl, options(), os.Getenv)
-	}
-	if err == nil || !strings.Contains(err.Error(), "option [DEFAULT] container: $nosuch") {
-		t.Errorf("error %v", err)
-	}
+	return s
 }
