@@ -1,6 +1,7 @@
 package tar
 
 import (
+	"runtime"
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -26,6 +27,10 @@ type Options struct {
 	Now func() time.Time
 	// BufferSize is the I/O buffer size in bytes; 0 means 1 MiB.
 	BufferSize int
+	// RestoreWorkers is how many goroutines finish small files during a
+	// restore besides the one reading the archive (see finisher); 0 means
+	// the number of CPUs, at most 4; 1 or less than 0 means none.
+	RestoreWorkers int
 }
 
 // Engine is the native GNU-tar-compatible engine. It is safe for
@@ -33,13 +38,19 @@ type Options struct {
 type Engine struct {
 	now     func() time.Time
 	bufSize int
+	workers int
+	// finishFile replaces the finisher's work on one file in tests.
+	finishFile func(fileJob, func(string, ...any)) error
 }
 
 var _ backup.Engine = (*Engine)(nil)
 
 // New returns a tar engine.
 func New(opts Options) *Engine {
-	e := &Engine{now: opts.Now, bufSize: opts.BufferSize}
+	e := &Engine{now: opts.Now, bufSize: opts.BufferSize, workers: opts.RestoreWorkers}
+	if e.workers == 0 {
+		e.workers = min(runtime.GOMAXPROCS(0), 4)
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}

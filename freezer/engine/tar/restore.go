@@ -289,7 +289,8 @@ type restorer struct {
 	chown    bool
 	uids     map[string]int
 	gids     map[string]int
-	temp     string // temporary directory of a rename cycle ('X')
+	fin      *finisher // nil: regular finishes every file itself
+	temp     string    // temporary directory of a rename cycle ('X')
 	tempSeq  int
 	stats    backup.Stats
 	progress func(backup.Stats)
@@ -320,6 +321,10 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		progress: req.Progress,
 	}
 	defer r.close()
+	if e.workers > 1 && fileTimesOnFD {
+		r.fin = newFinisher(e.workers, e.finishFile)
+		defer r.fin.stop() // on a failure; a success stops it below
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return r.stats, err
@@ -336,6 +341,16 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		}
 		if r.progress != nil {
 			r.progress(r.stats)
+		}
+	}
+	if r.fin != nil {
+		// Directory attributes last, once every file is complete.
+		ws, err := r.fin.stop()
+		for _, w := range ws {
+			r.stats.Warnings = addWarning(r.stats.Warnings, w)
+		}
+		if err != nil {
+			return r.stats, err
 		}
 	}
 	if err := r.finishDirs(); err != nil {
@@ -582,10 +597,15 @@ func (r *restorer) mkdir(rel string, hdr *tar.Header) (bool, error) {
 			return false, err
 		}
 	}
+	r.delay(rel, hdr)
+	return existed, nil
+}
+
+// delay schedules directory rel's attributes for finishDirs.
+func (r *restorer) delay(rel string, hdr *tar.Header) {
 	uid, gid := r.owner(hdr)
 	r.delayed = append(r.delayed, dirAttr{rel: rel, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime, uid: uid, gid: gid})
 	r.stats.Dirs++
-	return existed, nil
 }
 
 // dirInPlaceOf makes base (path rel) in p a directory we can write
@@ -721,6 +741,16 @@ func (r *restorer) applyDumpdir(rel string, hdr *tar.Header, content []byte) err
 		p, err := r.dirHandle(parent, true)
 		if err != nil {
 			return err
+		}
+		// Most directories are new: make it first. A new directory has
+		// nothing to rename or purge; only a name already there is
+		// looked at.
+		if err := p.Mkdir(base, 0o700); err == nil {
+			r.made = rel
+			r.delay(rel, hdr)
+			return nil
+		} else if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("creating directory %s: %w", rel, err)
 		}
 		fi, err := p.Lstat(base)
 		isDir = err == nil && fi.IsDir()
@@ -983,6 +1013,9 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", rel, err)
 	}
+	if r.fin != nil && hdr.Typeflag == tar.TypeReg && hdr.Size >= 0 && hdr.Size <= smallFileMax && !isSparse(hdr) {
+		return r.finishLater(f, rel, hdr, tr)
+	}
 	_, err = r.copy(f, tr, isSparse(hdr))
 	if err == nil && r.chown {
 		uid, gid := r.owner(hdr)
@@ -1016,6 +1049,32 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 		}
 	}
 	r.stats.Files++
+	return nil
+}
+
+// finishLater reads a small file's content and queues the file for the
+// finisher, which closes it.
+func (r *restorer) finishLater(f *os.File, rel string, hdr *tar.Header, tr *tar.Reader) error {
+	if err := r.fin.failed(); err != nil {
+		f.Close()
+		return err
+	}
+	data := r.fin.buffer(int(hdr.Size))
+	if _, err := io.ReadFull(tr, data); err != nil {
+		f.Close()
+		r.fin.giveBack(data)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading archive: %w", r.in.archiveErr(err))
+	}
+	j := fileJob{f: f, rel: rel, data: data, chown: r.chown, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime}
+	if r.chown {
+		j.uid, j.gid = r.owner(hdr)
+	}
+	r.fin.queue(j)
+	r.stats.Files++
+	r.stats.Bytes += hdr.Size
 	return nil
 }
 
@@ -1188,8 +1247,13 @@ func (r *restorer) symlink(rel string, hdr *tar.Header) error {
 }
 
 // finishDirs sets directory attributes, children before parents, once
-// their contents are in place.
+// their contents are in place. With a finisher, the directories of one
+// depth are done in parallel (see finishDirsParallel).
 func (r *restorer) finishDirs() error {
+	defer func() { r.delayed = r.delayed[:0] }()
+	if r.fin != nil && len(r.delayed) >= parallelDirsMin {
+		return r.finishDirsParallel()
+	}
 	for i := len(r.delayed) - 1; i >= 0; i-- {
 		d := r.delayed[i]
 		h, name := r.root, "."
@@ -1200,23 +1264,33 @@ func (r *restorer) finishDirs() error {
 				continue // removed or replaced later in the same archive
 			}
 			name = base
-			fi, err := h.Lstat(name)
-			if err != nil || !fi.IsDir() {
-				continue // replaced later in the same archive
-			}
 		}
-		if r.chown {
-			if err := h.Lchown(name, d.uid, d.gid); err != nil {
-				r.warn("%s: cannot change owner: %v", d.rel, err)
-			}
-		}
-		if err := h.Chmod(name, d.mode); err != nil {
-			return fmt.Errorf("setting mode of %s: %w", d.rel, err)
-		}
-		if err := h.Chtimes(name, d.atime, d.mtime); err != nil {
-			return fmt.Errorf("setting times of %s: %w", d.rel, err)
+		if err := r.setDirAttr(h, name, d, r.warn); err != nil {
+			return err
 		}
 	}
-	r.delayed = r.delayed[:0]
+	return nil
+}
+
+// setDirAttr sets d's owner, mode and times on name in h, unless name is
+// no longer a directory.
+func (r *restorer) setDirAttr(h *os.Root, name string, d dirAttr, warn func(string, ...any)) error {
+	if d.rel != "" {
+		fi, err := h.Lstat(name)
+		if err != nil || !fi.IsDir() {
+			return nil // replaced later in the same archive
+		}
+	}
+	if r.chown {
+		if err := h.Lchown(name, d.uid, d.gid); err != nil {
+			warn("%s: cannot change owner: %v", d.rel, err)
+		}
+	}
+	if err := h.Chmod(name, d.mode); err != nil {
+		return fmt.Errorf("setting mode of %s: %w", d.rel, err)
+	}
+	if err := h.Chtimes(name, d.atime, d.mtime); err != nil {
+		return fmt.Errorf("setting times of %s: %w", d.rel, err)
+	}
 	return nil
 }

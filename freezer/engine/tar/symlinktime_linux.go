@@ -11,6 +11,9 @@ import (
 
 const atSymlinkNofollow = 0x100 // AT_SYMLINK_NOFOLLOW
 
+// fileTimesOnFD reports that setFileTimes works here.
+const fileTimesOnFD = true
+
 // setSymlinkTimes sets the times of the symbolic link name in dir itself,
 // as GNU tar does; os.Root only offers Chtimes, which follows links.
 func setSymlinkTimes(dir *os.Root, name string, atime, mtime time.Time) error {
