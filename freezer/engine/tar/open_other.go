@@ -4,4 +4,7 @@ package tar
 
 import "os"
 
+// createFlags are added to the flags of a file a restore creates.
+const createFlags = 0
+
 func openForRead(path string) (*os.File, error) { return os.Open(path) }

@@ -12,6 +12,16 @@ import (
 // O_NONBLOCK: if the file was replaced by a fifo since it was listed,
 // opening it must not wait for a writer.
 
+// createFlags are added to the flags of a file a restore creates.
+// os.File makes a descriptor opened without O_NONBLOCK non-blocking, tries
+// to register it with the network poller (which refuses regular files)
+// and makes it blocking again: four fcntl and epoll_ctl calls per file,
+// an eighth of the time a restore of many small files spent creating
+// names. Opened with O_NONBLOCK, only the refused epoll_ctl is left, and
+// the flag changes nothing for regular files, whose reads and writes
+// never return EAGAIN.
+const createFlags = syscall.O_NONBLOCK
+
 // rawFile reads a file through plain read(2) calls: os.File would first
 // try to register each regular file with the network poller and set a
 // finalizer, which costs as much as the read itself for small files.

@@ -1002,7 +1002,7 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return err
 	}
-	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL | createFlags
 	f, err := p.OpenFile(base, flags, 0o600)
 	if err != nil && errors.Is(err, fs.ErrExist) {
 		if err := r.clear(p, rel, base); err != nil {
