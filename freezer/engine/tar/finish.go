@@ -76,14 +76,19 @@ func newFinisher(workers int, finish func(fileJob, func(string, ...any)) error) 
 	return fz
 }
 
-// buffer returns a buffer of n ≤ smallFileMax bytes, waiting while all
-// are in flight.
-func (fz *finisher) buffer(n int) []byte {
-	b := <-fz.free
+// bufferOrQuit returns a buffer of n ≤ smallFileMax bytes, waiting while
+// all are in flight, unless quit is closed first.
+func (fz *finisher) bufferOrQuit(n int, quit <-chan struct{}) ([]byte, bool) {
+	var b []byte
+	select {
+	case b = <-fz.free:
+	case <-quit:
+		return nil, false
+	}
 	if b == nil {
 		b = make([]byte, smallFileMax)
 	}
-	return b[:n]
+	return b[:n], true
 }
 
 // giveBack returns a buffer that was not queued.

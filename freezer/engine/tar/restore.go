@@ -325,18 +325,22 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		r.fin = newFinisher(e.workers, e.finishFile)
 		defer r.fin.stop() // on a failure; a success stops it below
 	}
+	src := r.newMemberSource(mr)
+	defer src.stop() // before the finisher's: the read-ahead takes its buffers
 	for {
 		if err := ctx.Err(); err != nil {
 			return r.stats, err
 		}
-		hdr, err := mr.next()
+		m, err := src.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return r.stats, err
 		}
-		if err := r.apply(hdr, mr.tr); err != nil {
+		err = r.apply(m)
+		src.done(m)
+		if err != nil {
 			return r.stats, err
 		}
 		if r.progress != nil {
@@ -499,14 +503,15 @@ func (r *restorer) clear(p *os.Root, rel, base string) error {
 	return nil
 }
 
-func (r *restorer) apply(hdr *tar.Header, tr *tar.Reader) error {
+func (r *restorer) apply(m entry) error {
+	hdr := m.hdr
 	rel, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
 	}
 	switch hdr.Typeflag {
 	case typeDumpDir:
-		return r.dumpdir(rel, hdr, tr)
+		return r.dumpdir(rel, m)
 	case tar.TypeDir:
 		// In the POSIX format, GNU tar puts the dumpdir of an incremental
 		// archive into a PAX record of the directory member.
@@ -516,7 +521,7 @@ func (r *restorer) apply(hdr *tar.Header, tr *tar.Reader) error {
 		_, err := r.mkdir(rel, hdr)
 		return err
 	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
-		return r.regular(rel, hdr, tr)
+		return r.regular(rel, m)
 	case tar.TypeLink:
 		return r.hardlink(rel, hdr)
 	case tar.TypeSymlink:
@@ -711,14 +716,18 @@ func parseDumpdir(b []byte) (listing []byte, renames []dumpEntry, err error) {
 
 // dumpdir applies a GNU directory member: renames, then deletion of what
 // the listing no longer holds, then the directory itself.
-func (r *restorer) dumpdir(rel string, hdr *tar.Header, tr *tar.Reader) error {
+func (r *restorer) dumpdir(rel string, m entry) error {
+	hdr := m.hdr
+	if m.body != nil {
+		return r.applyDumpdir(rel, hdr, m.body)
+	}
 	if hdr.Size > maxDumpdirSize {
 		return corruptf("%s: directory listing of %d bytes is too large", hdr.Name, hdr.Size)
 	}
 	// Exactly the member's size: io.ReadAll would grow its buffer to up
 	// to twice that.
 	content := make([]byte, hdr.Size)
-	if _, err := io.ReadFull(tr, content); err != nil {
+	if _, err := io.ReadFull(m.tr, content); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
@@ -993,7 +1002,8 @@ func (r *restorer) purge(rel string, listing []byte) error {
 	return nil
 }
 
-func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
+func (r *restorer) regular(rel string, m entry) error {
+	hdr, tr := m.hdr, m.tr
 	if rel == "" {
 		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
 	}
@@ -1013,8 +1023,8 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", rel, err)
 	}
-	if r.fin != nil && hdr.Typeflag == tar.TypeReg && hdr.Size >= 0 && hdr.Size <= smallFileMax && !isSparse(hdr) {
-		return r.finishLater(f, rel, hdr, tr)
+	if r.fin != nil && finishable(hdr) {
+		return r.finishLater(f, rel, m)
 	}
 	_, err = r.copy(f, tr, isSparse(hdr))
 	if err == nil && r.chown {
@@ -1052,23 +1062,16 @@ func (r *restorer) regular(rel string, hdr *tar.Header, tr *tar.Reader) error {
 	return nil
 }
 
-// finishLater reads a small file's content and queues the file for the
+// finishLater queues a small file, its content read ahead, for the
 // finisher, which closes it.
-func (r *restorer) finishLater(f *os.File, rel string, hdr *tar.Header, tr *tar.Reader) error {
+func (r *restorer) finishLater(f *os.File, rel string, m entry) error {
+	hdr := m.hdr
 	if err := r.fin.failed(); err != nil {
 		f.Close()
+		r.fin.giveBack(m.body)
 		return err
 	}
-	data := r.fin.buffer(int(hdr.Size))
-	if _, err := io.ReadFull(tr, data); err != nil {
-		f.Close()
-		r.fin.giveBack(data)
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("reading archive: %w", r.in.archiveErr(err))
-	}
-	j := fileJob{f: f, rel: rel, data: data, chown: r.chown, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime}
+	j := fileJob{f: f, rel: rel, data: m.body, chown: r.chown, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime}
 	if r.chown {
 		j.uid, j.gid = r.owner(hdr)
 	}
