@@ -98,3 +98,75 @@ func TestQueuePipeBoundedMemory(t *testing.T) {
 		t.Fatalf("writer got %d bytes ahead of a reader that read nothing", n)
 	}
 }
+
+// oddReader returns at most max bytes per Read, and its error with the
+// last bytes.
+type oddReader struct {
+	r   io.Reader
+	max int
+	err error
+}
+
+func (o *oddReader) Read(b []byte) (int, error) {
+	n, err := o.r.Read(b[:min(len(b), o.max)])
+	if err == io.EOF && o.err != nil {
+		return n, o.err
+	}
+	return n, err
+}
+
+// TestQueuePipeReadFrom: io.Copy into the pipe reads straight into its
+// chunks; every byte arrives in order, a source's error is returned as
+// it is, and a reader that stops unblocks the copy.
+func TestQueuePipeReadFrom(t *testing.T) {
+	data := make([]byte, 3<<20+123)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	p := newQueuePipe(3, 64<<10)
+	if _, ok := io.Writer(p).(io.ReaderFrom); !ok {
+		t.Fatal("queuePipe is not an io.ReaderFrom")
+	}
+	copied := make(chan int64, 1)
+	go func() {
+		n, err := io.Copy(p, &oddReader{r: bytes.NewReader(data), max: 10000})
+		if err != nil {
+			t.Error(err)
+		}
+		p.CloseWrite(nil)
+		copied <- n
+	}()
+	got, err := io.ReadAll(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := <-copied; n != int64(len(data)) || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("io.Copy reported %d bytes, reader got %d, want %d identical", n, len(got), len(data))
+	}
+
+	boom := errors.New("storage read failed")
+	p2 := newQueuePipe(3, 4096)
+	go func() { io.Copy(io.Discard, p2) }()
+	if _, err := io.Copy(p2, &oddReader{r: bytes.NewReader(make([]byte, 10000)), max: 3000, err: boom}); !errors.Is(err, boom) {
+		t.Fatalf("io.Copy returned %v, want the source's error", err)
+	}
+
+	stop := errors.New("decoder failed")
+	p3 := newQueuePipe(1, 4096)
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(p3, bytes.NewReader(make([]byte, 1<<20)))
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	p3.CloseRead(stop)
+	select {
+	case err := <-done:
+		if !errors.Is(err, stop) {
+			t.Fatalf("io.Copy got %v, want the reader's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("io.Copy still blocked after the reader closed")
+	}
+}

@@ -29,4 +29,12 @@
 // Restore is confined to the target directory: every file system operation
 // goes through an os.Root, and names that are absolute, contain "..", or
 // would pass through a symbolic link are rejected with an error.
+//
+// A restore makes every name (files, directories, links, renames,
+// deletions) on one goroutine, in archive order, so the result is what
+// applying the members one by one gives. Around it, with more than one
+// CPU: a read-ahead goroutine parses the headers and reads small files and
+// directory listings ahead (readahead.go), worker goroutines write, chown,
+// chmod, stamp and close the small files (finish.go), and directory
+// attributes are set at the end by depth, deepest first, on the workers.
 package tar

@@ -44,6 +44,10 @@ type Options struct {
 // ErrChecksum is returned when a part's bytes do not match its MD5.
 var ErrChecksum = errors.New("checksum mismatch")
 
+// firstChunk caps the first fetch of an object, which the reader waits
+// for before anything else can start.
+const firstChunk = 1 << 20
+
 var errClosed = errors.New("read of a closed download")
 
 type chunk struct {
@@ -98,8 +102,16 @@ func Open(ctx context.Context, parts []Part, fetch FetchFunc, o Options) *Reader
 	ctx, cancel := context.WithCancel(ctx)
 	r := &Reader{ctx: ctx, cancel: cancel, parts: parts, part: -1}
 	for i, p := range parts {
-		for off := int64(0); off < p.Size; off += int64(size) {
-			r.chunks = append(r.chunks, chunk{part: i, off: off, n: int(min(int64(size), p.Size-off))})
+		for off := int64(0); off < p.Size; {
+			n := int64(size)
+			if len(r.chunks) == 0 {
+				// The reader can start on the object's first bytes (a
+				// stream header, a key derivation) while the rest arrives.
+				n = min(n, firstChunk)
+			}
+			n = min(n, p.Size-off)
+			r.chunks = append(r.chunks, chunk{part: i, off: off, n: int(n)})
+			off += n
 		}
 	}
 	r.results = make([]chan result, len(r.chunks))

@@ -66,6 +66,7 @@ func TestReadsPartsInOrder(t *testing.T) {
 		{[]int{10}, 1 << 20, 8},
 		{[]int{}, 100, 2},
 		{[]int{999, 1001, 4096, 4095}, 97, 1},
+		{[]int{5<<20 + 3, 2 << 20}, 3 << 20, 2}, // a first chunk shorter than the rest
 	} {
 		s, parts, want := newStore(t, tc.sizes...)
 		rng := rand.New(rand.NewPCG(3, 4))
@@ -81,6 +82,31 @@ func TestReadsPartsInOrder(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("sizes %v chunk %d: read %d bytes (want %d), equal %v, err %v", tc.sizes, tc.chunk, len(got), len(want), bytes.Equal(got, want), err)
 		}
+	}
+}
+
+// TestFirstFetchIsSmall: the reader gets the object's first bytes after
+// a fetch of at most firstChunk, not a whole chunk.
+func TestFirstFetchIsSmall(t *testing.T) {
+	s, parts, want := newStore(t, 20<<20)
+	var mu sync.Mutex
+	var first []int64 // offset and length of the fetch of byte 0
+	fetch := func(ctx context.Context, name string, off int64, dst []byte) error {
+		if off == 0 {
+			mu.Lock()
+			first = append(first, off, int64(len(dst)))
+			mu.Unlock()
+		}
+		return s.fetch(nil)(ctx, name, off, dst)
+	}
+	r := Open(context.Background(), parts, fetch, Options{ChunkSize: 8 << 20, Parallel: 2})
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, err %v", len(got), err)
+	}
+	if len(first) != 2 || first[1] != firstChunk {
+		t.Fatalf("fetch of byte 0 (offset, length) = %v, want one of %d bytes", first, firstChunk)
 	}
 }
 
