@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -122,5 +124,35 @@ func TestFinisherWarningsReachStats(t *testing.T) {
 	st := runRestore(t, e, t.TempDir(), l0.archive)
 	if !strings.Contains(strings.Join(st.Warnings, "\n"), "a: cannot change owner: injected") {
 		t.Fatalf("warnings %q lack the worker's", st.Warnings)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestReadAheadStopsOnFailure: when a member fails, the restore returns
+// without the read-ahead reading through the rest of a large member (it
+// would decode gigabytes before the error were reported).
+func TestReadAheadStopsOnFailure(t *testing.T) {
+	big := strings.Repeat("x", 32<<20)
+	archive := craft(t, member{name: "small", data: "s"}, member{name: "blocked/big", data: big}, member{name: "after", data: "a"})
+	dst := t.TempDir()
+	mustWrite(t, filepath.Join(dst, "blocked"), "a file where a directory is needed", 0o644)
+	in := &countingReader{r: bytes.NewReader(archive)}
+	_, err := New(Options{RestoreWorkers: 2}).Restore(context.Background(), backup.RestoreRequest{Dir: dst}, in)
+	if err == nil || !strings.Contains(err.Error(), "blocked") {
+		t.Fatalf("restore error = %v, want one about blocked", err)
+	}
+	if n := in.n.Load(); n > 8<<20 {
+		t.Fatalf("read %d bytes of a %d-byte archive after the failure: the read-ahead read on", n, len(archive))
 	}
 }

@@ -338,11 +338,13 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		if err != nil {
 			return r.stats, err
 		}
-		err = r.apply(m)
-		src.done(m)
-		if err != nil {
+		if err := r.apply(m); err != nil {
+			// The deferred stop ends the read-ahead where it waits: told
+			// the member is done, it would first read through the rest of
+			// it, however large.
 			return r.stats, err
 		}
+		src.done(m)
 		if r.progress != nil {
 			r.progress(r.stats)
 		}
