@@ -19,7 +19,9 @@ type entry struct {
 	applied chan struct{}
 }
 
-// readAheadMembers bounds the members read but not applied yet.
+// readAheadMembers bounds the members read but not applied yet, and so
+// the memory of directory listings read ahead (readAheadMembers ×
+// smallFileMax; small files take finisher buffers).
 const readAheadMembers = 64
 
 // memberSource hands out the members of an archive in order. Without a
