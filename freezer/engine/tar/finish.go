@@ -141,36 +141,44 @@ func (fz *finisher) warn(format string, args ...any) {
 	fz.mu.Unlock()
 }
 
-// finishFile writes j's content and attributes as regular does for a
-// file it writes itself, and closes it.
+// finishFile writes j's content, then its attributes, and closes it.
 func finishFile(j fileJob, warn func(string, ...any)) error {
-	f := j.f
-	var err error
 	if len(j.data) > 0 {
-		if _, werr := f.Write(j.data); werr != nil {
-			err = fmt.Errorf("writing %s: %w", j.rel, werr)
+		if _, err := j.f.Write(j.data); err != nil {
+			j.f.Close()
+			return fmt.Errorf("writing %s: %w", j.rel, err)
 		}
 	}
-	if err == nil && j.chown {
+	// The finisher only runs where the times are set on a descriptor.
+	_, err := closeWithAttrs(j, warn)
+	return err
+}
+
+// closeWithAttrs sets the owner (a failure is only a warning), mode and
+// times of the written file j.f on its descriptor, after the last write,
+// and closes it. It reports whether the times were set: where a
+// descriptor cannot take them, the caller sets them by name.
+func closeWithAttrs(j fileJob, warn func(string, ...any)) (timesSet bool, err error) {
+	f := j.f
+	if j.chown {
 		if cerr := f.Chown(j.uid, j.gid); cerr != nil {
 			warn("%s: cannot change owner: %v", j.rel, cerr)
 		}
 	}
-	if err == nil {
-		if cerr := f.Chmod(j.mode); cerr != nil {
-			err = fmt.Errorf("setting mode of %s: %w", j.rel, cerr)
-		}
+	if cerr := f.Chmod(j.mode); cerr != nil {
+		err = fmt.Errorf("setting mode of %s: %w", j.rel, cerr)
 	}
 	if err == nil {
-		// The finisher only runs where this works on a descriptor.
-		if terr := setFileTimes(f, j.atime, j.mtime); terr != nil {
+		terr := setFileTimes(f, j.atime, j.mtime)
+		if terr != nil && !errors.Is(terr, errors.ErrUnsupported) {
 			err = fmt.Errorf("setting times of %s: %w", j.rel, terr)
 		}
+		timesSet = terr == nil
 	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing %s: %w", j.rel, cerr)
 	}
-	return err
+	return timesSet, err
 }
 
 // parallelDirsMin is the number of directories from which finishDirs

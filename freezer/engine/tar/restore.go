@@ -1028,30 +1028,11 @@ func (r *restorer) regular(rel string, m entry) error {
 	if r.fin != nil && finishable(hdr) {
 		return r.finishLater(f, rel, m)
 	}
-	_, err = r.copy(f, tr, isSparse(hdr))
-	if err == nil && r.chown {
-		uid, gid := r.owner(hdr)
-		if cerr := f.Chown(uid, gid); cerr != nil {
-			r.warn("%s: cannot change owner: %v", rel, cerr)
-		}
+	if _, err := r.copy(f, tr, isSparse(hdr)); err != nil {
+		f.Close()
+		return err
 	}
-	if err == nil {
-		if cerr := f.Chmod(fileMode(hdr.Mode)); cerr != nil {
-			err = fmt.Errorf("setting mode of %s: %w", rel, cerr)
-		}
-	}
-	timesSet := false
-	if err == nil {
-		// On the open file, after the last write: no path to resolve.
-		terr := setFileTimes(f, accessTime(hdr), hdr.ModTime)
-		if terr != nil && !errors.Is(terr, errors.ErrUnsupported) {
-			err = fmt.Errorf("setting times of %s: %w", rel, terr)
-		}
-		timesSet = terr == nil
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing %s: %w", rel, cerr)
-	}
+	timesSet, err := closeWithAttrs(r.fileJob(f, rel, hdr, nil), r.warn)
 	if err != nil {
 		return err
 	}
@@ -1073,14 +1054,20 @@ func (r *restorer) finishLater(f *os.File, rel string, m entry) error {
 		r.fin.giveBack(m.body)
 		return err
 	}
-	j := fileJob{f: f, rel: rel, data: m.body, chown: r.chown, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime}
-	if r.chown {
-		j.uid, j.gid = r.owner(hdr)
-	}
-	r.fin.queue(j)
+	r.fin.queue(r.fileJob(f, rel, hdr, m.body))
 	r.stats.Files++
 	r.stats.Bytes += hdr.Size
 	return nil
+}
+
+// fileJob describes the file f of member hdr, its content data, for
+// closeWithAttrs.
+func (r *restorer) fileJob(f *os.File, rel string, hdr *tar.Header, data []byte) fileJob {
+	j := fileJob{f: f, rel: rel, data: data, chown: r.chown, mode: fileMode(hdr.Mode), atime: accessTime(hdr), mtime: hdr.ModTime}
+	if r.chown {
+		j.uid, j.gid = r.owner(hdr)
+	}
+	return j
 }
 
 // holeGranule is the size of the zero runs turned into holes: a page,
