@@ -53,8 +53,49 @@ type Opt struct {
 	Secret  bool   // never logged
 	Choices []string
 	// Deprecated lists older spellings that are still read, e.g. the flat
-	// [DEFAULT] names of 13.0 for options that moved into a group.
+	// [DEFAULT] names of 13.0 for options that moved into a group; they are
+	// accepted on the command line too (--conf for [scheduler] jobs_dir).
 	Deprecated []Name
+	// Aliases are other names of the option in its own group, read from
+	// files and accepted on the command line: "engine" for engine_name,
+	// "logfile" for log_file. Unlike Deprecated names they are not listed
+	// in samples.
+	Aliases []string
+	// Short is a one-letter command-line spelling, without the dash.
+	Short string
+	// Metavar names the value in --help; default: the name in capitals.
+	Metavar string
+	// Section is the heading --help lists the option under; default: its
+	// group.
+	Section string
+	// CLIOnly options exist on the command line only (--config-file,
+	// --help): files cannot set them and samples leave them out.
+	CLIOnly bool
+	// Unsupported, when not empty, is why this program cannot do what the
+	// option asks: it is accepted (files written for the Python programs
+	// keep loading) but a run that sets it fails with this reason.
+	// Supporting the option is deleting this field.
+	Unsupported string
+	// NoEffect, when not empty, is why the option is accepted but ignored
+	// here; --help says so and a run that sets it warns with this reason.
+	NoEffect string
+	// Lenient marks a Bool option that was a string option in 13.0
+	// (--no-incremental): on the command line it may take its value as
+	// the next argument, and any value that is not a boolean means true.
+	Lenient bool
+}
+
+// Flag is the option's main command-line spelling, --name with dashes
+// (a grouped option is also --group-name, as oslo.config spells it).
+func (o Opt) Flag() string { return "--" + strings.ReplaceAll(o.Name, "_", "-") }
+
+// Where names the option for messages: its flag for a [DEFAULT] option,
+// else "[group] name".
+func (o Opt) Where() string {
+	if o.group() == DefaultSection {
+		return o.Flag()
+	}
+	return fmt.Sprintf("[%s] %s", o.group(), o.Name)
 }
 
 func (o Opt) group() string {
@@ -75,14 +116,15 @@ type Values struct {
 	// literal marks values given by Set (command line, environment),
 	// which are not expanded.
 	literal map[Name]bool
-	file    *INI // for references to options the schema does not know
+	src     map[Name]string // who set it: "file", or the SetFrom source
+	file    *INI            // for references to options the schema does not know
 }
 
 // Bind resolves every option of s from f (which may be nil) and the
 // defaults, validating types and choices. Options in f that the schema does
 // not know are ignored, as oslo does.
 func (s Schema) Bind(f *INI) (*Values, error) {
-	v := &Values{opts: map[Name]Opt{}, vals: map[Name][]string{}, set: map[Name]bool{}, literal: map[Name]bool{}, file: f}
+	v := &Values{opts: map[Name]Opt{}, vals: map[Name][]string{}, set: map[Name]bool{}, literal: map[Name]bool{}, src: map[Name]string{}, file: f}
 	from := map[Name]Name{} // the spelling a file value was read under
 	for _, o := range s {
 		n := Name{o.group(), o.Name}
@@ -93,11 +135,15 @@ func (s Schema) Bind(f *INI) (*Values, error) {
 		if o.Default != "" {
 			v.vals[n] = []string{o.Default}
 		}
-		if f == nil {
+		if f == nil || o.CLIOnly {
 			continue
 		}
-		// The current name wins over deprecated spellings.
-		for _, alt := range append([]Name{n}, o.Deprecated...) {
+		// The current name wins over aliases and deprecated spellings.
+		alts := []Name{n}
+		for _, a := range o.Aliases {
+			alts = append(alts, Name{n.Group, a})
+		}
+		for _, alt := range append(alts, o.Deprecated...) {
 			g := alt.Group
 			if g == "" {
 				g = DefaultSection
@@ -111,6 +157,7 @@ func (s Schema) Bind(f *INI) (*Values, error) {
 			}
 			v.vals[n] = all
 			v.set[n] = true
+			v.src[n] = "file"
 			from[n] = Name{g, alt.Name}
 			break
 		}
@@ -153,7 +200,7 @@ func check(o Opt, raw string) error {
 			return fmt.Errorf("%q is not a number", raw)
 		}
 	case Bool:
-		if _, err := ParseBool(raw); err != nil {
+		if _, err := ParseBool(raw); err != nil && !o.Lenient {
 			return err
 		}
 	}
@@ -163,7 +210,12 @@ func check(o Opt, raw string) error {
 	return nil
 }
 
-// ParseBool accepts the spellings oslo.config accepts.
+// ParseBool is the one boolean parser of every program and file: the
+// spellings oslo.config's Boolean type accepts, true/false, yes/no, on/off
+// and 1/0 in any case, blanks trimmed. Anything else is an error, "none"
+// and "" included, as for oslo.config: in the agent's job files (and only
+// there) None means "unset", which the job file reader applies before a
+// value is typed, as upstream's agent does.
 func ParseBool(s string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "1", "yes", "on":
@@ -203,6 +255,11 @@ func (v *Values) lookup(group, name string) (Opt, []string) {
 // Set overrides an option (from a command-line flag or the environment),
 // validating it like a file value.
 func (v *Values) Set(group, name, value string) error {
+	return v.SetFrom(group, name, value, "override")
+}
+
+// SetFrom is Set recording where the value came from (see Source).
+func (v *Values) SetFrom(group, name, value, source string) error {
 	o, current := v.lookup(group, name)
 	if err := check(o, value); err != nil {
 		return fmt.Errorf("option %s: %w", name, err)
@@ -216,7 +273,70 @@ func (v *Values) Set(group, name, value string) error {
 	}
 	v.set[n] = true
 	v.literal[n] = true
+	v.src[n] = source
 	return nil
+}
+
+// Unset clears an option, default included, as a value that means "not
+// set" does (None in the agent's job files); IsSet is then true.
+func (v *Values) Unset(group, name, source string) {
+	o, _ := v.lookup(group, name)
+	n := Name{o.group(), name}
+	v.vals[n] = nil
+	v.set[n] = true
+	v.literal[n] = true
+	v.src[n] = source
+}
+
+// Source tells who set the option: "" for its default, "file" for a
+// file read by Bind, else what SetFrom was given ("override" for Set).
+func (v *Values) Source(group, name string) string {
+	o, _ := v.lookup(group, name)
+	return v.src[Name{o.group(), name}]
+}
+
+// Active reports whether the option was set to something that asks for an
+// effect: a value that is not empty, and for a boolean, true. A file that
+// says "snapshot = False" asks for nothing.
+func (v *Values) Active(group, name string) bool {
+	o, vals := v.lookup(group, name)
+	if !v.set[Name{o.group(), name}] || len(vals) == 0 || vals[len(vals)-1] == "" {
+		return false
+	}
+	if o.Type == Bool {
+		b, err := ParseBool(vals[len(vals)-1])
+		return b || (err != nil && o.Lenient)
+	}
+	return true
+}
+
+// Unsupported returns an error naming the first option that was set
+// (Active) although this program does not support it, with the reason.
+func (v *Values) Unsupported(s Schema) error {
+	for _, o := range s {
+		if o.Unsupported != "" && v.Active(o.Group, o.Name) {
+			return fmt.Errorf("%s: %s", o.Where(), o.Unsupported)
+		}
+	}
+	return nil
+}
+
+// NoEffect returns the options that were set (Active) but have no effect
+// in this program; the program warns about each with its NoEffect reason.
+func (v *Values) NoEffect(s Schema) []Opt {
+	var out []Opt
+	for _, o := range s {
+		if o.NoEffect != "" && v.Active(o.Group, o.Name) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Type returns the option's type.
+func (v *Values) Type(group, name string) Type {
+	o, _ := v.lookup(group, name)
+	return o.Type
 }
 
 // IsSet reports whether a file or an override gave the option a value.
@@ -249,7 +369,12 @@ func (v *Values) Float(group, name string) float64 {
 
 // Bool returns a boolean option; unset is false.
 func (v *Values) Bool(group, name string) bool {
-	b, _ := ParseBool(v.String(group, name))
+	o, _ := v.lookup(group, name)
+	s := v.String(group, name)
+	b, err := ParseBool(s)
+	if err != nil && o.Lenient && strings.TrimSpace(s) != "" {
+		return true
+	}
 	return b
 }
 
@@ -277,6 +402,9 @@ func WriteSample(w io.Writer, s Schema) error {
 	var groups []string
 	byGroup := map[string][]Opt{}
 	for _, o := range s {
+		if o.CLIOnly {
+			continue
+		}
 		g := o.group()
 		if _, ok := byGroup[g]; !ok {
 			groups = append(groups, g)
@@ -304,6 +432,11 @@ func WriteSample(w io.Writer, s Schema) error {
 			fmt.Fprintln(bw)
 			for _, line := range wrap(o.Help, 70) {
 				fmt.Fprintf(bw, "# %s\n", line)
+			}
+			if note := o.notice(); note != "" {
+				for _, line := range wrap(note, 70) {
+					fmt.Fprintf(bw, "# %s\n", line)
+				}
 			}
 			fmt.Fprintf(bw, "# (%s value)\n", o.Type)
 			if len(o.Choices) > 0 {
@@ -342,4 +475,16 @@ func wrap(s string, width int) []string {
 		cur += " " + w
 	}
 	return append(lines, cur)
+}
+
+// notice is what --help and samples say about an option this program
+// accepts without doing what it asks.
+func (o Opt) notice() string {
+	switch {
+	case o.Unsupported != "":
+		return "Not supported here (setting it is an error): " + o.Unsupported + "."
+	case o.NoEffect != "":
+		return "Accepted but has no effect here: " + o.NoEffect + "."
+	}
+	return ""
 }

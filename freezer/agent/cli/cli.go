@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"freezer.dev/freezer/freezer/agent"
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/version"
 )
 
@@ -100,34 +100,33 @@ func Run(ctx context.Context, env Env) int {
 	if env.Stderr == nil {
 		env.Stderr = io.Discard
 	}
-	opts := options()
+	sch := schema()
 	if len(env.Args) == 0 {
 		// As upstream: no arguments at all prints the help, and fails.
-		writeHelp(env.Stderr, opts)
+		writeHelp(env.Stderr, sch)
 		return ExitUsage
 	}
-	cl, err := parseArgs(env.Args, opts)
+	cl, err := parseArgs(env.Args, sch)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "usage: freezer-agent [options]\nfreezer-agent: error: %v\n(see freezer-agent --help)\n", err)
 		return ExitUsage
 	}
-	if cl.help {
-		writeHelp(env.Stdout, opts)
+	switch {
+	case cl.args.Bool("", "help"):
+		writeHelp(env.Stdout, sch)
 		return ExitOK
-	}
-	if cl.version {
+	case cl.args.Bool("", "version"):
 		fmt.Fprintln(env.Stdout, version.String())
 		return ExitOK
-	}
-	if cl.sample {
-		if err := writeSample(env.Stdout, opts); err != nil {
+	case cl.args.Bool("", "print_sample_config"):
+		if err := writeSample(env.Stdout, sch); err != nil {
 			fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
 			return ExitFailure
 		}
 		return ExitOK
 	}
 	cl.defaultFiles, cl.defaultDirs = env.DefaultConfigFiles, env.DefaultConfigDirs
-	s, err := resolve(cl, opts, env.Getenv)
+	s, err := resolve(cl, sch, env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
 		return ExitUsage
@@ -145,6 +144,7 @@ func Run(ctx context.Context, env Env) int {
 	for _, k := range s.unknown {
 		log.WithField("key", k).Debug("ignoring an unknown key of the --config file")
 	}
+	warnNoEffect(s, env, log)
 	code := run(ctx, s, env, log)
 	if code == ExitOK {
 		log.Info("freezer-agent finished")
@@ -200,11 +200,6 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	}
 	log = log.WithFields(logrus.Fields{"action": o.Action, "backup_name": o.BackupName})
 	log.Info("freezer-agent starting")
-	for name, op := range s.opts {
-		if op.Ignored && s.has(name) && s.setBy[name] != "default" {
-			log.WithField("option", flagName(name)).Debug("option accepted for compatibility; it has no effect here")
-		}
-	}
 	if v := s.str("max_priority"); v != "" && v != "False" {
 		if err := raisePriority(); err != nil {
 			log.WithError(err).Warn("--max-priority: could not raise the priority")
@@ -322,129 +317,73 @@ func writeResult(env Env, out, action string, res *agent.Result) error {
 }
 
 // settings are the resolved option values: command line > --config job
-// INI > --config-file/--config-dir [DEFAULT] > defaults.
+// INI > --config-file/--config-dir [DEFAULT] > defaults. Every option is a
+// [DEFAULT] option of the schema.
 type settings struct {
-	opts     map[string]opt
-	values   map[string]string
-	setBy    map[string]string // "cli", "config", "oslo", "default"
+	schema   config.Schema
+	v        *config.Values
 	unknown  []string
-	storages []map[string]string
+	storages []config.JobStorage
 }
 
-func resolve(cl cmdline, opts []opt, getenv func(string) string) (*settings, error) {
-	s := &settings{opts: map[string]opt{}, values: map[string]string{}, setBy: map[string]string{}}
-	for _, o := range opts {
-		s.opts[o.Name] = o
-		if o.Default != "" {
-			s.values[o.Name] = o.Default
-			s.setBy[o.Name] = "default"
-		}
-	}
-	set := func(m map[string]string, by string) {
-		for k, v := range m {
-			s.values[k] = v
-			s.setBy[k] = by
-		}
-	}
-	oslo, err := loadOsloFiles(cl, opts)
+// Sources of values, as Values.Source reports them.
+const (
+	fromOslo = "file"   // --config-file, --config-dir
+	fromJob  = "config" // --config
+	fromCLI  = "cli"
+)
+
+func resolve(cl cmdline, schema config.Schema, getenv func(string) string) (*settings, error) {
+	ini, err := loadOsloFiles(cl)
 	if err != nil {
 		return nil, err
 	}
-	set(oslo, "oslo")
-	cfg := cl.values["config"]
-	if cfg == "" {
-		cfg = oslo["config"]
+	// oslo.config's $option substitution and types, as the Python agent
+	// reads these files with it.
+	v, err := schema.Bind(ini)
+	if err != nil {
+		return nil, err
+	}
+	s := &settings{schema: schema, v: v}
+	cfg, ok := cl.args.Last("", "config")
+	if !ok {
+		cfg = v.String("", "config")
 	}
 	if cfg != "" && cfg != "False" {
-		j, err := loadJobINI(cfg, opts)
+		f, err := config.ReadJobFile(cfg)
 		if err != nil {
 			return nil, err
 		}
-		set(j.values, "config")
-		s.unknown = j.unknown
-		s.storages = j.storages
+		j, err := schema.ReadJob(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := v.ApplySettings(j.Settings, fromJob); err != nil {
+			return nil, err
+		}
+		s.unknown = j.Unknown
+		s.storages = j.Storages
 	}
-	set(cl.values, "cli")
-	// Validate types and choices once, here.
-	for name, v := range s.values {
-		o := s.opts[name]
-		if v == "False" && o.Kind != boolean {
-			continue // "unset" by the job INI rules
-		}
-		switch o.Kind {
-		case boolean:
-			if name == "no_incremental" {
-				break // 13.0's StrOpt: any other non-empty value means "yes"
-			}
-			if _, err := parseBool(v); err != nil {
-				return nil, fmt.Errorf("%s: %w", flagName(name), err)
-			}
-		case integer:
-			if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
-				return nil, fmt.Errorf("%s: %q is not an integer", flagName(name), v)
-			}
-		case float:
-			if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
-				return nil, fmt.Errorf("%s: %q is not a number", flagName(name), v)
-			}
-		}
-		if len(o.Choices) > 0 {
-			ok := false
-			for _, c := range o.Choices {
-				if v == c {
-					ok = true
-				}
-			}
-			if !ok {
-				return nil, fmt.Errorf("%s: %q is not one of %s", flagName(name), v, strings.Join(nonEmpty(o.Choices), ", "))
-			}
-		}
+	if err := v.Apply(cl.args, fromCLI); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-func nonEmpty(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+// has reports whether the option has a value that is not empty.
+func (s *settings) has(name string) bool { return s.v.String("", name) != "" }
 
-func flagName(name string) string { return "--" + strings.ReplaceAll(name, "_", "-") }
+func (s *settings) str(name string) string { return s.v.String("", name) }
 
-func (s *settings) has(name string) bool {
-	v, ok := s.values[name]
-	return ok && v != "" && (v != "False" || s.opts[name].Kind == boolean)
-}
+func (s *settings) bool(name string) bool { return s.v.Bool("", name) }
 
-func (s *settings) str(name string) string {
-	v := s.values[name]
-	if v == "False" && s.opts[name].Kind != boolean {
-		return ""
-	}
-	return v
-}
+func (s *settings) int(name string) int { return s.v.Int("", name) }
 
-func (s *settings) bool(name string) bool {
-	b, err := parseBool(s.values[name])
-	if err != nil && name == "no_incremental" {
-		return true
-	}
-	return b
-}
+func (s *settings) float(name string) float64 { return s.v.Float("", name) }
 
-func (s *settings) int(name string) int {
-	n, _ := strconv.Atoi(strings.TrimSpace(s.str(name)))
-	return n
-}
-
-func (s *settings) float(name string) float64 {
-	f, _ := strconv.ParseFloat(strings.TrimSpace(s.str(name)), 64)
-	return f
-}
+// setBy is who set the option: fromOslo, fromJob, fromCLI, or "" for its
+// default.
+func (s *settings) setBy(name string) string { return s.v.Source("", name) }
 
 // incremental decides whether backups are incremental. Upstream 13.0
 // defaults to on (with unbounded levels), HEAD to off with an error when a
@@ -457,7 +396,7 @@ func (s *settings) incremental() bool {
 	if s.bool("no_incremental") {
 		return false
 	}
-	if s.setBy["incremental"] != "" {
+	if s.setBy("incremental") != "" {
 		return s.bool("incremental")
 	}
 	return s.int("max_level") > 0 || s.int("always_level") > 0 || s.float("restart_always_level") > 0
@@ -466,10 +405,8 @@ func (s *settings) incremental() bool {
 // agentOptions turns the settings into agent.Options, failing on options
 // this agent does not implement.
 func (s *settings) agentOptions(getenv func(string) string) (agent.Options, error) {
-	for name, o := range s.opts {
-		if o.Unsupported != "" && s.has(name) && s.setBy[name] != "default" {
-			return agent.Options{}, withUsage(fmt.Errorf("%s: %s", flagName(name), o.Unsupported))
-		}
+	if err := s.v.Unsupported(s.schema); err != nil {
+		return agent.Options{}, withUsage(err)
 	}
 	o := agent.Options{
 		Action:              s.str("action"),
@@ -556,7 +493,7 @@ func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, erro
 	base := map[string]string{}
 	for _, k := range storageKeys() {
 		v := s.str(k)
-		if s.opts[k].Kind == boolean && !s.bool(k) {
+		if s.v.Type("", k) == config.Bool && !s.bool(k) {
 			v = "" // unset, so a storage may fall back to the environment (OS_INSECURE)
 		}
 		base[k] = v
@@ -571,8 +508,8 @@ func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, erro
 		return []StorageSpec{{Type: t, Container: c, Options: base, Getenv: getenv}}, nil
 	}
 	var specs []StorageSpec
-	for _, sec := range s.storages {
-		name := sec["__section__"]
+	for _, st := range s.storages {
+		name, sec := st.Section, st.Values
 		t, c := sec["storage"], sec["container"]
 		if t == "" || t == "False" || c == "" || c == "False" {
 			return nil, withUsage(fmt.Errorf("[%s]: needs storage and container", name))
@@ -587,7 +524,7 @@ func (s *settings) storageSpecs(getenv func(string) string) ([]StorageSpec, erro
 			opts[k] = v
 		}
 		for k, v := range sec {
-			if k == "__section__" || k == "storage" || k == "container" {
+			if k == "storage" || k == "container" {
 				continue
 			}
 			if v == "False" {
@@ -613,4 +550,29 @@ func expandHome(p string, getenv func(string) string) string {
 		return filepath.Join(home, strings.TrimPrefix(p, "~"))
 	}
 	return p
+}
+
+// warnNoEffect warns about each option that was set but does nothing in
+// this agent: in the log, and as a log line on stderr unless the run is
+// --quiet or stderr must stay empty (--metadata-out -, where a scheduler
+// takes anything on stderr for a failure).
+func warnNoEffect(s *settings, env Env, log *logrus.Entry) {
+	opts := s.v.NoEffect(s.schema)
+	if len(opts) == 0 {
+		return
+	}
+	var tty *logrus.Entry
+	if !s.bool("quiet") && s.str("metadata_out") != "-" {
+		l := logrus.New()
+		l.SetOutput(env.Stderr)
+		l.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
+		tty = logrus.NewEntry(l).WithField("component", "freezer-agent")
+	}
+	for _, o := range opts {
+		for _, e := range []*logrus.Entry{log, tty} {
+			if e != nil {
+				e.WithFields(logrus.Fields{"option": o.Flag(), "reason": o.NoEffect}).Warn("option accepted but has no effect")
+			}
+		}
+	}
 }

@@ -104,3 +104,32 @@ func TestConfigFileDrivesExec(t *testing.T) {
 		t.Fatalf("exit %d, want 0", code)
 	}
 }
+
+// An option the agent accepts but ignores says so: in --help, and as a
+// warning log line on stderr when a run sets it (not with --metadata-out -,
+// whose stderr a scheduler takes for a failure, nor with --quiet).
+func TestNoEffectOptionsWarn(t *testing.T) {
+	_, out, _ := runCLI(t, "--help")
+	if !strings.Contains(out, "--lvm-snapsize LVM_SNAPSIZE") || !strings.Contains(out, "has no effect") {
+		t.Errorf("--help does not say --lvm-snapsize has no effect:\n%s", out)
+	}
+	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-snapsize", "1G", "--use-syslog")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"level=warning", "option=--lvm-snapsize", "option=--use-syslog", "snapshots"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q lacks %q", errOut, want)
+		}
+	}
+	// The default of an ignored option, or a false boolean, asks for nothing.
+	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--nouse-syslog"); code != 0 || errOut != "" {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	for _, quiet := range [][]string{{"--quiet"}, {"--metadata-out", "-"}} {
+		args := append([]string{"--action", "exec", "--command", "true", "--lvm-snapsize", "1G"}, quiet...)
+		if code, _, errOut := runCLI(t, args...); code != 0 || errOut != "" {
+			t.Errorf("%v: exit %d, stderr %q", quiet, code, errOut)
+		}
+	}
+}

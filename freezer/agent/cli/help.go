@@ -3,18 +3,24 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strings"
 
+	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/version"
 )
 
 // writeHelp prints --help: usage, what the agent does, every option by
-// group with its default, the config file rules, the environment and the
+// section with its default, the config file rules, the environment and the
 // exit statuses.
-func writeHelp(w io.Writer, opts []opt) {
-	fmt.Fprintf(w, `usage: freezer-agent [options]
+func writeHelp(w io.Writer, s config.Schema) {
+	config.WriteHelp(w, config.Help{
+		Usage:       "freezer-agent [options]",
+		Description: fmt.Sprintf(helpIntro, version.String(), version.Upstream),
+		Sections:    []string{gGeneral, gLevels, gData, gRestore, gStorage, gLog, gCompat, gProgram},
+		Epilog:      helpEpilog,
+	}, s)
+}
 
-freezer-agent %s (compatible with OpenStack Freezer %s): back up files and
+const helpIntro = `freezer-agent %s (compatible with OpenStack Freezer %s): back up files and
 directories to Swift, S3, SSH, FTP or a local directory, and restore them.
 Backups use the same on-storage layout as the Python freezer-agent, so each
 can restore what the other wrote (use gzip/bzip2/xz and
@@ -32,40 +38,15 @@ Examples:
 
 Options are spelled with dashes here (--path-to-backup) and with
 underscores in a --config job file (path_to_backup = /data). Boolean options
-take no value; --noNAME turns one off (--nosync).
-`, version.String(), version.Upstream)
-	groups := []string{gGeneral, gLevels, gData, gRestore, gStorage, gLog}
-	for _, g := range groups {
-		fmt.Fprintf(w, "\n%s:\n", g)
-		for _, o := range opts {
-			if o.Group != g {
-				continue
-			}
-			writeOptHelp(w, o)
-		}
-	}
-	var compat []string
-	for _, o := range opts {
-		if o.Group == gCompat {
-			compat = append(compat, "--"+strings.ReplaceAll(o.Name, "_", "-"))
-		}
-	}
-	fmt.Fprintf(w, `
-%s (jobs written for it keep loading; the
-ones that need LVM, databases or OpenStack resources fail with a clear
-message when set):
-%s
+take no value; --noNAME turns one off (--nosync). A boolean's value (in a
+file, or --NAME=VALUE) is true/false, yes/no, on/off or 1/0, in any case.
+`
 
-  -h, --help            show this help and exit
-  --version             print the version and exit
-  --print-sample-config print a commented job file (--config) with every
-                        option, its help and default, and exit
-
-Config job file (--config), as the Python agent reads it: INI sections hold
+const helpEpilog = `Config job file (--config), as the Python agent reads it: INI sections hold
 options by their underscore names; keys are case-insensitive; the values
-False, false and None mean off/unset and True, true mean on; %%(name)s is
-the value of key name of the section or of [DEFAULT], and a literal %% is
-written %%%%. Every section is merged except [storage:NAME] sections, each of
+False, false and None mean off/unset and True, true mean on; %(name)s is
+the value of key name of the section or of [DEFAULT], and a literal % is
+written %%. Every section is merged except [storage:NAME] sections, each of
 which is one more storage (with its own storage, container and storage
 options); with such sections the backup is written to each of them.
 Command-line options win over the file.
@@ -97,58 +78,4 @@ Exit status:
        passphrase, size/sha256 or --consistency-checksum mismatch)
   N    --action exec: the command's own exit status
   killed by SIGINT/SIGTERM after stopping cleanly (nothing is committed)
-`, gCompat, wrapList(compat, 76))
-}
-
-func writeOptHelp(w io.Writer, o opt) {
-	spell := "--" + strings.ReplaceAll(o.Name, "_", "-")
-	if o.Name == "engine_name" {
-		spell = "--engine"
-	}
-	if o.Short != "" {
-		spell = o.Short + ", " + spell
-	}
-	if o.Kind != boolean {
-		spell += " " + strings.ToUpper(o.Name)
-	}
-	help := o.Help
-	if c := nonEmpty(o.Choices); len(c) > 0 {
-		help += " One of: " + strings.Join(c, ", ") + "."
-	}
-	if o.Default != "" {
-		help += " Default: " + o.Default + "."
-	}
-	fmt.Fprintf(w, "  %s\n", spell)
-	for _, l := range wrap(help, 70) {
-		fmt.Fprintf(w, "        %s\n", l)
-	}
-}
-
-func wrap(s string, n int) []string {
-	var lines []string
-	cur := ""
-	for _, word := range strings.Fields(s) {
-		if cur != "" && len(cur)+1+len(word) > n {
-			lines = append(lines, cur)
-			cur = word
-			continue
-		}
-		if cur == "" {
-			cur = word
-		} else {
-			cur += " " + word
-		}
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return lines
-}
-
-func wrapList(items []string, n int) string {
-	var out []string
-	for _, l := range wrap(strings.Join(items, " "), n) {
-		out = append(out, "  "+l)
-	}
-	return strings.Join(out, "\n")
-}
+`

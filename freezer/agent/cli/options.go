@@ -1,36 +1,8 @@
 package cli
 
-// kind is an option's value type, as upstream's oslo.config type.
-type kind int
+import "freezer.dev/freezer/internal/config"
 
-const (
-	str kind = iota
-	boolean
-	integer
-	float
-)
-
-// opt is one freezer-agent option. Name is the oslo "dest" (underscores),
-// which is also its key in a --config job INI and in scheduler job
-// documents; on the command line it is spelled with dashes.
-type opt struct {
-	Name    string
-	Short   string   // "-F"; "" = none
-	Aliases []string // other command-line spellings, e.g. "--engine" for engine_name
-	Kind    kind
-	Default string // textual default; "" = unset
-	Help    string
-	Choices []string
-	Group   string
-	// Unsupported options are accepted (job files written for the Python
-	// agent keep loading) but a run that sets them fails with a clear
-	// message instead of silently doing something else.
-	Unsupported string
-	// Ignored options are accepted and have no effect here (logging
-	// plumbing of oslo.log, say); a debug line notes them.
-	Ignored bool
-}
-
+// Sections of --help.
 const (
 	gGeneral = "General"
 	gLevels  = "Incremental levels and retention"
@@ -39,136 +11,145 @@ const (
 	gStorage = "Storage"
 	gLog     = "Logging and output"
 	gCompat  = "Accepted for compatibility with the Python agent"
+	gProgram = "Program"
 )
 
-// options lists every option, in help order within each group. It is a
-// function so there is no package-level mutable table.
-func options() []opt {
+// schema lists every freezer-agent option, in help order within each
+// section. Its name (underscores) is also its key in a --config job file
+// and in scheduler job documents; on the command line it is spelled with
+// dashes. All are [DEFAULT] options of the oslo files (--config-file). It
+// is a function so there is no package-level mutable table.
+func schema() config.Schema {
 	noLVM := "LVM/VSS snapshots are not supported by this agent"
+	noSnap := "this agent takes no LVM snapshots yet"
 	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
-	return []opt{
-		{Name: "action", Kind: str, Default: "backup", Group: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
+	noOsloLog := "the agent writes its own log to --log-file (oslo.log's logging setup is not implemented)"
+	return append(config.Schema{
+		{Name: "action", Default: "backup", Section: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
-		{Name: "mode", Short: "-m", Kind: str, Default: "fs", Group: gGeneral,
+		{Name: "mode", Short: "m", Default: "fs", Section: gGeneral,
 			Help: "What to back up: fs (files and directories). Other upstream modes (mysql, mongo, ...) are not supported."},
-		{Name: "engine_name", Short: "-e", Aliases: []string{"--engine"}, Kind: str, Default: "tar", Group: gGeneral, Choices: []string{"tar"},
+		{Name: "engine_name", Short: "e", Aliases: []string{"engine"}, Default: "tar", Section: gGeneral, Choices: []string{"tar"},
 			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed)."},
-		{Name: "path_to_backup", Short: "-F", Kind: str, Group: gGeneral, Help: "File or directory to back up."},
-		{Name: "backup_name", Short: "-N", Kind: str, Group: gGeneral, Help: "Name of the backup; required for backup, restore and admin."},
-		{Name: "hostname", Kind: str, Group: gGeneral, Help: "Host name the backups belong to. Default: this host's name. Set it to restore or purge another host's backups."},
-		{Name: "container", Short: "-C", Kind: str, Default: "freezer_backups", Group: gGeneral,
+		{Name: "path_to_backup", Short: "F", Section: gGeneral, Help: "File or directory to back up."},
+		{Name: "backup_name", Short: "N", Section: gGeneral, Help: "Name of the backup; required for backup, restore and admin."},
+		{Name: "hostname", Section: gGeneral, Help: "Host name the backups belong to. Default: this host's name. Set it to restore or purge another host's backups."},
+		{Name: "container", Short: "C", Default: "freezer_backups", Section: gGeneral,
 			Help: "Where backups go: a Swift container (optionally container/prefix), an S3 bucket[/prefix], or a directory for local, ssh and ftp storage. A backup creates it when missing; the other actions never do."},
-		{Name: "storage", Kind: str, Default: "swift", Group: gGeneral, Choices: []string{"local", "swift", "ssh", "s3", "ftp", "ftps"},
+		{Name: "storage", Default: "swift", Section: gGeneral, Choices: []string{"local", "swift", "ssh", "s3", "ftp", "ftps"},
 			Help: "Storage type."},
-		{Name: "config", Kind: str, Group: gGeneral,
+		{Name: "config", Section: gGeneral,
 			Help: "A freezer job INI file: options with underscores (path_to_backup = /data) in any section; [storage:NAME] sections define several storages at once. Command-line options win."},
-		{Name: "config_file", Kind: str, Group: gGeneral, Help: "An oslo-style config file whose [DEFAULT] options apply (below --config and the command line). Default, as oslo.config: the first freezer.conf and the first freezer-agent.conf found in ~/.freezer, ~, /etc/freezer and /etc."},
-		{Name: "config_dir", Kind: str, Group: gGeneral, Help: "A directory of *.conf files read like --config-file, in sorted order. Default: the first freezer.conf.d and freezer-agent.conf.d directories found in the same places."},
-		{Name: "metadata_out", Kind: str, Group: gLog, Help: "Write the result as JSON to this file; - means standard output (the scheduler uses this), and then nothing but an error goes to standard error."},
-		{Name: "dry_run", Kind: boolean, Default: "False", Group: gGeneral,
+		{Name: "config_file", CLIOnly: true, Section: gGeneral, Help: "An oslo-style config file whose [DEFAULT] options apply (below --config and the command line). Default, as oslo.config: the first freezer.conf and the first freezer-agent.conf found in ~/.freezer, ~, /etc/freezer and /etc."},
+		{Name: "config_dir", CLIOnly: true, Section: gGeneral, Help: "A directory of *.conf files read like --config-file, in sorted order. Default: the first freezer.conf.d and freezer-agent.conf.d directories found in the same places."},
+		{Name: "metadata_out", Section: gLog, Help: "Write the result as JSON to this file; - means standard output (the scheduler uses this), and then nothing but an error goes to standard error."},
+		{Name: "dry_run", Type: config.Bool, Default: "False", Section: gGeneral,
 			Help: "Do everything but write or delete: a backup is made and measured but not stored, a restore lists the archives, admin lists what it would remove."},
-		{Name: "command", Kind: str, Group: gGeneral, Help: "Command line run by --action exec, through /bin/sh -c; its exit status becomes the agent's."},
-		{Name: "sync", Kind: boolean, Default: "True", Group: gGeneral, Help: "Flush file system buffers before a backup."},
-		{Name: "max_priority", Kind: str, Group: gGeneral, Help: "Any non-empty value runs at the highest CPU priority (nice -19) and real-time I/O priority (Linux); needs privileges. Use with caution."},
-		{Name: "overwrite", Kind: boolean, Default: "False", Group: gRestore, Help: "Allow restoring into a non-empty directory."},
-		{Name: "consistency_check", Kind: boolean, Default: "False", Group: gData,
+		{Name: "command", Section: gGeneral, Help: "Command line run by --action exec, through /bin/sh -c; its exit status becomes the agent's."},
+		{Name: "sync", Type: config.Bool, Default: "True", Section: gGeneral, Help: "Flush file system buffers before a backup."},
+		{Name: "max_priority", Section: gGeneral, Help: "Any non-empty value runs at the highest CPU priority (nice -19) and real-time I/O priority (Linux); needs privileges. Use with caution."},
+		{Name: "overwrite", Type: config.Bool, Default: "False", Section: gRestore, Help: "Allow restoring into a non-empty directory."},
+		{Name: "consistency_check", Type: config.Bool, Default: "False", Section: gData,
 			Help: "Compute an order-independent checksum of the tree before the backup and put it in the result (consistency_checksum)."},
-		{Name: "consistency_checksum", Kind: str, Group: gRestore, Help: "After a restore, compare the restored tree's checksum with this value; a mismatch fails the restore."},
+		{Name: "consistency_checksum", Section: gRestore, Help: "After a restore, compare the restored tree's checksum with this value; a mismatch fails the restore."},
 
-		{Name: "incremental", Kind: boolean, Group: gLevels,
+		{Name: "incremental", Type: config.Bool, Section: gLevels,
 			Help: "Take incremental (tar listed-incremental) backups: each level holds what changed since the previous one. Off by default; --max-level, --always-level or --restart-always-level turn it on."},
-		{Name: "no_incremental", Kind: boolean, Group: gLevels,
+		{Name: "no_incremental", Type: config.Bool, Lenient: true, Section: gLevels,
 			Help: "Never take incremental backups (every backup is a level 0), whatever other options say. Accepts an optional value (True/False) as the Python agent 13.0 did."},
-		{Name: "max_level", Kind: integer, Group: gLevels, Help: "Highest incremental level: levels 0..N, then a new level 0."},
-		{Name: "always_level", Kind: integer, Group: gLevels, Help: "Climb levels 0..N, then keep taking level N backups against level N-1 (differential)."},
-		{Name: "restart_always_level", Kind: float, Group: gLevels, Help: "Start a new level 0 when the current chain's level 0 is older than this many days."},
-		{Name: "remove_older_than", Short: "-R", Kind: float, Group: gLevels,
+		{Name: "max_level", Type: config.Int, Section: gLevels, Help: "Highest incremental level: levels 0..N, then a new level 0."},
+		{Name: "always_level", Type: config.Int, Section: gLevels, Help: "Climb levels 0..N, then keep taking level N backups against level N-1 (differential)."},
+		{Name: "restart_always_level", Type: config.Float, Section: gLevels, Help: "Start a new level 0 when the current chain's level 0 is older than this many days."},
+		{Name: "remove_older_than", Short: "R", Type: config.Float, Section: gLevels,
 			Help: "admin: remove backups older than this many days, except those a newer backup still needs."},
-		{Name: "remove_from_date", Kind: str, Group: gLevels,
+		{Name: "remove_from_date", Section: gLevels,
 			Help: "admin: remove backups older than this date, YYYY-MM-DDThh:mm:ss (UTC unless a zone is given), except those a newer backup still needs."},
-		{Name: "fullbackup_rotation", Kind: integer, Group: gCompat, Unsupported: noOS, Help: "cindernative only."},
 
-		{Name: "restore_abs_path", Kind: str, Group: gRestore, Help: "Directory to restore into (created if missing)."},
-		{Name: "restore_from_date", Kind: str, Group: gRestore,
+		{Name: "restore_abs_path", Section: gRestore, Help: "Directory to restore into (created if missing)."},
+		{Name: "restore_from_date", Section: gRestore,
 			Help: "Restore the state as of this date: the newest backup at or before it, YYYY-MM-DDThh:mm:ss (UTC unless a zone is given, e.g. 2026-03-25T23:23:23+01:00)."},
 
-		{Name: "compression", Kind: str, Default: "gzip", Group: gData, Choices: []string{"gzip", "bzip2", "xz", "zstd", "none"},
+		{Name: "compression", Default: "gzip", Section: gData, Choices: []string{"gzip", "bzip2", "xz", "zstd", "none"},
 			Help: "Compression of new backups. gzip, bzip2 and xz are readable by the Python agent; zstd is fastest. Restore reads it from the backup."},
-		{Name: "encrypt_pass_file", Kind: str, Group: gData, Help: "Encrypt with the passphrase on the first line of this file."},
-		{Name: "encryption_format", Kind: str, Default: "fzae1", Group: gData, Choices: []string{"fzae1", "openssl"},
+		{Name: "encrypt_pass_file", Section: gData, Help: "Encrypt with the passphrase on the first line of this file."},
+		{Name: "encryption_format", Default: "fzae1", Section: gData, Choices: []string{"fzae1", "openssl"},
 			Help: "Encryption of new backups: fzae1 (authenticated, Argon2id key derivation) or openssl (the Python agent's `openssl enc -aes-256-cfb` format, unauthenticated; use it for chains a Python agent must restore). Restore reads it from the backup."},
-		{Name: "exclude", Kind: str, Group: gData, Help: "Exclude files matching this shell pattern, e.g. '*.log'."},
-		{Name: "dereference_symlink", Kind: str, Group: gData, Choices: []string{"", "soft", "hard", "all"},
+		{Name: "exclude", Section: gData, Help: "Exclude files matching this shell pattern, e.g. '*.log'."},
+		{Name: "dereference_symlink", Section: gData, Choices: []string{"", "soft", "hard", "all"},
 			Help: "Archive what links point to: soft (symbolic links), hard (hard links as separate files) or all."},
-		{Name: "max_segment_size", Short: "-M", Kind: integer, Default: "33554432", Group: gStorage,
+		{Name: "max_segment_size", Short: "M", Type: config.Int, Default: "33554432", Section: gStorage,
 			Help: "Segment size in bytes: one Swift segment or S3 part."},
 
-		{Name: "ssh_key", Kind: str, Default: "~/.ssh/id_rsa", Group: gStorage, Help: "ssh storage: private key file."},
-		{Name: "ssh_username", Kind: str, Group: gStorage, Help: "ssh storage: user name."},
-		{Name: "ssh_host", Kind: str, Group: gStorage, Help: "ssh storage: host."},
-		{Name: "ssh_password", Kind: str, Group: gStorage, Help: "ssh storage: password (the key is then not used)."},
-		{Name: "ssh_port", Kind: integer, Default: "22", Group: gStorage, Help: "ssh storage: port."},
-		{Name: "ssh_known_hosts", Kind: str, Group: gStorage, Help: "ssh storage: known_hosts file the server's host key is checked against. Default: ~/.ssh/known_hosts."},
-		{Name: "ssh_insecure_ignore_host_key", Kind: boolean, Group: gStorage, Help: "ssh storage: do not check the server's host key (unsafe; upstream never checked it)."},
-		{Name: "ftp_username", Kind: str, Group: gStorage, Help: "ftp/ftps storage: user name."},
-		{Name: "ftp_password", Kind: str, Group: gStorage, Help: "ftp/ftps storage: password."},
-		{Name: "ftp_host", Kind: str, Group: gStorage, Help: "ftp/ftps storage: host."},
-		{Name: "ftp_port", Kind: integer, Default: "21", Group: gStorage, Help: "ftp/ftps storage: port."},
-		{Name: "ftp_keyfile", Kind: str, Group: gStorage, Help: "ftps storage: client key file."},
-		{Name: "ftp_certfile", Kind: str, Group: gStorage, Help: "ftps storage: client certificate file."},
-		{Name: "ftp_cacert", Kind: str, Group: gStorage, Help: "ftps storage: CA certificate file the server's certificate is checked against."},
-		{Name: "ftp_insecure", Kind: boolean, Group: gStorage, Help: "ftps storage: do not verify the server's certificate."},
-		{Name: "access_key", Kind: str, Group: gStorage, Help: "s3 storage: access key (default: $ACCESS_KEY)."},
-		{Name: "secret_key", Kind: str, Group: gStorage, Help: "s3 storage: secret key (default: $SECRET_KEY)."},
-		{Name: "endpoint", Kind: str, Group: gStorage, Help: "s3 storage: endpoint URL (default: $ENDPOINT)."},
-		{Name: "upload_limit", Kind: str, Default: "-1", Group: gStorage, Help: "Upload bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
-		{Name: "download_limit", Kind: str, Default: "-1", Group: gStorage, Help: "Download bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
-		{Name: "insecure", Kind: boolean, Default: "False", Group: gStorage, Help: "Do not verify TLS certificates."},
-		{Name: "timeout", Kind: integer, Default: "120", Group: gCompat, Ignored: true},
-		{Name: "proxy", Kind: str, Group: gStorage, Help: "HTTP(S) proxy URL for storages that speak HTTP."},
-		{Name: "os_identity_api_version", Aliases: []string{"--os-auth-ver"}, Kind: str, Default: "3", Group: gCompat, Ignored: true},
-		{Name: "project_id", Kind: str, Group: gStorage, Help: "Keystone project id to scope to (swift storage)."},
-		{Name: "os_trust_id", Kind: str, Group: gStorage, Help: "Keystone trust id (swift storage)."},
+		{Name: "ssh_key", Default: "~/.ssh/id_rsa", Section: gStorage, Help: "ssh storage: private key file."},
+		{Name: "ssh_username", Section: gStorage, Help: "ssh storage: user name."},
+		{Name: "ssh_host", Section: gStorage, Help: "ssh storage: host."},
+		{Name: "ssh_password", Section: gStorage, Help: "ssh storage: password (the key is then not used)."},
+		{Name: "ssh_port", Type: config.Int, Default: "22", Section: gStorage, Help: "ssh storage: port."},
+		{Name: "ssh_known_hosts", Section: gStorage, Help: "ssh storage: known_hosts file the server's host key is checked against. Default: ~/.ssh/known_hosts."},
+		{Name: "ssh_insecure_ignore_host_key", Type: config.Bool, Section: gStorage, Help: "ssh storage: do not check the server's host key (unsafe; upstream never checked it)."},
+		{Name: "ftp_username", Section: gStorage, Help: "ftp/ftps storage: user name."},
+		{Name: "ftp_password", Section: gStorage, Help: "ftp/ftps storage: password."},
+		{Name: "ftp_host", Section: gStorage, Help: "ftp/ftps storage: host."},
+		{Name: "ftp_port", Type: config.Int, Default: "21", Section: gStorage, Help: "ftp/ftps storage: port."},
+		{Name: "ftp_keyfile", Section: gStorage, Help: "ftps storage: client key file."},
+		{Name: "ftp_certfile", Section: gStorage, Help: "ftps storage: client certificate file."},
+		{Name: "ftp_cacert", Section: gStorage, Help: "ftps storage: CA certificate file the server's certificate is checked against."},
+		{Name: "ftp_insecure", Type: config.Bool, Section: gStorage, Help: "ftps storage: do not verify the server's certificate."},
+		{Name: "access_key", Section: gStorage, Help: "s3 storage: access key (default: $ACCESS_KEY)."},
+		{Name: "secret_key", Section: gStorage, Help: "s3 storage: secret key (default: $SECRET_KEY)."},
+		{Name: "endpoint", Section: gStorage, Help: "s3 storage: endpoint URL (default: $ENDPOINT)."},
+		{Name: "upload_limit", Default: "-1", Section: gStorage, Help: "Upload bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
+		{Name: "download_limit", Default: "-1", Section: gStorage, Help: "Download bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
+		{Name: "insecure", Type: config.Bool, Default: "False", Section: gStorage, Help: "Do not verify TLS certificates."},
+		{Name: "proxy", Section: gStorage, Help: "HTTP(S) proxy URL for storages that speak HTTP."},
+		{Name: "project_id", Section: gStorage, Help: "Keystone project id to scope to (swift storage)."},
+		{Name: "os_trust_id", Section: gStorage, Help: "Keystone trust id (swift storage)."},
 
-		{Name: "log_file", Aliases: []string{"--logfile"}, Kind: str, Group: gLog,
+		{Name: "log_file", Aliases: []string{"logfile"}, Section: gLog,
 			Help: "Log file. Default: /var/log/freezer-agent/freezer-agent.log if writable, else ~/.freezer/freezer.log."},
-		{Name: "log_dir", Aliases: []string{"--logdir"}, Kind: str, Group: gLog, Help: "Directory for a relative --log-file."},
-		{Name: "use_json", Kind: boolean, Default: "False", Group: gLog, Help: "Write the log as JSON lines instead of key=value lines."},
-		{Name: "debug", Short: "-d", Kind: boolean, Default: "False", Group: gLog, Help: "Log at debug level."},
-		{Name: "quiet", Short: "-q", Kind: boolean, Default: "False", Group: gLog, Help: "No progress, no stats line, no error message on standard error (the exit status and the log still tell)."},
+		{Name: "log_dir", Aliases: []string{"logdir"}, Section: gLog, Help: "Directory for a relative --log-file."},
+		{Name: "use_json", Type: config.Bool, Default: "False", Section: gLog, Help: "Write the log as JSON lines instead of key=value lines."},
+		{Name: "debug", Short: "d", Type: config.Bool, Default: "False", Section: gLog, Help: "Log at debug level."},
+		{Name: "quiet", Short: "q", Type: config.Bool, Default: "False", Section: gLog, Help: "No progress, no stats line, no error message on standard error (the exit status and the log still tell)."},
 
-		{Name: "snapshot", Short: "-s", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_auto_snap", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_srcvol", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_snapname", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_snap_perm", Kind: str, Default: "ro", Group: gCompat, Ignored: true},
-		{Name: "lvm_snapsize", Kind: str, Default: "1G", Group: gCompat, Ignored: true},
-		{Name: "lvm_dirmount", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_volgroup", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "mysql_conf", Kind: str, Group: gCompat, Unsupported: "the mysql mode is not supported by this agent"},
-		{Name: "sql_server_conf", Kind: str, Group: gCompat, Unsupported: "the sqlserver mode is not supported by this agent"},
-		{Name: "cinder_vol_id", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "cinder_vol_name", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "cindernative_vol_id", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "cindernative_backup_id", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "cindernative_backup_az", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "cindernative_backup_container", Kind: str, Group: gCompat, Ignored: true},
-		{Name: "cinderbrick_vol_id", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "nova_inst_id", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "nova_inst_name", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "nova_restore_network", Kind: str, Group: gCompat, Ignored: true},
-		{Name: "glance_image_id", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "glance_image_name", Kind: str, Group: gCompat, Unsupported: noOS},
-		{Name: "glance_image_name_filter", Kind: str, Group: gCompat, Ignored: true},
-		{Name: "rsync_block_size", Kind: integer, Default: "4096", Group: gCompat, Ignored: true},
-		{Name: "temp_resource_prefix", Kind: str, Default: "freezer_", Group: gCompat, Ignored: true},
-		{Name: "log_config_append", Aliases: []string{"--log-config", "--log_config"}, Kind: str, Group: gCompat, Ignored: true},
-		{Name: "log_date_format", Kind: str, Group: gCompat, Ignored: true},
-		{Name: "use_syslog", Kind: boolean, Group: gCompat, Ignored: true},
-		{Name: "use_journal", Kind: boolean, Group: gCompat, Ignored: true},
-		{Name: "syslog_log_facility", Kind: str, Group: gCompat, Ignored: true},
-		{Name: "watch_log_file", Kind: boolean, Group: gCompat, Ignored: true},
-	}
+		// Accepted for the Python agent's jobs, not supported: a run that
+		// sets one fails with the reason (supporting one is deleting its
+		// Unsupported), or warns that it has no effect (NoEffect).
+		{Name: "snapshot", Short: "s", Section: gCompat, Unsupported: noLVM, Help: "Take a snapshot (LVM, or VSS on Windows) of the file system before the backup."},
+		{Name: "lvm_auto_snap", Section: gCompat, Unsupported: noLVM, Help: "Directory whose LVM volume is snapshotted automatically."},
+		{Name: "lvm_srcvol", Section: gCompat, Unsupported: noLVM, Help: "LVM volume to snapshot."},
+		{Name: "lvm_snapname", Section: gCompat, Unsupported: noLVM, Help: "Name of the LVM snapshot."},
+		{Name: "lvm_snap_perm", Default: "ro", Section: gCompat, NoEffect: noSnap, Help: "Permission of the LVM snapshot: ro or rw."},
+		{Name: "lvm_snapsize", Default: "1G", Section: gCompat, NoEffect: noSnap, Help: "Size of the LVM snapshot."},
+		{Name: "lvm_dirmount", Section: gCompat, Unsupported: noLVM, Help: "Directory the LVM snapshot is mounted on."},
+		{Name: "lvm_volgroup", Section: gCompat, Unsupported: noLVM, Help: "LVM volume group of the volume to snapshot."},
+		{Name: "mysql_conf", Section: gCompat, Unsupported: "the mysql mode is not supported by this agent", Help: "mysql mode: client configuration file."},
+		{Name: "sql_server_conf", Section: gCompat, Unsupported: "the sqlserver mode is not supported by this agent", Help: "sqlserver mode: configuration file."},
+		{Name: "cinder_vol_id", Section: gCompat, Unsupported: noOS, Help: "cinder mode: volume id."},
+		{Name: "cinder_vol_name", Section: gCompat, Unsupported: noOS, Help: "cinder mode: volume name."},
+		{Name: "cindernative_vol_id", Section: gCompat, Unsupported: noOS, Help: "cindernative mode: volume id."},
+		{Name: "cindernative_backup_id", Section: gCompat, Unsupported: noOS, Help: "cindernative mode: backup id."},
+		{Name: "cindernative_backup_az", Section: gCompat, Unsupported: noOS, Help: "cindernative mode: availability zone of the backup."},
+		{Name: "cindernative_backup_container", Section: gCompat, NoEffect: noOS, Help: "cindernative mode: container of the backup."},
+		{Name: "cinderbrick_vol_id", Section: gCompat, Unsupported: noOS, Help: "cinderbrick mode: volume id."},
+		{Name: "fullbackup_rotation", Type: config.Int, Section: gCompat, Unsupported: noOS, Help: "cindernative mode: take a full backup every N backups."},
+		{Name: "nova_inst_id", Section: gCompat, Unsupported: noOS, Help: "nova mode: instance id."},
+		{Name: "nova_inst_name", Section: gCompat, Unsupported: noOS, Help: "nova mode: instance name."},
+		{Name: "nova_restore_network", Section: gCompat, NoEffect: noOS, Help: "nova mode: network of the restored instance."},
+		{Name: "glance_image_id", Section: gCompat, Unsupported: noOS, Help: "glance mode: image id."},
+		{Name: "glance_image_name", Section: gCompat, Unsupported: noOS, Help: "glance mode: image name."},
+		{Name: "glance_image_name_filter", Section: gCompat, NoEffect: noOS, Help: "glance mode: skip images whose name contains this."},
+		{Name: "temp_resource_prefix", Default: "freezer_", Section: gCompat, NoEffect: noOS, Help: "Prefix of the temporary OpenStack resources a backup creates."},
+		{Name: "rsync_block_size", Type: config.Int, Default: "4096", Section: gCompat, NoEffect: "the rsync engine is not supported yet (only tar)", Help: "rsync engine: block size in bytes."},
+		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, NoEffect: "the storages use their own request timeouts and retries", Help: "Timeout of storage requests in seconds."},
+		{Name: "os_identity_api_version", Aliases: []string{"os_auth_ver"}, Default: "3", Section: gCompat, NoEffect: "only the Keystone v3 API is used", Help: "Keystone API version."},
+		{Name: "log_config_append", Aliases: []string{"log_config"}, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: a logging configuration file."},
+		{Name: "log_date_format", Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: the format of dates in the log."},
+		{Name: "use_syslog", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: log to syslog."},
+		{Name: "use_journal", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: log to the systemd journal."},
+		{Name: "syslog_log_facility", Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: syslog facility."},
+		{Name: "watch_log_file", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: reopen the log file when it is moved."},
+	}, config.ProgramOpts(gProgram, "a commented job file (--config) with every option, its help and default")...)
 }
 
 // storageKeys are the options a storage constructor may read; they are

@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseArgsSpellings(t *testing.T) {
-	opts := options()
+	opts := schema()
 	cases := []struct {
 		args []string
 		want map[string]string
@@ -18,16 +18,16 @@ func TestParseArgsSpellings(t *testing.T) {
 		{[]string{"-F", "/d", "-Nb", "-C", "c", "-M", "5", "-R", "3", "-m", "fs", "-e", "tar"},
 			map[string]string{"path_to_backup": "/d", "backup_name": "b", "container": "c", "max_segment_size": "5", "remove_older_than": "3", "mode": "fs", "engine_name": "tar"}},
 		{[]string{"--engine", "tar", "--os-auth-ver", "3", "--logfile", "/l"}, map[string]string{"engine_name": "tar", "os_identity_api_version": "3", "log_file": "/l"}},
-		{[]string{"--dry-run", "--nosync", "-q", "-d"}, map[string]string{"dry_run": "True", "sync": "False", "quiet": "True", "debug": "True"}},
-		{[]string{"--incremental"}, map[string]string{"incremental": "True"}},
-		{[]string{"--noincremental"}, map[string]string{"incremental": "False"}},
+		{[]string{"--dry-run", "--nosync", "-q", "-d"}, map[string]string{"dry_run": "true", "sync": "false", "quiet": "true", "debug": "true"}},
+		{[]string{"--incremental"}, map[string]string{"incremental": "true"}},
+		{[]string{"--noincremental"}, map[string]string{"incremental": "false"}},
 		// 13.0 spelled --no-incremental with a value; HEAD has no such option.
-		{[]string{"--no-incremental"}, map[string]string{"no_incremental": "True"}},
-		{[]string{"--no-incremental", "True", "--max-level", "2"}, map[string]string{"no_incremental": "True", "max_level": "2"}},
-		{[]string{"--no-incremental", "False"}, map[string]string{"no_incremental": "False"}},
-		{[]string{"--no-incremental", "--max-level", "2"}, map[string]string{"no_incremental": "True", "max_level": "2"}},
-		{[]string{"--consistency-check", "--consistency-checksum", "ab"}, map[string]string{"consistency_check": "True", "consistency_checksum": "ab"}},
-		{[]string{"--overwrite=false"}, map[string]string{"overwrite": "False"}},
+		{[]string{"--no-incremental"}, map[string]string{"no_incremental": "true"}},
+		{[]string{"--no-incremental", "True", "--max-level", "2"}, map[string]string{"no_incremental": "true", "max_level": "2"}},
+		{[]string{"--no-incremental", "False"}, map[string]string{"no_incremental": "false"}},
+		{[]string{"--no-incremental", "--max-level", "2"}, map[string]string{"no_incremental": "true", "max_level": "2"}},
+		{[]string{"--consistency-check", "--consistency-checksum", "ab"}, map[string]string{"consistency_check": "true", "consistency_checksum": "ab"}},
+		{[]string{"--overwrite=false"}, map[string]string{"overwrite": "false"}},
 		{[]string{"--metadata-out", "-"}, map[string]string{"metadata_out": "-"}},
 	}
 	for _, c := range cases {
@@ -36,14 +36,14 @@ func TestParseArgsSpellings(t *testing.T) {
 			t.Errorf("%v: %v", c.args, err)
 			continue
 		}
-		if !reflect.DeepEqual(cl.values, c.want) {
-			t.Errorf("%v: got %v, want %v", c.args, cl.values, c.want)
+		if got := argValues(cl); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%v: got %v, want %v", c.args, got, c.want)
 		}
 	}
 }
 
 func TestParseArgsErrors(t *testing.T) {
-	opts := options()
+	opts := schema()
 	for _, c := range []struct {
 		args []string
 		want string
@@ -59,56 +59,8 @@ func TestParseArgsErrors(t *testing.T) {
 		}
 	}
 	cl, err := parseArgs([]string{"--help", "--version"}, opts)
-	if err != nil || !cl.help || !cl.version {
+	if err != nil || !cl.args.Bool("", "help") || !cl.args.Bool("", "version") {
 		t.Fatalf("help/version: %+v %v", cl, err)
-	}
-}
-
-func TestParseINIConfigparserRules(t *testing.T) {
-	in := `# comment
-; other comment
-[DEFAULT]
-Shared = 1
-
-[default]
-Path_To_Backup = /data
-BACKUP-NAME: b1
-empty =
-multi = first
-   second
-inline = a # not a comment in configparser
-
-[storage:one]
-storage = local
-container = /tmp/x
-`
-	secs, err := parseINI(strings.NewReader(in), "job.ini")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(secs) != 3 || secs[1].name != "default" || secs[2].name != "storage:one" {
-		t.Fatalf("sections %+v", secs)
-	}
-	d := secs[1].vals
-	want := map[string]string{"path_to_backup": "/data", "backup-name": "b1", "empty": "", "multi": "first\nsecond", "inline": "a # not a comment in configparser", "shared": "1"}
-	if !reflect.DeepEqual(d, want) {
-		t.Fatalf("values %q, want %q", d, want)
-	}
-	if secs[2].vals["shared"] != "1" {
-		t.Fatalf("[DEFAULT] not inherited: %v", secs[2].vals)
-	}
-	for _, bad := range []string{
-		"key = before section\n",
-		"[a]\nk = 1\nk = 2\n",
-		"[a]\n[a]\n",
-		"[a]\nno value line\n",
-		"[a\n",
-	} {
-		if _, err := parseINI(strings.NewReader(bad), "bad.ini"); err == nil {
-			t.Errorf("accepted %q", bad)
-		} else if !strings.Contains(err.Error(), "bad.ini:") {
-			t.Errorf("error %v does not name the file and line", err)
-		}
 	}
 }
 
@@ -145,11 +97,11 @@ ssh_host = h
 ssh_port = 2222
 `)
 	oslo := writeFile(t, "agent.conf", "[DEFAULT]\nhostname = fromoslo\nbackup_name = fromoslo\n")
-	cl, err := parseArgs([]string{"--config", job, "--config-file", oslo, "--container", "/from/cli"}, options())
+	cl, err := parseArgs([]string{"--config", job, "--config-file", oslo, "--container", "/from/cli"}, schema())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := resolve(cl, options(), os.Getenv)
+	s, err := resolve(cl, schema(), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +122,8 @@ ssh_port = 2222
 	if !s.bool("dry_run") || s.bool("overwrite") || s.int("max_level") != 3 {
 		t.Errorf("typed values wrong: dry_run %v overwrite %v max_level %d", s.bool("dry_run"), s.bool("overwrite"), s.int("max_level"))
 	}
-	if s.int("always_level") != 0 || s.setBy["always_level"] != "" {
-		t.Errorf("empty always_level: %q set by %q", s.values["always_level"], s.setBy["always_level"])
+	if s.int("always_level") != 0 || s.setBy("always_level") != "" {
+		t.Errorf("empty always_level: %q set by %q", s.str("always_level"), s.setBy("always_level"))
 	}
 	if !reflect.DeepEqual(s.unknown, []string{"compression_unused", "unknown_key"}) {
 		t.Errorf("unknown %v", s.unknown)
@@ -194,15 +146,19 @@ func TestResolveRejectsBadValues(t *testing.T) {
 		{"--action", "explode"},
 		{"--storage", "tape"},
 	} {
-		cl, err := parseArgs(args, options())
+		cl, err := parseArgs(args, schema())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := resolve(cl, options(), os.Getenv); err == nil {
+		if _, err := resolve(cl, schema(), os.Getenv); err == nil {
 			t.Errorf("%v accepted", args)
 		}
 	}
-	if _, err := resolve(cmdline{values: map[string]string{"config": "/does/not/exist.ini"}}, options(), os.Getenv); err == nil {
+	cl, err := parseArgs([]string{"--config", "/does/not/exist.ini"}, schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resolve(cl, schema(), os.Getenv); err == nil {
 		t.Error("missing --config file accepted")
 	}
 }
@@ -222,11 +178,11 @@ func TestIncrementalDefault(t *testing.T) {
 		{[]string{"--incremental", "--no-incremental"}, false},
 		{[]string{"--max-level", "2", "--no-incremental=anything"}, false}, // 13.0: any non-empty value
 	} {
-		cl, err := parseArgs(c.args, options())
+		cl, err := parseArgs(c.args, schema())
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := resolve(cl, options(), os.Getenv)
+		s, err := resolve(cl, schema(), os.Getenv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,8 +198,8 @@ func TestUnsupportedOptionsFail(t *testing.T) {
 		{"--nova-inst-id", "x"},
 		{"--mysql-conf", "/etc/my.cnf"},
 	} {
-		cl, _ := parseArgs(args, options())
-		s, err := resolve(cl, options(), os.Getenv)
+		cl, _ := parseArgs(args, schema())
+		s, err := resolve(cl, schema(), os.Getenv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,8 +209,8 @@ func TestUnsupportedOptionsFail(t *testing.T) {
 	}
 	// A job INI that says "snapshot = False" is fine.
 	job := writeFile(t, "j.ini", "[action]\nsnapshot = False\nbackup_name = b\n")
-	cl, _ := parseArgs([]string{"--config", job}, options())
-	s, err := resolve(cl, options(), os.Getenv)
+	cl, _ := parseArgs([]string{"--config", job}, schema())
+	s, err := resolve(cl, schema(), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,8 +221,8 @@ func TestUnsupportedOptionsFail(t *testing.T) {
 
 func TestStorageSectionNeedsStorageAndContainer(t *testing.T) {
 	job := writeFile(t, "j.ini", "[storage:x]\nstorage = local\n")
-	cl, _ := parseArgs([]string{"--config", job}, options())
-	s, err := resolve(cl, options(), os.Getenv)
+	cl, _ := parseArgs([]string{"--config", job}, schema())
+	s, err := resolve(cl, schema(), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,21 +245,21 @@ func TestDefaultOsloConfigFiles(t *testing.T) {
 		args                         []string
 		name, host, container, setBy string
 	}{
-		{nil, "fromdefault", "defhost", "fromdir", "oslo"},
-		{[]string{"--config-file", given}, "fromgiven", "", "fromdir", "oslo"},
-		{[]string{"--backup-name", "fromcli"}, "fromcli", "defhost", "fromdir", "cli"},
+		{nil, "fromdefault", "defhost", "fromdir", fromOslo},
+		{[]string{"--config-file", given}, "fromgiven", "", "fromdir", fromOslo},
+		{[]string{"--backup-name", "fromcli"}, "fromcli", "defhost", "fromdir", fromCLI},
 	} {
-		cl, err := parseArgs(tc.args, options())
+		cl, err := parseArgs(tc.args, schema())
 		if err != nil {
 			t.Fatal(err)
 		}
 		cl.defaultFiles, cl.defaultDirs = []string{def}, []string{dir}
-		s, err := resolve(cl, options(), func(string) string { return "" })
+		s, err := resolve(cl, schema(), func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.str("backup_name") != tc.name || s.setBy["backup_name"] != tc.setBy || s.str("container") != tc.container {
-			t.Errorf("args %v: backup_name %q (by %s), container %q", tc.args, s.str("backup_name"), s.setBy["backup_name"], s.str("container"))
+		if s.str("backup_name") != tc.name || s.setBy("backup_name") != tc.setBy || s.str("container") != tc.container {
+			t.Errorf("args %v: backup_name %q (by %s), container %q", tc.args, s.str("backup_name"), s.setBy("backup_name"), s.str("container"))
 		}
 		if tc.host != "" && s.str("hostname") != tc.host {
 			t.Errorf("args %v: hostname %q, want %q", tc.args, s.str("hostname"), tc.host)
@@ -324,9 +280,9 @@ func TestOsloFilesSubstitute(t *testing.T) {
 		t.Errorf("container %q hostname %q", s.str("container"), s.str("hostname"))
 	}
 	oslo = writeFile(t, "bad.conf", "[DEFAULT]\ncontainer = $nosuch/x\n")
-	cl, err := parseArgs([]string{"--config-file", oslo, "--backup-name", "b"}, options())
+	cl, err := parseArgs([]string{"--config-file", oslo, "--backup-name", "b"}, schema())
 	if err == nil {
-		_, err = resolve(cl, options(), os.Getenv)
+		_, err = resolve(cl, schema(), os.Getenv)
 	}
 	if err == nil || !strings.Contains(err.Error(), "option [DEFAULT] container: $nosuch") {
 		t.Errorf("error %v", err)
@@ -337,13 +293,23 @@ func TestOsloFilesSubstitute(t *testing.T) {
 // failing the test on any error.
 func mustResolve(t *testing.T, args ...string) *settings {
 	t.Helper()
-	cl, err := parseArgs(args, options())
+	cl, err := parseArgs(args, schema())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := resolve(cl, options(), os.Getenv)
+	s, err := resolve(cl, schema(), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// argValues is the command line's settings by option name, last one
+// winning.
+func argValues(cl cmdline) map[string]string {
+	m := map[string]string{}
+	for _, st := range cl.args.Settings {
+		m[st.Opt.Name] = st.Value
+	}
+	return m
 }

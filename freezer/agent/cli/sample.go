@@ -14,29 +14,15 @@ const sampleSection = "default"
 // writeSample renders a commented job INI (--config) with every option a
 // job file may set, its help, type and default: etc/freezer's
 // freezer-agent-job.ini.sample is this output, so it never drifts from the
-// code. Options that only make sense on the command line, and options the
-// agent accepts but does not support, are left out.
-func writeSample(w io.Writer, opts []opt) error {
-	var s config.Schema
-	for _, o := range opts {
-		if o.Unsupported != "" || o.Ignored {
+// code. Command-line-only options and --config itself are left out.
+func writeSample(w io.Writer, s config.Schema) error {
+	var out config.Schema
+	for _, o := range s {
+		if o.Name == "config" {
 			continue
 		}
-		switch o.Name {
-		case "config", "config_file", "config_dir":
-			continue
-		}
-		t := config.String
-		switch o.Kind {
-		case boolean:
-			t = config.Bool
-		case integer:
-			t = config.Int
-		case float:
-			t = config.Float
-		}
-		s = append(s, config.Opt{Group: sampleSection, Name: o.Name, Type: t,
-			Default: o.Default, Help: o.Help, Choices: o.Choices})
+		o.Group = sampleSection
+		out = append(out, o)
 	}
-	return config.WriteSample(w, s)
+	return config.WriteSample(w, out)
 }

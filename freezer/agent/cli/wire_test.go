@@ -19,11 +19,11 @@ import (
 // openFromArgs opens the storages a command line names, as a run does.
 func openFromArgs(t *testing.T, args ...string) backup.Storage {
 	t.Helper()
-	cl, err := parseArgs(args, options())
+	cl, err := parseArgs(args, schema())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := resolve(cl, options(), os.Getenv)
+	s, err := resolve(cl, schema(), os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
