@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"freezer.dev/freezer/internal/config"
@@ -27,13 +27,6 @@ const DefaultJobsDir = "/etc/freezer/scheduler/conf.d"
 
 // Env reads an environment variable.
 type Env func(string) string
-
-// flag describes how an option is spelled on the command line.
-type flag struct {
-	group, name string
-	long        []string // without the leading "--"
-	short       string   // without the "-"
-}
 
 // osAuth maps the [service_auth] options to their environment variables.
 var osAuth = []struct{ name, env, help string }{
@@ -65,20 +58,20 @@ func Schema() config.Schema {
 		return out
 	}
 	s := config.Schema{
-		{Name: "debug", Type: config.Bool, Default: "false", Help: "Log at DEBUG level instead of INFO."},
+		{Name: "debug", Short: "d", Type: config.Bool, Default: "false", Help: "Log at DEBUG level instead of INFO."},
 		{Name: "log_file", Help: "Log to this file instead of standard error.", Deprecated: d("logfile")},
 		{Name: "log_dir", Help: "Directory for a relative log_file.", Deprecated: d("logdir")},
 		{Name: "use_json", Type: config.Bool, Default: "false", Help: "Log JSON lines."},
 
-		{Group: GroupScheduler, Name: "client_id", Help: "The client_id used when contacting the service; default <project_id>_<hostname>.", Deprecated: d("client_id", "client-id")},
-		{Group: GroupScheduler, Name: "no_api", Type: config.Bool, Default: "false", Help: "Do not use the API: run only the job files of jobs_dir.", Deprecated: d("no_api", "no-api")},
-		{Group: GroupScheduler, Name: "jobs_dir", Default: DefaultJobsDir, Help: "Directory of the job files (env FREEZER_SCHEDULER_CONF_D).", Deprecated: d("conf")},
-		{Group: GroupScheduler, Name: "interval", Type: config.Int, Default: "60", Help: "API polling interval in seconds.", Deprecated: d("interval")},
+		{Group: GroupScheduler, Name: "client_id", Short: "c", Help: "The client_id used when contacting the service; default <project_id>_<hostname>.", Deprecated: d("client_id", "client-id")},
+		{Group: GroupScheduler, Name: "no_api", Short: "n", Type: config.Bool, Default: "false", Help: "Do not use the API: run only the job files of jobs_dir.", Deprecated: d("no_api", "no-api")},
+		{Group: GroupScheduler, Name: "jobs_dir", Short: "f", Default: DefaultJobsDir, Help: "Directory of the job files (env FREEZER_SCHEDULER_CONF_D).", Deprecated: d("conf")},
+		{Group: GroupScheduler, Name: "interval", Short: "i", Type: config.Int, Default: "60", Help: "API polling interval in seconds.", Deprecated: d("interval")},
 		{Group: GroupScheduler, Name: "no_daemon", Type: config.Bool, Default: "false", Help: "Run in the foreground instead of as a daemon.", Deprecated: d("no_daemon", "no-daemon")},
 		{Group: GroupScheduler, Name: "insecure", Type: config.Bool, Default: "false", Help: "Do not verify TLS certificates.", Deprecated: d("insecure")},
 		{Group: GroupScheduler, Name: "disable_exec", Type: config.Bool, Default: "false", Help: "Refuse jobs that contain exec actions.", Deprecated: d("disable_exec", "disable-exec")},
 		{Group: GroupScheduler, Name: "concurrent_jobs", Type: config.Int, Default: "1", Help: "How many jobs may run at the same time.", Deprecated: d("concurrent_jobs")},
-		{Group: GroupScheduler, Name: "enable_v1_api", Type: config.Bool, Default: "false", Help: "Use the v1 API (not supported: v2 is always used).", Deprecated: d("enable_v1_api", "enable-v1-api")},
+		{Group: GroupScheduler, Name: "enable_v1_api", Type: config.Bool, Default: "false", Help: "Use the v1 API.", NoEffect: "the v2 API is always used", Deprecated: d("enable_v1_api", "enable-v1-api")},
 		{Group: GroupScheduler, Name: "centralized_scheduler", Type: config.Bool, Default: "false", Help: "Run as a central scheduler (jobs of every project, with trusts)."},
 		{Group: GroupScheduler, Name: "agent_path", Help: "freezer-agent executable; default: next to freezer-scheduler, then PATH."},
 		{Group: GroupScheduler, Name: "pid_file", Help: "Daemon pid file; default <tmpdir>/freezer_sched_<home dir name>.pid."},
@@ -104,52 +97,15 @@ func Schema() config.Schema {
 		}
 		s = append(s, opt)
 	}
-	return s
+	s = append(s,
+		config.Opt{Name: "config_file", Type: config.MultiString, CLIOnly: true, Section: sectionProgram, Metavar: "PATH",
+			Help: "Config file to read (repeatable). Default: the first freezer.conf and the first scheduler.conf found in ~/.freezer, ~, /etc/freezer and /etc."},
+		config.Opt{Name: "config_dir", Type: config.MultiString, CLIOnly: true, Section: sectionProgram, Metavar: "DIR",
+			Help: "Directory of *.conf files read after the config files, in sorted order (repeatable)."})
+	return append(s, config.ProgramOpts(sectionProgram, "a commented scheduler.conf sample")...)
 }
 
-// flags lists the command-line spellings of every option: oslo's
-// "--<group>-<name>" for grouped options, the dashed name, the deprecated
-// [DEFAULT] spellings (--conf, --concurrent_jobs, --os-username, ...) and
-// the short letters.
-func flags() []flag {
-	var out []flag
-	for _, o := range Schema() {
-		dash := strings.ReplaceAll(o.Name, "_", "-")
-		f := flag{group: o.Group, name: o.Name}
-		add := func(n string) {
-			for _, x := range f.long {
-				if x == n {
-					return
-				}
-			}
-			f.long = append(f.long, n)
-		}
-		add(dash)
-		add(o.Name)
-		if o.Group != "" {
-			add(o.Group + "-" + dash)
-			add(strings.ReplaceAll(o.Group, "_", "-") + "-" + dash)
-		}
-		for _, dn := range o.Deprecated {
-			add(strings.ReplaceAll(dn.Name, "_", "-"))
-			add(dn.Name)
-		}
-		switch o.Name {
-		case "client_id":
-			f.short = "c"
-		case "no_api":
-			f.short = "n"
-		case "jobs_dir":
-			f.short = "f"
-		case "interval":
-			f.short = "i"
-		case "debug":
-			f.short = "d"
-		}
-		out = append(out, f)
-	}
-	return out
-}
+const sectionProgram = "Program"
 
 // Parsed is the outcome of Parse.
 type Parsed struct {
@@ -172,106 +128,20 @@ var ErrUsage = errors.New("usage error")
 // ones, else upstream's default search under home and /etc), and resolves
 // every option: command line > config file > OS_* environment > default.
 func Parse(args []string, env Env, home string) (*Parsed, error) {
-	p := &Parsed{}
-	type setting struct{ group, name, value string }
-	var sets []setting
-	byName := map[string]flag{}
-	byShort := map[string]flag{}
-	for _, f := range flags() {
-		for _, l := range f.long {
-			byName[l] = f
-		}
-		if f.short != "" {
-			byShort[f.short] = f
-		}
-	}
 	schema := Schema()
-	isBool := map[config.Name]bool{}
-	for _, o := range schema {
-		isBool[config.Name{Group: o.Group, Name: o.Name}] = o.Type == config.Bool
+	a, err := schema.ParseArgs(args)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			if i+1 < len(args) && p.Action == "" {
-				p.Action = args[i+1]
-			}
-			i = len(args)
-			continue
-		case a == "-h" || a == "--help":
-			p.Help = true
-			continue
-		case a == "--version":
-			p.Version = true
-			continue
-		case a == "--print-sample-config":
-			p.PrintSample = true
-			continue
-		case !strings.HasPrefix(a, "-") || a == "-":
-			if p.Action != "" {
-				return nil, fmt.Errorf("%w: unexpected argument %q", ErrUsage, a)
-			}
-			p.Action = a
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		next := func() (string, error) {
-			if hasValue {
-				return value, nil
-			}
-			if i+1 >= len(args) {
-				return "", fmt.Errorf("%w: %s needs a value", ErrUsage, a)
-			}
-			i++
-			return args[i], nil
-		}
-		switch name {
-		case "config-file", "config_file":
-			v, err := next()
-			if err != nil {
-				return nil, err
-			}
-			p.ConfigFiles = append(p.ConfigFiles, v)
-			continue
-		case "config-dir", "config_dir":
-			v, err := next()
-			if err != nil {
-				return nil, err
-			}
-			p.ConfigDirs = append(p.ConfigDirs, v)
-			continue
-		}
-		var f flag
-		var ok bool
-		if strings.HasPrefix(a, "--") {
-			f, ok = byName[name]
-			if !ok && strings.HasPrefix(name, "no") {
-				// oslo's negated booleans: --nodebug, --nono-daemon.
-				if g, ok2 := byName[strings.TrimPrefix(name, "no")]; ok2 && isBool[config.Name{Group: g.group, Name: g.name}] && !hasValue {
-					sets = append(sets, setting{g.group, g.name, "false"})
-					continue
-				}
-			}
-		} else {
-			f, ok = byShort[name]
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: unrecognized arguments: %s", ErrUsage, a)
-		}
-		if isBool[config.Name{Group: f.group, Name: f.name}] {
-			v := "true"
-			if hasValue {
-				v = value
-			}
-			sets = append(sets, setting{f.group, f.name, v})
-			continue
-		}
-		v, err := next()
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, setting{f.group, f.name, v})
+	p := &Parsed{
+		Help: a.Bool("", "help"), Version: a.Bool("", "version"), PrintSample: a.Bool("", "print_sample_config"),
+		ConfigFiles: a.All("", "config_file"), ConfigDirs: a.All("", "config_dir"),
+	}
+	if len(a.Positional) > 1 {
+		return nil, fmt.Errorf("%w: unexpected argument %q", ErrUsage, a.Positional[1])
+	}
+	if len(a.Positional) == 1 {
+		p.Action = a.Positional[0]
 	}
 	if p.Help || p.Version || p.PrintSample {
 		return p, nil
@@ -279,7 +149,7 @@ func Parse(args []string, env Env, home string) (*Parsed, error) {
 	if p.Action == "" {
 		return nil, fmt.Errorf("%w: an action is required: %s", ErrUsage, strings.Join(Actions, "|"))
 	}
-	if !contains(Actions, p.Action) {
+	if !slices.Contains(Actions, p.Action) {
 		return nil, fmt.Errorf("%w: invalid action %q (choose from %s)", ErrUsage, p.Action, strings.Join(Actions, ", "))
 	}
 	files := p.ConfigFiles
@@ -299,20 +169,18 @@ func Parse(args []string, env Env, home string) (*Parsed, error) {
 	// [service_auth] options, so a file value still wins.
 	for _, o := range osAuth {
 		if v := env(o.env); v != "" && !vals.IsSet(GroupServiceAuth, o.name) {
-			if err := vals.Set(GroupServiceAuth, o.name, v); err != nil {
+			if err := vals.SetFrom(GroupServiceAuth, o.name, v, "environment"); err != nil {
 				return nil, fmt.Errorf("environment %s: %w", o.env, err)
 			}
 		}
 	}
 	if v := env("FREEZER_SCHEDULER_CONF_D"); v != "" && !vals.IsSet(GroupScheduler, "jobs_dir") {
-		if err := vals.Set(GroupScheduler, "jobs_dir", v); err != nil {
+		if err := vals.SetFrom(GroupScheduler, "jobs_dir", v, "environment"); err != nil {
 			return nil, err
 		}
 	}
-	for _, s := range sets {
-		if err := vals.Set(s.group, s.name, s.value); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUsage, err)
-		}
+	if err := vals.Apply(a, "command line"); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if err := validate(vals); err != nil {
 		return nil, err
@@ -320,6 +188,10 @@ func Parse(args []string, env Env, home string) (*Parsed, error) {
 	p.Values = vals
 	return p, nil
 }
+
+// NoEffect lists the options that were set but do nothing here; the
+// scheduler warns about each.
+func (p *Parsed) NoEffect() []config.Opt { return p.Values.NoEffect(Schema()) }
 
 func validate(v *config.Values) error {
 	if n := v.Int(GroupScheduler, "interval"); n <= 0 {
@@ -335,15 +207,6 @@ func validate(v *config.Values) error {
 		return errors.New("jobs_dir must not be empty")
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // DefaultConfigFiles is oslo's find_config_files("freezer", "scheduler",
@@ -371,42 +234,21 @@ func DefaultConfigFiles(home string) []string {
 // Usage is the --help text.
 func Usage() string {
 	var b strings.Builder
-	b.WriteString("usage: freezer-scheduler [options] {start,stop,restart,status,reload}\n\n")
-	b.WriteString("  --config-file PATH   config file (repeatable); default: freezer.conf and scheduler.conf\n")
-	b.WriteString("                       found in ~/.freezer, ~, /etc/freezer, /etc\n")
-	b.WriteString("  --config-dir DIR     directory of *.conf files (repeatable)\n")
-	b.WriteString("  --version            print the version and exit\n")
-	b.WriteString("  --print-sample-config  print a commented scheduler.conf sample and exit\n\n")
-	fl := flags()
-	sort.SliceStable(fl, func(i, j int) bool { return fl[i].group < fl[j].group })
-	help := map[config.Name]config.Opt{}
-	for _, o := range Schema() {
-		help[config.Name{Group: o.Group, Name: o.Name}] = o
-	}
-	for _, f := range fl {
-		o := help[config.Name{Group: f.group, Name: f.name}]
-		names := []string{}
-		if f.short != "" {
-			names = append(names, "-"+f.short)
-		}
-		for _, l := range f.long {
-			if strings.Contains(l, "_") && l != o.Name {
-				continue // keep the list short: dashed spellings only
-			}
-			if l == o.Name && strings.Contains(l, "_") {
-				continue
-			}
-			names = append(names, "--"+l)
-		}
-		group := f.group
-		if group == "" {
-			group = "DEFAULT"
-		}
-		def := ""
-		if o.Default != "" {
-			def = " (default " + o.Default + ")"
-		}
-		fmt.Fprintf(&b, "  %s\n      [%s] %s: %s%s\n", strings.Join(names, ", "), group, o.Name, o.Help, def)
-	}
+	config.WriteHelp(&b, config.Help{
+		Usage: "freezer-scheduler [options] {start,stop,restart,status,reload}",
+		Description: `freezer-scheduler runs freezer jobs on this node: it registers the node
+with freezer-api, polls its jobs and runs their actions through
+freezer-agent on schedule. start runs it as a daemon (in the foreground
+with --no-daemon), stop, restart and status act on the running daemon,
+reload makes it read its configuration again.
+
+Every option can be given on the command line or in a config file, under
+its [group]; the command line wins, then the files, then the OS_*
+environment for [service_auth], then the default. A boolean's value is
+true/false, yes/no, on/off or 1/0, in any case; --noNAME turns one off.`,
+		Sections: []string{"Options", "[scheduler] options", "[capabilities] options", "[service_auth] options", sectionProgram},
+		Epilog: `Exit status: 0 success, 1 failure, 2 usage error, 3 not running (status,
+stop, reload), 65 bad configuration.`,
+	}, Schema())
 	return b.String()
 }

@@ -240,3 +240,26 @@ func TestSubstitutionInFilesNotInEnvironment(t *testing.T) {
 		t.Errorf("environment password %q, want it as given", a.Password)
 	}
 }
+
+// enable_v1_api is accepted and has no effect: --help says so, and Parse
+// reports it for the scheduler's warning when it is set.
+func TestNoEffectOptions(t *testing.T) {
+	if !strings.Contains(Usage(), "has no effect here: the v2 API is always used") {
+		t.Errorf("usage text:\n%s", Usage())
+	}
+	dir := t.TempDir()
+	p, err := Parse([]string{"--config-dir", dir, "--enable-v1-api", "status"}, noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ne := p.NoEffect(); len(ne) != 1 || ne[0].Name != "enable_v1_api" {
+		t.Errorf("no effect: %+v", ne)
+	}
+	p, err = Parse([]string{"--config-dir", dir, "status"}, noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ne := p.NoEffect(); len(ne) != 0 {
+		t.Errorf("no effect by default: %+v", ne)
+	}
+}

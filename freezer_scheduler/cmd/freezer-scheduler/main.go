@@ -163,6 +163,9 @@ func foreground(args []string, p *options.Parsed, pf daemon.PidFile, home string
 		return exitFailure
 	}
 	defer closeLog()
+	for _, o := range p.NoEffect() {
+		log.WithFields(logrus.Fields{"option": o.Where(), "reason": o.NoEffect}).Warn("option accepted but has no effect")
+	}
 	if err := pf.Acquire(); err != nil {
 		log.WithError(err).Error("not starting")
 		return exitFailure
