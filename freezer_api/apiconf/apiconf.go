@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"freezer.dev/freezer/internal/config"
@@ -23,7 +21,7 @@ func Schema() config.Schema {
 	return config.Schema{
 		{Group: "DEFAULT", Name: "bind_host", Type: config.String, Default: "0.0.0.0", Help: "IP address the API server listens on."},
 		{Group: "DEFAULT", Name: "bind_port", Type: config.Int, Default: "9090", Help: "TCP port the API server listens on."},
-		{Group: "DEFAULT", Name: "debug", Type: config.Bool, Default: "false", Help: "Log at debug level."},
+		{Group: "DEFAULT", Name: "debug", Short: "d", Type: config.Bool, Default: "false", Help: "Log at debug level."},
 		{Group: "DEFAULT", Name: "log_file", Type: config.String, Help: "Log to this file instead of stderr (relative to log_dir if that is set)."},
 		{Group: "DEFAULT", Name: "log_dir", Type: config.String, Help: "Directory of log_file."},
 		{Group: "DEFAULT", Name: "use_json", Type: config.Bool, Default: "false", Help: "Log JSON lines instead of text."},
@@ -42,9 +40,10 @@ func Schema() config.Schema {
 		{Group: "noauth", Name: "trust_headers", Type: config.Bool, Default: "false",
 			Help: "In noauth mode, take the caller's project, user and roles from the X-Project-Id, X-User-Id and X-Roles headers."},
 
-		{Group: "storage", Name: "backend", Type: config.String, Default: "sqlalchemy", Help: "Deprecated upstream; only the SQL backend exists here."},
+		{Group: "storage", Name: "backend", Type: config.String, Default: "sqlalchemy", Help: "Storage backend (deprecated upstream).",
+			NoEffect: "only the SQL backend exists here"},
 		{Group: "storage", Name: "driver", Type: config.String, Default: "sqlalchemy", Choices: []string{"sqlalchemy", "freezer_api.storage.sqlachemy.SQLAlchemyDriver"},
-			Help: "Deprecated upstream; only the SQL backend exists here (Elasticsearch is not supported)."},
+			Help: "Storage driver (deprecated upstream).", NoEffect: "only the SQL backend exists here (Elasticsearch is not supported)"},
 
 		{Group: "database", Name: "connection", Type: config.String, Default: DefaultConnection, Secret: true,
 			Help:       "SQLAlchemy URL of the database: mysql+pymysql://user:password@host/freezer?charset=utf8, sqlite:///relative.db or sqlite:////absolute.db.",
@@ -115,6 +114,8 @@ type Settings struct {
 
 	// ConfigFiles are the files actually read, for the start-up log.
 	ConfigFiles []string
+	// NoEffect are the options set that do nothing here, to warn about.
+	NoEffect []config.Opt
 }
 
 // NoAuth is the [noauth] section.
@@ -146,7 +147,91 @@ type Keystone struct {
 type Args struct {
 	ConfigFiles []string
 	ConfigDirs  []string
-	Overrides   map[config.Name]string // e.g. --bind-port
+	// Overrides are the options the command line sets (--bind-port),
+	// applied over the files; nil sets none.
+	Overrides *config.Args
+}
+
+// Sections of --help.
+const (
+	sectionFiles   = "Configuration files"
+	sectionProgram = "Program"
+)
+
+// commandLine is Schema plus the options that exist on the command line
+// only: the config files and the program's own flags.
+func commandLine(program ...config.Opt) config.Schema {
+	s := append(Schema(),
+		config.Opt{Name: "config_file", Type: config.MultiString, CLIOnly: true, Section: sectionFiles, Metavar: "FILE",
+			Help: "Config file to read (repeatable). Default: the first freezer.conf and the first freezer-api.conf found in ~/.freezer, ~, /etc/freezer and /etc."},
+		config.Opt{Name: "config_dir", Type: config.MultiString, CLIOnly: true, Section: sectionFiles, Metavar: "DIR",
+			Help: "Directory of *.conf files read after the config files, in sorted order (repeatable)."})
+	return append(s, program...)
+}
+
+// APICommandLine is freezer-api's command line: every option of Schema
+// (as --name or --group-name), the config files, --help, --version,
+// --print-sample-config and --print-policy.
+func APICommandLine() config.Schema {
+	return commandLine(append(config.ProgramOpts(sectionProgram, "a commented freezer-api.conf sample"),
+		config.Opt{Name: "print_policy", Type: config.Bool, CLIOnly: true, Section: sectionProgram,
+			Help: "Print the default policy rules as a commented policy.yaml and exit."})...)
+}
+
+// ManageCommandLine is freezer-manage's command line: every option of
+// Schema, the config files, --help and --version.
+func ManageCommandLine() config.Schema {
+	return commandLine(config.ProgramOpts(sectionProgram, "")[:2]...)
+}
+
+// APIHelp is freezer-api's --help text around its options.
+var APIHelp = config.Help{
+	Usage: "freezer-api [options]\n       freezer-api --print-sample-config | --print-policy",
+	Description: `freezer-api serves the Freezer v2 REST API. Every option of freezer-api.conf
+can also be given on the command line, as --name or --group-name (the
+command line wins over the files). A boolean's value is true/false,
+yes/no, on/off or 1/0, in any case; --noNAME turns one off.`,
+	Sections: []string{sectionFiles, "Options"},
+	Epilog:   "Exit status: 0 stopped cleanly, 1 failure while serving, 2 usage or configuration error.",
+}
+
+// ManageHelp is freezer-manage's --help text around its options.
+var ManageHelp = config.Help{
+	Usage: "freezer-manage [options] db COMMAND",
+	Description: `freezer-manage administers freezer-api's database, found with the
+configuration of freezer-api (the same files and options).
+
+commands:
+  sync, update   create or upgrade the schema to this version's latest
+  version        print the schema version of the database and the latest known
+  show           print the database's tables as a JSON list
+  remove         drop every freezer-api table (all data is lost)
+  import-upstream URL
+                 copy the clients, actions, jobs, sessions and backups of the
+                 Python freezer-api database at URL (an SQLAlchemy URL) into
+                 this one, keeping ids; rows already here are kept`,
+	Sections: []string{sectionFiles, "Options"},
+	Epilog:   "Exit status: 0 success, 1 the command failed, 2 usage or configuration error.",
+}
+
+// ParseArgs reads a command line of cl (APICommandLine or
+// ManageCommandLine). Options may come anywhere, after sub-commands too,
+// as oslo accepts them; the other arguments are returned in order. Values
+// are type-checked here, so that a bad --bind-port is a usage error.
+func ParseArgs(cl config.Schema, args []string) (Args, []string, error) {
+	parsed, err := cl.ParseArgs(args)
+	if err != nil {
+		return Args{}, nil, err
+	}
+	check, err := cl.Bind(nil)
+	if err == nil {
+		err = check.Apply(parsed, "command line")
+	}
+	if err != nil {
+		return Args{}, nil, err
+	}
+	a := Args{ConfigFiles: parsed.All("", "config_file"), ConfigDirs: parsed.All("", "config_dir"), Overrides: parsed}
+	return a, parsed.Positional, nil
 }
 
 // defaultConfigFiles lists the files oslo.config finds for upstream's
@@ -170,12 +255,13 @@ func Load(a Args) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
-	v, err := Schema().Bind(ini)
+	sch := commandLine()
+	v, err := sch.Bind(ini)
 	if err != nil {
 		return Settings{}, err
 	}
-	for n, val := range a.Overrides {
-		if err := v.Set(n.Group, n.Name, val); err != nil {
+	if a.Overrides != nil {
+		if err := v.Apply(a.Overrides, "command line"); err != nil {
 			return Settings{}, err
 		}
 	}
@@ -216,6 +302,7 @@ func Load(a Args) (Settings, error) {
 		MaxBodyBytes:    int64(v.Int("oslo_middleware", "max_request_body_size")),
 		HealthcheckFile: v.String("healthcheck", "disable_by_file_path"),
 		ConfigFiles:     files,
+		NoEffect:        v.NoEffect(sch),
 	}
 	if s.Keystone.AuthURL == "" {
 		s.Keystone.AuthURL = s.Keystone.WWWAuthenticateURI
@@ -267,56 +354,4 @@ func findPolicy(name string, files, dirs []string) string {
 		}
 	}
 	return name
-}
-
-// ParseArgs separates configuration flags from the rest of a command
-// line, wherever they appear (oslo accepts them after sub-commands too).
-// Known flags: --config-file, --config-dir (repeatable), --bind-host,
-// --bind-port, --debug. It returns the remaining arguments, whether
-// --print-sample-config or --help was given, and an error for an unknown
-// flag.
-func ParseArgs(args []string) (Args, []string, map[string]bool, error) {
-	a := Args{Overrides: map[config.Name]string{}}
-	var rest []string
-	seen := map[string]bool{}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			rest = append(rest, args[i+1:]...)
-			break
-		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			rest = append(rest, arg)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		needsVal := map[string]bool{"config-file": true, "config_file": true, "config-dir": true, "config_dir": true, "bind-host": true, "bind-port": true}
-		if needsVal[name] && !hasVal {
-			if i+1 >= len(args) {
-				return a, nil, nil, fmt.Errorf("flag --%s needs a value", name)
-			}
-			i++
-			val = args[i]
-		}
-		switch name {
-		case "config-file", "config_file":
-			a.ConfigFiles = append(a.ConfigFiles, val)
-		case "config-dir", "config_dir":
-			a.ConfigDirs = append(a.ConfigDirs, val)
-		case "bind-host":
-			a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_host"}] = val
-		case "bind-port":
-			if _, err := strconv.Atoi(val); err != nil {
-				return a, nil, nil, fmt.Errorf("flag --bind-port: %q is not a number", val)
-			}
-			a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_port"}] = val
-		case "debug", "d":
-			a.Overrides[config.Name{Group: "DEFAULT", Name: "debug"}] = "true"
-		case "print-sample-config", "print-policy", "help", "h", "version":
-			seen[name] = true
-		default:
-			return a, nil, nil, fmt.Errorf("unknown flag %s", arg)
-		}
-	}
-	return a, rest, seen, nil
 }

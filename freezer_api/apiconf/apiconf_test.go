@@ -7,25 +7,47 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"freezer.dev/freezer/internal/config"
 )
 
 func TestParseArgs(t *testing.T) {
-	a, rest, flags, err := ParseArgs([]string{"--config-file", "a.conf", "db", "--config-dir=d", "sync", "--bind-port", "9999", "--debug", "--print-sample-config"})
+	a, rest, err := ParseArgs(APICommandLine(), []string{"--config-file", "a.conf", "db", "--config-dir=d", "sync", "--bind-port", "9999", "--debug", "--print-sample-config"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(a.ConfigFiles, []string{"a.conf"}) || !reflect.DeepEqual(a.ConfigDirs, []string{"d"}) || !reflect.DeepEqual(rest, []string{"db", "sync"}) {
 		t.Fatalf("%+v %v", a, rest)
 	}
-	if a.Overrides[config.Name{Group: "DEFAULT", Name: "bind_port"}] != "9999" || a.Overrides[config.Name{Group: "DEFAULT", Name: "debug"}] != "true" || !flags["print-sample-config"] {
-		t.Fatalf("%+v %v", a.Overrides, flags)
+	if port, _ := a.Overrides.Last("", "bind_port"); port != "9999" || !a.Overrides.Bool("", "debug") || !a.Overrides.Bool("", "print_sample_config") {
+		t.Fatalf("%+v", a.Overrides)
 	}
 	for _, bad := range [][]string{{"--config-file"}, {"--bind-port", "x"}, {"--frobnicate"}} {
-		if _, _, _, err := ParseArgs(bad); err == nil {
+		if _, _, err := ParseArgs(APICommandLine(), bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+	// freezer-manage prints no samples.
+	if _, _, err := ParseArgs(ManageCommandLine(), []string{"--print-policy"}); err == nil {
+		t.Error("freezer-manage accepted --print-policy")
+	}
+}
+
+// Every freezer-api option may be given on the command line, grouped ones
+// as --group-name too, and wins over the files.
+func TestCommandLineOverridesFile(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "freezer-api.conf")
+	if err := os.WriteFile(conf, []byte("[api]\nmax_limit = 5\n[keystone_authtoken]\ntoken_cache_time = 7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := ParseArgs(APICommandLine(), []string{"--config-file", conf, "--api-max-limit", "9", "--database-max-retries=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MaxLimit != 9 || s.ConnectRetries != 2 || s.Keystone.CacheTime != 7*time.Second {
+		t.Errorf("max_limit %d, max_retries %d, token_cache_time %s", s.MaxLimit, s.ConnectRetries, s.Keystone.CacheTime)
 	}
 }
 

@@ -1,8 +1,11 @@
 // Command freezer-api serves the Freezer v2 REST API.
 //
-//	freezer-api [--config-file F]... [--config-dir D]... [--bind-host H] [--bind-port P] [--debug]
+//	freezer-api [--config-file F]... [--config-dir D]... [options]
 //	freezer-api --print-sample-config
 //	freezer-api --print-policy
+//
+// Every option of freezer-api.conf may be given on the command line
+// (--bind-port, --api-max-limit); see --help.
 package main
 
 import (
@@ -29,10 +32,6 @@ import (
 	"freezer.dev/freezer/internal/logging"
 	"freezer.dev/freezer/internal/version"
 )
-
-const usage = `usage: freezer-api [--config-file FILE]... [--config-dir DIR]... [--bind-host HOST] [--bind-port PORT] [--debug]
-       freezer-api --print-sample-config | --print-policy
-`
 
 func main() {
 	tuneGC(os.LookupEnv)
@@ -68,28 +67,31 @@ func tuneGC(lookup func(string) (string, bool)) {
 // run is main without the process: it returns the exit code, and calls
 // ready with the listening address once requests are served.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) int {
-	a, rest, flags, err := apiconf.ParseArgs(args)
+	cl := apiconf.APICommandLine()
+	a, rest, err := apiconf.ParseArgs(cl, args)
 	if err != nil || len(rest) > 0 {
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", rest[0])
 		}
-		fmt.Fprintf(stderr, "freezer-api: %v\n%s", err, usage)
+		fmt.Fprintf(stderr, "freezer-api: %v\nusage: %s\n(see freezer-api --help)\n", err, apiconf.APIHelp.Usage)
 		return 2
 	}
-	switch {
-	case flags["help"] || flags["h"]:
-		fmt.Fprint(stdout, usage)
+	switch o := a.Overrides; {
+	case o.Bool("", "help"):
+		if err := config.WriteHelp(stdout, apiconf.APIHelp, cl); err != nil {
+			return 1
+		}
 		return 0
-	case flags["version"]:
+	case o.Bool("", "version"):
 		fmt.Fprintln(stdout, version.Version)
 		return 0
-	case flags["print-policy"]:
+	case o.Bool("", "print_policy"):
 		if err := auth.WriteSample(stdout); err != nil {
 			fmt.Fprintf(stderr, "freezer-api: %v\n", err)
 			return 1
 		}
 		return 0
-	case flags["print-sample-config"]:
+	case o.Bool("", "print_sample_config"):
 		if err := config.WriteSample(stdout, apiconf.Schema()); err != nil {
 			fmt.Fprintf(stderr, "freezer-api: %v\n", err)
 			return 1
@@ -107,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return 2
 	}
 	defer closeLog()
+	for _, o := range s.NoEffect {
+		log.WithFields(logrus.Fields{"option": o.Where(), "reason": o.NoEffect}).Warn("option accepted but has no effect")
+	}
 	if err := serve(ctx, s, log, ready); err != nil {
 		log.WithError(err).Error("freezer-api stopped")
 		return 1

@@ -120,6 +120,16 @@ func TestCommandLine(t *testing.T) {
 			t.Errorf("sample lacks %q", want)
 		}
 	}
+	out.Reset()
+	if c := run(context.Background(), []string{"--help"}, &out, io.Discard, nil); c != 0 {
+		t.Errorf("--help: exit %d", c)
+	}
+	for _, want := range []string{"usage: freezer-api [options]", "Configuration files:\n  --config-file FILE", "  --bind-port BIND_PORT\n",
+		"[api] options:", "--backend, --storage-backend BACKEND", "Accepted but has no effect here: only the SQL", "  --print-policy\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out.String())
+		}
+	}
 	if c := run(context.Background(), []string{"--no-such-flag"}, io.Discard, io.Discard, nil); c != 2 {
 		t.Errorf("unknown flag: exit %d", c)
 	}

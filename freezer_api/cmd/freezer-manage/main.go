@@ -1,6 +1,6 @@
 // Command freezer-manage administers freezer-api's database.
 //
-//	freezer-manage [--config-file F]... [--config-dir D]... db sync|update|version|show|remove
+//	freezer-manage [--config-file F]... [--config-dir D]... [options] db sync|update|version|show|remove|import-upstream URL
 //
 // Unlike upstream, it exits non-zero when a command fails.
 package main
@@ -16,21 +16,10 @@ import (
 
 	"freezer.dev/freezer/freezer_api/apiconf"
 	"freezer.dev/freezer/freezer_api/store"
+	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/logging"
+	"freezer.dev/freezer/internal/version"
 )
-
-const usage = `usage: freezer-manage [--config-file FILE]... [--config-dir DIR]... db COMMAND
-
-commands:
-  sync, update   create or upgrade the schema to this version's latest
-  version        print the schema version of the database and the latest known
-  show           print the database's tables as a JSON list
-  remove         drop every freezer-api table (all data is lost)
-  import-upstream URL
-                 copy the clients, actions, jobs, sessions and backups of the
-                 Python freezer-api database at URL (an SQLAlchemy URL) into
-                 this one, keeping ids; rows already here are kept
-`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -39,17 +28,28 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a, rest, flags, err := apiconf.ParseArgs(args)
+	cl := apiconf.ManageCommandLine()
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: %s\n(see freezer-manage --help)\n", apiconf.ManageHelp.Usage)
+	}
+	a, rest, err := apiconf.ParseArgs(cl, args)
 	if err != nil {
-		fmt.Fprintf(stderr, "freezer-manage: %v\n%s", err, usage)
+		fmt.Fprintf(stderr, "freezer-manage: %v\n", err)
+		usage(stderr)
 		return 2
 	}
-	if flags["help"] || flags["h"] {
-		fmt.Fprint(stdout, usage)
+	if a.Overrides.Bool("", "help") {
+		if err := config.WriteHelp(stdout, apiconf.ManageHelp, cl); err != nil {
+			return 1
+		}
+		return 0
+	}
+	if a.Overrides.Bool("", "version") {
+		fmt.Fprintln(stdout, version.Version)
 		return 0
 	}
 	if len(rest) < 2 || rest[0] != "db" || (rest[1] == "import-upstream") != (len(rest) == 3) {
-		fmt.Fprint(stderr, usage)
+		usage(stderr)
 		return 2
 	}
 	cmd := rest[1]
@@ -59,7 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "freezer-manage: db update-settings only applied to the Elasticsearch backend, which is not supported")
 		return 2
 	default:
-		fmt.Fprintf(stderr, "freezer-manage: unknown db command %q\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "freezer-manage: unknown db command %q\n", cmd)
+		usage(stderr)
 		return 2
 	}
 	s, err := apiconf.Load(a)

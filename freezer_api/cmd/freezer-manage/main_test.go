@@ -58,3 +58,24 @@ func TestDBCommands(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// --help comes from the shared option schema: the same layout and options
+// as freezer-api's, with the db commands.
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if c := run(context.Background(), []string{"--help"}, &out, io.Discard); c != 0 {
+		t.Fatalf("--help: exit %d", c)
+	}
+	for _, want := range []string{"usage: freezer-manage [options] db COMMAND", "import-upstream URL", "Configuration files:\n  --config-file FILE", "[database] options:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "--print-policy") {
+		t.Error("freezer-manage --help lists --print-policy")
+	}
+	var errb bytes.Buffer
+	if c := run(context.Background(), []string{"--frobnicate", "db", "sync"}, io.Discard, &errb); c != 2 || !strings.Contains(errb.String(), "unrecognized arguments: --frobnicate") {
+		t.Errorf("unknown flag: exit %d, stderr %q", c, errb.String())
+	}
+}
