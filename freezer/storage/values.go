@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 // Values holds one storage's settings under upstream's option names, as
@@ -53,17 +55,13 @@ func (v Values) Or(getenv func(string) string, names []string, envs ...string) s
 	return ""
 }
 
-// Bool parses an upstream boolean ("True", "true", "1", "yes"); "" is def.
+// Bool parses a boolean option with config.ParseBool, the spellings of
+// every program and file; "" is def.
 func Bool(s string, def bool) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "":
+	if strings.TrimSpace(s) == "" {
 		return def, nil
-	case "true", "1", "yes", "on":
-		return true, nil
-	case "false", "0", "no", "off", "none":
-		return false, nil
 	}
-	return false, fmt.Errorf("%q is not a boolean", s)
+	return config.ParseBool(s)
 }
 
 // Int parses an integer option; "" is def.
