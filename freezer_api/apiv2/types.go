@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 // Job schedule status values ("" is allowed and means "not yet scheduled").
@@ -528,12 +530,11 @@ func mapBool(m map[string]any, key string) (bool, bool) {
 	case float64:
 		return v != 0, true
 	case string:
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true", "yes", "on", "1":
-			return true, true
-		case "false", "no", "off", "0", "":
+		if strings.TrimSpace(v) == "" {
 			return false, true
 		}
+		b, err := config.ParseBool(v)
+		return b, err == nil
 	}
 	return false, false
 }
