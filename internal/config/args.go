@@ -223,3 +223,21 @@ func unwrapOption(err error) error {
 	}
 	return err
 }
+
+// ParseCommandLine parses args against s and returns its values, the
+// command line applied over the defaults, and the positional arguments:
+// the whole of option handling for a tool that reads no config file.
+func (s Schema) ParseCommandLine(args []string) (*Values, []string, error) {
+	a, err := s.ParseArgs(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.Bind(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := v.Apply(a, "command line"); err != nil {
+		return nil, nil, err
+	}
+	return v, a.Positional, nil
+}

@@ -30,7 +30,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$KEY"
 echo >>"$KEY"
 
 echo "agent: generating the tree (scale $SCALE)" >&2
-"$MKDATA" full -out "$SRC" -scale "$SCALE" >&2
+"$MKDATA" full --out "$SRC" --scale "$SCALE" >&2
 BYTES0=$(tree_bytes "$SRC")
 FILES0=$(tree_files "$SRC")
 
@@ -125,7 +125,7 @@ done
 echo "agent: 1 % mutation then incremental ($REPS generations)" >&2
 LEVEL=0
 for ((r = 1; r <= REPS; r++)); do
-  "$MKDATA" mutate -out "$SRC" -gen "$r" >&2
+  "$MKDATA" mutate --out "$SRC" --gen "$r" >&2
   LEVEL=$r
   # The Python agent names backups by the second: keep them apart.
   sleep 1

@@ -54,7 +54,7 @@ swift stat >/dev/null || die "Swift at $SWIFT_URL does not answer for the demo u
 
 gen() { # DIR SCALE
   echo "swift: generating a tree (scale $2)" >&2
-  "$MKDATA" full -out "$1" -scale "$2" >&2
+  "$MKDATA" full --out "$1" --scale "$2" >&2
   tar -C "$1" -cf - . | cat >/dev/null
 }
 

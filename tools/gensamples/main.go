@@ -4,26 +4,46 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 func main() {
 	os.Exit(run())
 }
 
+// options are gensamples' command line.
+func options() config.Schema {
+	return config.Schema{
+		{Name: "check", Type: config.Bool, CLIOnly: true, Help: "Compare instead of writing; exit 1 when a sample drifted."},
+		{Name: "bin", CLIOnly: true, Metavar: "DIR", Help: "Directory holding the built programs (default: build them into a temporary directory)."},
+		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+	}
+}
+
 func run() int {
-	check := flag.Bool("check", false, "compare instead of writing; exit 1 when a sample drifted")
-	bin := flag.String("bin", "", "directory holding the built programs (default: build them into a temporary directory)")
-	flag.Parse()
+	v, rest, err := options().ParseCommandLine(os.Args[1:])
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gensamples:", err)
+		return 2
+	}
+	if v.Bool("", "help") {
+		config.WriteHelp(os.Stdout, config.Help{Usage: "go run ./tools/gensamples [--check] [--bin DIR]",
+			Description: "Writes etc/freezer/*.sample from the programs' option schemas."}, options())
+		return 0
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	drifted, err := generate(ctx, *bin, *check)
+	drifted, err := generate(ctx, v.String("", "bin"), v.Bool("", "check"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gensamples:", err)
 		return 2

@@ -34,7 +34,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -52,6 +51,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 type target struct {
@@ -75,26 +76,60 @@ type result struct {
 	firstErr string
 }
 
+// options are freezer-api-bench's command line.
+func options() config.Schema {
+	return config.Schema{
+		{Name: "url", Default: "http://127.0.0.1:9090", CLIOnly: true, Help: "API under test."},
+		{Name: "ref_url", CLIOnly: true, Help: "Reference API (e.g. upstream Python freezer-api); empty: ours only."},
+		{Name: "jobs", Type: config.Int, Default: "10000", CLIOnly: true, Help: "Jobs to seed in ours."},
+		{Name: "backups", Type: config.Int, Default: "100000", CLIOnly: true, Help: "Backups to seed in ours."},
+		{Name: "ref_jobs", Type: config.Int, Default: "-1", CLIOnly: true, Help: "Jobs to seed in the reference (default: --jobs)."},
+		{Name: "ref_backups", Type: config.Int, Default: "-1", CLIOnly: true, Help: "Backups to seed in the reference (default: --backups)."},
+		{Name: "clients", Type: config.Int, Default: "100", CLIOnly: true, Help: "Scheduler clients the jobs are spread over."},
+		{Name: "concurrency", Type: config.Int, Default: "200", CLIOnly: true, Help: "Concurrent workers per scenario."},
+		{Name: "seed_concurrency", Type: config.Int, Default: "32", CLIOnly: true, Help: "Concurrent workers while seeding."},
+		{Name: "duration", Default: "20s", CLIOnly: true, Help: "Duration of each scenario (a Go duration)."},
+		{Name: "project", Default: "bench", CLIOnly: true, Help: "Project id for a noauth server (ignored with Keystone)."},
+		{Name: "pid", Type: config.Int, Default: "0", CLIOnly: true, Help: "Process id of our API, to report its peak RSS and the CPU it used per request."},
+		{Name: "ref_pid", Type: config.Int, Default: "0", CLIOnly: true, Help: "Process id of the reference API (uwsgi's master: its children are counted too), to report the CPU it used per request."},
+		{Name: "db_pid", Type: config.Int, Default: "0", CLIOnly: true, Help: "Process id of the database server, to report the CPU it used per request."},
+		{Name: "skip_seed", Type: config.Bool, CLIOnly: true, Help: "Do not seed (the data of an earlier run is reused)."},
+		{Name: "rate", CLIOnly: true, Help: "Open loop instead of closed: scenario=req/s pairs, e.g. \"job get=4800,job list=7600\"; the --concurrency workers share the rate, and latency counts from each request's scheduled time (no coordinated omission)."},
+		{Name: "rounds", Type: config.Int, Default: "1", CLIOnly: true, Help: "Rounds per scenario and target, alternating which target goes first; the table shows the round with the median req/s and lists every round."},
+		{Name: "scenarios", CLIOnly: true, Help: "Comma-separated scenarios to run (default: all), e.g. \"job list,job get\"."},
+		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+	}
+}
+
 func main() {
-	url := flag.String("url", "http://127.0.0.1:9090", "API under test")
-	ref := flag.String("ref-url", "", "reference API (e.g. upstream Python freezer-api); empty: ours only")
-	jobs := flag.Int("jobs", 10000, "jobs to seed in ours")
-	backups := flag.Int("backups", 100000, "backups to seed in ours")
-	refJobs := flag.Int("ref-jobs", -1, "jobs to seed in the reference (default: --jobs)")
-	refBackups := flag.Int("ref-backups", -1, "backups to seed in the reference (default: --backups)")
-	clients := flag.Int("clients", 100, "scheduler clients the jobs are spread over")
-	conc := flag.Int("concurrency", 200, "concurrent workers per scenario")
-	seedConc := flag.Int("seed-concurrency", 32, "concurrent workers while seeding")
-	dur := flag.Duration("duration", 20*time.Second, "duration of each scenario")
-	project := flag.String("project", "bench", "project id for a noauth server (ignored with Keystone)")
-	pid := flag.Int("pid", 0, "process id of our API, to report its peak RSS and the CPU it used per request")
-	refPid := flag.Int("ref-pid", 0, "process id of the reference API (uwsgi's master: its children are counted too), to report the CPU it used per request")
-	dbPid := flag.Int("db-pid", 0, "process id of the database server, to report the CPU it used per request")
-	skipSeed := flag.Bool("skip-seed", false, "do not seed (the data of an earlier run is reused)")
-	rates := flag.String("rate", "", "open loop instead of closed: scenario=req/s pairs, e.g. \"job get=4800,job list=7600\"; the --concurrency workers share the rate, and latency counts from each request's scheduled time (no coordinated omission)")
-	rounds := flag.Int("rounds", 1, "rounds per scenario and target, alternating which target goes first; the table shows the round with the median req/s and lists every round")
-	only := flag.String("scenarios", "", "comma-separated scenarios to run (default: all), e.g. \"job list,job get\"")
-	flag.Parse()
+	opts := options()
+	v, rest, err := opts.ParseCommandLine(os.Args[1:])
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	var dur time.Duration
+	if err == nil {
+		if dur, err = time.ParseDuration(v.String("", "duration")); err != nil {
+			err = fmt.Errorf("--duration: %w", err)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "freezer-api-bench:", err)
+		os.Exit(2)
+	}
+	if v.Bool("", "help") {
+		config.WriteHelp(os.Stdout, config.Help{Usage: "freezer-api-bench [options]",
+			Description: "Measures a Freezer v2 API, and optionally a reference one, with the requests that matter in production."}, opts)
+		return
+	}
+	url, ref := v.String("", "url"), v.String("", "ref_url")
+	jobs, backups := v.Int("", "jobs"), v.Int("", "backups")
+	refJobs, refBackups := v.Int("", "ref_jobs"), v.Int("", "ref_backups")
+	clients, conc, seedConc := v.Int("", "clients"), v.Int("", "concurrency"), v.Int("", "seed_concurrency")
+	project := v.String("", "project")
+	pid, refPid, dbPid := v.Int("", "pid"), v.Int("", "ref_pid"), v.Int("", "db_pid")
+	skipSeed := v.Bool("", "skip_seed")
+	rates, rounds, only := v.String("", "rate"), v.Int("", "rounds"), v.String("", "scenarios")
 
 	ctx := context.Background()
 	tok, proj, err := login(ctx)
@@ -103,40 +138,40 @@ func main() {
 		os.Exit(1)
 	}
 	if proj == "" {
-		proj = *project
+		proj = project
 	}
 	tr := &http.Transport{MaxIdleConns: 1000, MaxIdleConnsPerHost: 1000, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	mk := func(name, u string, j, b int) *target {
-		t := &target{name: name, url: strings.TrimRight(u, "/"), project: proj, token: tok, jobs: j, backups: b, hc: hc, seedConc: *seedConc}
-		for i := 0; i < *clients; i++ {
+		t := &target{name: name, url: strings.TrimRight(u, "/"), project: proj, token: tok, jobs: j, backups: b, hc: hc, seedConc: seedConc}
+		for i := 0; i < clients; i++ {
 			t.clients = append(t.clients, fmt.Sprintf("%s_bench-node-%03d", proj, i))
 		}
 		return t
 	}
-	for _, u := range []string{*url, *ref} {
+	for _, u := range []string{url, ref} {
 		// The measuring workers speak plain HTTP on their own connections.
 		if u != "" && !strings.HasPrefix(u, "http://") {
 			fmt.Fprintf(os.Stderr, "freezer-api-bench: %s: only http:// URLs can be measured\n", u)
 			os.Exit(2)
 		}
 	}
-	targets := []*target{mk("ours", *url, *jobs, *backups)}
-	targets[0].procs = procGroups(*pid, false, *dbPid)
-	if *ref != "" {
-		rj, rb := *refJobs, *refBackups
+	targets := []*target{mk("ours", url, jobs, backups)}
+	targets[0].procs = procGroups(pid, false, dbPid)
+	if ref != "" {
+		rj, rb := refJobs, refBackups
 		if rj < 0 {
-			rj = *jobs
+			rj = jobs
 		}
 		if rb < 0 {
-			rb = *backups
+			rb = backups
 		}
-		targets = append(targets, mk("reference", *ref, rj, rb))
-		targets[1].procs = procGroups(*refPid, true, *dbPid)
+		targets = append(targets, mk("reference", ref, rj, rb))
+		targets[1].procs = procGroups(refPid, true, dbPid)
 	}
 	for _, t := range targets {
 		start := time.Now()
-		if err := t.seed(ctx, *skipSeed); err != nil {
+		if err := t.seed(ctx, skipSeed); err != nil {
 			fmt.Fprintf(os.Stderr, "freezer-api-bench: seeding %s: %v\n", t.name, err)
 			os.Exit(1)
 		}
@@ -165,25 +200,25 @@ func main() {
 			return t.request("GET", "/backups?limit=10", []byte(body)), 200
 		}},
 	}
-	fmt.Printf("# %d workers, %s per scenario\n", *conc, *dur)
+	fmt.Printf("# %d workers, %s per scenario\n", conc, dur)
 	fmt.Printf("%-16s %-10s %10s %10s %10s %8s", "scenario", "target", "req/s", "p50", "p99", "errors")
 	if len(targets) > 1 {
 		fmt.Printf(" %12s", "ratio req/s")
 	}
 	fmt.Println()
 	for _, sc := range scenarios {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.name) {
+		if only != "" && !slices.Contains(strings.Split(only, ","), sc.name) {
 			continue
 		}
 		rate := 0.0
-		if *rates != "" {
-			rate = rateFor(*rates, sc.name)
+		if rates != "" {
+			rate = rateFor(rates, sc.name)
 			if rate <= 0 {
 				continue
 			}
 		}
 		runs := make([][]result, len(targets))
-		for round := 0; round < max(*rounds, 1); round++ {
+		for round := 0; round < max(rounds, 1); round++ {
 			order := make([]int, len(targets))
 			for i := range order {
 				order[i] = i
@@ -202,9 +237,9 @@ func main() {
 				var r result
 				cpu := startCPU(t.procs)
 				if rate > 0 {
-					r = runOpen(t, *conc, *dur, rate, sc.req)
+					r = runOpen(t, conc, dur, rate, sc.req)
 				} else {
-					r = run(t, *conc, *dur, sc.req)
+					r = run(t, conc, dur, sc.req)
 				}
 				perReq := cpu.per(r.n)
 				runs[ti] = append(runs[ti], r)
@@ -239,8 +274,8 @@ func main() {
 			}
 		}
 	}
-	if *pid > 0 {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid)); err == nil {
+	if pid > 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 			for _, l := range strings.Split(string(b), "\n") {
 				if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
 					fmt.Println("# ours", strings.Join(strings.Fields(l), " "))

@@ -11,13 +11,14 @@ package main
 
 import (
 	"bufio"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"freezer.dev/freezer/internal/config"
 )
 
 func main() {
@@ -32,21 +33,36 @@ func run(args []string) error {
 	if len(args) > 0 && (args[0] == "full" || args[0] == "mutate") {
 		mode, args = args[0], args[1:]
 	}
-	fs := flag.NewFlagSet("mkdata", flag.ContinueOnError)
-	out := fs.String("out", "", "directory to write (required)")
-	scale := fs.Float64("scale", 1, "size factor; 1 gives ~2.18 GB and ~50k files")
-	gen := fs.Int("gen", 1, "mutate: generation number (each one changes other files)")
-	seed := fs.Uint64("seed", 42, "random seed")
-	if err := fs.Parse(args); err != nil {
+	v, rest, err := options().ParseCommandLine(args)
+	if err != nil {
 		return err
 	}
-	if *out == "" {
-		return fmt.Errorf("-out is required")
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if v.Bool("", "help") {
+		return config.WriteHelp(os.Stdout, config.Help{Usage: "mkdata [full|mutate] --out DIR [options]",
+			Description: "Writes the benchmark tree (full), or changes a generation of its files (mutate)."}, options())
+	}
+	out, seed := v.String("", "out"), uint64(v.Int("", "seed"))
+	if out == "" {
+		return fmt.Errorf("--out is required")
 	}
 	if mode == "mutate" {
-		return mutate(*out, *seed, *gen)
+		return mutate(out, seed, v.Int("", "gen"))
 	}
-	return full(*out, *seed, *scale)
+	return full(out, seed, v.Float("", "scale"))
+}
+
+// options are mkdata's command line.
+func options() config.Schema {
+	return config.Schema{
+		{Name: "out", CLIOnly: true, Metavar: "DIR", Help: "Directory to write (required)."},
+		{Name: "scale", Type: config.Float, Default: "1", CLIOnly: true, Help: "Size factor; 1 gives ~2.18 GB and ~50k files."},
+		{Name: "gen", Type: config.Int, Default: "1", CLIOnly: true, Help: "mutate: generation number (each one changes other files)."},
+		{Name: "seed", Type: config.Int, Default: "42", CLIOnly: true, Help: "Random seed."},
+		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+	}
 }
 
 var words = []string{"func", "return", "if", "err", "nil", "for", "range", "struct", "type",
