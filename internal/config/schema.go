@@ -395,14 +395,18 @@ func (v *Values) List(group, name string) []string {
 }
 
 // WriteSample renders the schema as a commented oslo-style sample file:
-// every option with its help, type, default, choices and deprecated names,
-// commented out so that the file changes nothing when copied as is.
+// every option a file may set with its help, type, default, choices,
+// deprecated names and, for one that has no effect here, why; commented
+// out so that the file changes nothing when copied as is.
 func WriteSample(w io.Writer, s Schema) error {
 	bw := bufio.NewWriter(w)
 	var groups []string
 	byGroup := map[string][]Opt{}
 	for _, o := range s {
-		if o.CLIOnly {
+		// A sample offers what a file may set: not command-line-only
+		// options, nor unsupported ones, which fail when set (those that
+		// merely have no effect are listed, saying so).
+		if o.CLIOnly || o.Unsupported != "" {
 			continue
 		}
 		g := o.group()

@@ -14,7 +14,8 @@ const sampleSection = "default"
 // writeSample renders a commented job INI (--config) with every option a
 // job file may set, its help, type and default: etc/freezer's
 // freezer-agent-job.ini.sample is this output, so it never drifts from the
-// code. Command-line-only options and --config itself are left out.
+// code. Command-line-only options, --config itself and options that
+// fail when set (Unsupported) are left out.
 func writeSample(w io.Writer, s config.Schema) error {
 	var out config.Schema
 	for _, o := range s {
