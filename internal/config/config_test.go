@@ -158,19 +158,6 @@ func TestMultiStringAndLaterFilesWin(t *testing.T) {
 	}
 }
 
-func TestLowerKeysForAgentJobFiles(t *testing.T) {
-	f, err := ParseINI(strings.NewReader("[Default]\nPath_To_Backup = /data\n[storage:Remote]\nStorage = ssh\n"), "job.ini", LowerKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, ok := f.Get("default", "path_to_backup"); !ok || v != "/data" {
-		t.Fatalf("lower-cased key not found: %q %v", v, ok)
-	}
-	if !slices.Equal(f.Sections(), []string{"default", "storage:remote"}) {
-		t.Fatalf("sections = %q", f.Sections())
-	}
-}
-
 func TestWriteSampleLoadsBackToDefaults(t *testing.T) {
 	var buf bytes.Buffer
 	if err := WriteSample(&buf, schema()); err != nil {

@@ -18,29 +18,17 @@ type INI struct {
 	sections []string                       // in first-seen order
 	values   map[string]map[string][]string // section -> key -> values in order
 	keys     map[string][]string            // section -> keys in first-seen order
-	// lowerKeys folds keys (and section names) to lower case, as Python's
-	// configparser does for the agent's job files.
-	lowerKeys bool
 }
 
-// ParseOption changes how a file is parsed.
-type ParseOption func(*INI)
-
-// LowerKeys folds option names and section names to lower case, as Python's
-// configparser does (the agent's --config job files are read that way).
-func LowerKeys() ParseOption { return func(f *INI) { f.lowerKeys = true } }
-
-func newINI(opts ...ParseOption) *INI {
-	f := &INI{values: map[string]map[string][]string{}, keys: map[string][]string{}}
-	for _, o := range opts {
-		o(f)
-	}
-	return f
+func newINI() *INI {
+	return &INI{values: map[string]map[string][]string{}, keys: map[string][]string{}}
 }
 
-// ParseINI parses one file. name is used in error messages only.
-func ParseINI(r io.Reader, name string, opts ...ParseOption) (*INI, error) {
-	f := newINI(opts...)
+// ParseINI parses one file with oslo.config's rules (the agent's job files
+// have their own reader, ParseJobFile). name is used in error messages
+// only.
+func ParseINI(r io.Reader, name string) (*INI, error) {
+	f := newINI()
 	if err := f.parse(r, name); err != nil {
 		return nil, err
 	}
@@ -89,7 +77,7 @@ func (f *INI) parse(r io.Reader, name string) error {
 			// so: [Keystone_AuthToken] is [keystone_authtoken], while
 			// [default] and [ DEFAULT ] are groups of their own, which no
 			// option belongs to (checked with python3-oslo.config).
-			if section != DefaultSection || f.lowerKeys {
+			if section != DefaultSection {
 				section = strings.ToLower(section)
 			}
 			f.addSection(section)
@@ -103,7 +91,7 @@ func (f *INI) parse(r io.Reader, name string) error {
 		if i <= 0 {
 			return fmt.Errorf("%s:%d: expected \"key = value\", got %q", name, lineNo, trimmed)
 		}
-		key := f.fold(strings.TrimSpace(trimmed[:i]))
+		key := strings.TrimSpace(trimmed[:i])
 		val := unquote(strings.TrimSpace(trimmed[i+1:]))
 		id := section + "\x00" + key
 		if _, ok := f.values[section][key]; !ok {
@@ -121,13 +109,6 @@ func (f *INI) parse(r io.Reader, name string) error {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	return nil
-}
-
-func (f *INI) fold(s string) string {
-	if f.lowerKeys {
-		return strings.ToLower(s)
-	}
-	return s
 }
 
 func (f *INI) addSection(s string) {

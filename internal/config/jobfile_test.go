@@ -240,3 +240,26 @@ container = /tmp/x
 		}
 	}
 }
+
+// Job files fold key case as configparser does, and keep section names as
+// written ([storage:Remote]); this replaces the oslo reader's LowerKeys
+// option, which folded section names too.
+func TestJobFileFoldsKeysNotSections(t *testing.T) {
+	f, err := ParseJobFile(strings.NewReader("[Default]\nPath_To_Backup = /data\n[storage:Remote]\nStorage = ssh\n"), "job.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.Get("Default", "path_to_backup"); err != nil || v != "/data" {
+		t.Fatalf("lower-cased key: %q %v", v, err)
+	}
+	j, err := Schema{{Name: "path_to_backup"}, {Name: "storage"}}.ReadJob(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Settings) != 1 || j.Settings[0].Opt.Name != "path_to_backup" || j.Settings[0].Value != "/data" {
+		t.Errorf("settings %+v", j.Settings)
+	}
+	if len(j.Storages) != 1 || j.Storages[0].Section != "storage:Remote" || j.Storages[0].Values["storage"] != "ssh" {
+		t.Errorf("storages %+v", j.Storages)
+	}
+}
