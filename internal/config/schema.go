@@ -205,7 +205,8 @@ func check(o Opt, raw string) error {
 		}
 	}
 	if len(o.Choices) > 0 && !slices.Contains(o.Choices, raw) {
-		return fmt.Errorf("%q is not one of %s", raw, strings.Join(o.Choices, ", "))
+		named := slices.DeleteFunc(slices.Clone(o.Choices), func(c string) bool { return c == "" })
+		return fmt.Errorf("%q is not one of %s", raw, strings.Join(named, ", "))
 	}
 	return nil
 }
