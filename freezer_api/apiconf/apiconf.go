@@ -181,7 +181,7 @@ func APICommandLine() config.Schema {
 // ManageCommandLine is freezer-manage's command line: every option of
 // Schema, the config files, --help and --version.
 func ManageCommandLine() config.Schema {
-	return commandLine(config.ProgramOpts(sectionProgram, "")[:2]...)
+	return commandLine(config.HelpOpt(sectionProgram), config.VersionOpt(sectionProgram))
 }
 
 // APIHelp is freezer-api's --help text around its options.

@@ -22,7 +22,7 @@ func options() config.Schema {
 	return config.Schema{
 		{Name: "check", Type: config.Bool, CLIOnly: true, Help: "Compare instead of writing; exit 1 when a sample drifted."},
 		{Name: "bin", CLIOnly: true, Metavar: "DIR", Help: "Directory holding the built programs (default: build them into a temporary directory)."},
-		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+		config.HelpOpt(""),
 	}
 }
 

@@ -97,7 +97,7 @@ func options() config.Schema {
 		{Name: "rate", CLIOnly: true, Help: "Open loop instead of closed: scenario=req/s pairs, e.g. \"job get=4800,job list=7600\"; the --concurrency workers share the rate, and latency counts from each request's scheduled time (no coordinated omission)."},
 		{Name: "rounds", Type: config.Int, Default: "1", CLIOnly: true, Help: "Rounds per scenario and target, alternating which target goes first; the table shows the round with the median req/s and lists every round."},
 		{Name: "scenarios", CLIOnly: true, Help: "Comma-separated scenarios to run (default: all), e.g. \"job list,job get\"."},
-		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+		config.HelpOpt(""),
 	}
 }
 

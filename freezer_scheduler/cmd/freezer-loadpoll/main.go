@@ -34,7 +34,7 @@ func options(getenv func(string) string) config.Schema {
 		{Name: "endpoint", Default: getenv("OS_BACKUP_URL"), CLIOnly: true, Help: "freezer-api endpoint (default: OS_BACKUP_URL or the catalog)."},
 		{Name: "project", Default: getenv("OS_PROJECT_ID"), CLIOnly: true, Help: "Project id (needed without Keystone)."},
 		{Name: "prefix", CLIOnly: true, Help: "Client id prefix (default <project>_loadnode)."},
-		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+		config.HelpOpt(""),
 	}
 }
 

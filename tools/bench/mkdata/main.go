@@ -61,7 +61,7 @@ func options() config.Schema {
 		{Name: "scale", Type: config.Float, Default: "1", CLIOnly: true, Help: "Size factor; 1 gives ~2.18 GB and ~50k files."},
 		{Name: "gen", Type: config.Int, Default: "1", CLIOnly: true, Help: "mutate: generation number (each one changes other files)."},
 		{Name: "seed", Type: config.Int, Default: "42", CLIOnly: true, Help: "Random seed."},
-		{Name: "help", Short: "h", Type: config.Bool, CLIOnly: true, Help: "Show this help and exit."},
+		config.HelpOpt(""),
 	}
 }
 
