@@ -15,8 +15,8 @@ import (
 // reader below is that parser; Schema.ReadJob turns a file into Settings
 // like those of the command line, so both end in the same Values.
 
-// iniSection is one section of an INI file, keys in file order.
-type iniSection struct {
+// jobSection is one section of an INI file, keys in file order.
+type jobSection struct {
 	name string
 	keys []string
 	vals map[string]string // raw values, as written (see interpolate)
@@ -25,8 +25,8 @@ type iniSection struct {
 	lines map[string]int
 }
 
-// parseINI reads an INI file with Python configparser's rules (not
-// internal/config's oslo rules: configparser keeps section names' case,
+// parseJobSections reads an INI file with Python configparser's rules (not
+// ParseINI's oslo rules: configparser keeps section names' case,
 // does not unquote values, and rejects duplicate sections and keys), the parser
 // upstream uses for --config job files: "[section]" headers, "key = value"
 // or "key: value", keys lower-cased, values stripped, "#" and ";" comment
@@ -35,10 +35,10 @@ type iniSection struct {
 // error. Keys of [DEFAULT] are inherited by every other section. Values
 // are raw: %-interpolation is the reader's business (see interpolate), as
 // configparser applies it in get(), not while reading.
-func parseINI(r io.Reader, name string) ([]iniSection, error) {
-	var secs []iniSection
+func parseJobSections(r io.Reader, name string) ([]jobSection, error) {
+	var secs []jobSection
 	seen := map[string]bool{}
-	var cur *iniSection
+	var cur *jobSection
 	lastKey := ""
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -71,7 +71,7 @@ func parseINI(r io.Reader, name string) ([]iniSection, error) {
 				return nil, fmt.Errorf("%s:%d: section [%s] appears twice", name, n, sn)
 			}
 			seen[sn] = true
-			secs = append(secs, iniSection{name: sn, vals: map[string]string{}, lines: map[string]int{}})
+			secs = append(secs, jobSection{name: sn, vals: map[string]string{}, lines: map[string]int{}})
 			cur = &secs[len(secs)-1]
 			lastKey = ""
 			continue
@@ -97,7 +97,7 @@ func parseINI(r io.Reader, name string) ([]iniSection, error) {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	// [DEFAULT] is inherited, as configparser does.
-	var def *iniSection
+	var def *jobSection
 	for i := range secs {
 		if secs[i].name == "DEFAULT" {
 			def = &secs[i]
@@ -119,24 +119,24 @@ func parseINI(r io.Reader, name string) ([]iniSection, error) {
 	return secs, nil
 }
 
-func readJobSections(path string) ([]iniSection, error) {
+func readJobSections(path string) ([]jobSection, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}
 	defer f.Close()
-	return parseINI(f, path)
+	return parseJobSections(f, path)
 }
 
 // JobFile is a parsed job file.
 type JobFile struct {
 	path     string
-	sections []iniSection
+	sections []jobSection
 }
 
 // ParseJobFile parses a job file; name is used in messages.
 func ParseJobFile(r io.Reader, name string) (*JobFile, error) {
-	secs, err := parseINI(r, name)
+	secs, err := parseJobSections(r, name)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s Schema) ReadJob(f *JobFile) (*Job, error) {
 
 // keyPlace names where key k of section s was written, for errors:
 // "file:line: [section] key", and for a key s inherits, the [DEFAULT] line.
-func keyPlace(path string, secs []iniSection, s iniSection, k string) string {
+func keyPlace(path string, secs []jobSection, s jobSection, k string) string {
 	if n, ok := s.lines[k]; ok {
 		return fmt.Sprintf("%s:%d: [%s] %s", path, n, s.name, k)
 	}

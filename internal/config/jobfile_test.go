@@ -170,7 +170,7 @@ json.dump(out, sys.stdout)
 // kind of its error.
 func ourGet(t *testing.T, ini, sec, key string) (interpKind, string) {
 	t.Helper()
-	secs, err := parseINI(strings.NewReader(ini), "job.ini")
+	secs, err := parseJobSections(strings.NewReader(ini), "job.ini")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ inline = a # not a comment in configparser
 storage = local
 container = /tmp/x
 `
-	secs, err := parseINI(strings.NewReader(in), "job.ini")
+	secs, err := parseJobSections(strings.NewReader(in), "job.ini")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ container = /tmp/x
 		"[a]\nno value line\n",
 		"[a\n",
 	} {
-		if _, err := parseINI(strings.NewReader(bad), "bad.ini"); err == nil {
+		if _, err := parseJobSections(strings.NewReader(bad), "bad.ini"); err == nil {
 			t.Errorf("accepted %q", bad)
 		} else if !strings.Contains(err.Error(), "bad.ini:") {
 			t.Errorf("error %v does not name the file and line", err)
