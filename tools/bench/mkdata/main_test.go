@@ -41,7 +41,7 @@ func treeDigest(t *testing.T, dir string) (string, int) {
 func TestTreeIsDeterministicAndMutateChangesIt(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	for _, d := range []string{a, b} {
-		if err := run([]string{"full", "-out", d, "-scale", "0.002"}); err != nil {
+		if err := run([]string{"full", "--out", d, "--scale", "0.002"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,13 +53,13 @@ func TestTreeIsDeterministicAndMutateChangesIt(t *testing.T) {
 	if na < 100 {
 		t.Fatalf("only %d files at scale 0.002", na)
 	}
-	if err := run([]string{"mutate", "-out", a, "-gen", "1"}); err != nil {
+	if err := run([]string{"mutate", "--out", a, "--gen", "1"}); err != nil {
 		t.Fatal(err)
 	}
 	if dm, _ := treeDigest(t, a); dm == da {
 		t.Fatal("mutate changed nothing")
 	}
-	if err := run([]string{"mutate", "-out", t.TempDir()}); err == nil {
+	if err := run([]string{"mutate", "--out", t.TempDir()}); err == nil {
 		t.Fatal("mutate of an empty dir should fail")
 	}
 }
