@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer_api/client"
-	"freezer.dev/freezer/freezer_scheduler/loadpoll"
+	"freezer.dev/freezer/tools/loadpoll"
 )
 
 func main() { os.Exit(run()) }
