@@ -23,6 +23,7 @@ func (realCodecs) Compressor(name string) (backup.Codec, error) { return codec.C
 func (realCodecs) Cipher(format string, pass []byte, compression string) (backup.Codec, error) {
 	return codec.NewEncryption(format, pass, compression, codec.EncryptOptions{})
 }
+func (realCodecs) ReadPassFile(path string) ([]byte, error) { return codec.ReadPassFile(path) }
 
 // newTestAgent is an agent on a real local storage wrapped in the fault
 // injector, with the real tar engine and codecs.

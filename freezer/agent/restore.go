@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
-	tarengine "freezer.dev/freezer/freezer/engine/tar"
 )
 
 func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
@@ -66,7 +65,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
 			}
 			if pass == nil {
-				if pass, err = readPassphrase(o.EncryptPassFile); err != nil {
+				if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
 					return nil, err
 				}
 			}
@@ -281,7 +280,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 // than by the target file system (permission denied, disk full), which stay
 // ordinary failures.
 func isArchiveDamage(err error) bool {
-	return errors.Is(err, tarengine.ErrCorrupt) || errors.Is(err, tarengine.ErrUnsafePath)
+	return errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrUnsafePath)
 }
 
 // decodeHint adds what most often explains a decoding failure of an

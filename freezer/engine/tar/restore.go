@@ -31,22 +31,11 @@ const maxDumpdirSize = 256 << 20
 // maxOpenDirs bounds the cache of open directory handles.
 const maxOpenDirs = 256
 
-// ErrUnsafePath is wrapped by restore errors for members that would
-// create, change or remove something outside the target directory.
-var ErrUnsafePath = errors.New("unsafe path in archive")
-
-// ErrCorrupt is wrapped by restore errors caused by the archive itself: a
-// bad header, a member cut short, a missing end marker, a malformed
-// directory listing. Errors of the input stream below the archive and of
-// the target file system never wrap it, so a caller can tell damaged data
-// from a failing disk.
-var ErrCorrupt = errors.New("corrupt archive")
-
-// corruptError marks err as ErrCorrupt without changing its message.
+// corruptError marks err as backup.ErrCorrupt without changing its message.
 type corruptError struct{ err error }
 
 func (e *corruptError) Error() string   { return e.err.Error() }
-func (e *corruptError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
+func (e *corruptError) Unwrap() []error { return []error{backup.ErrCorrupt, e.err} }
 
 func corrupt(err error) error { return &corruptError{err: err} }
 
@@ -380,13 +369,13 @@ func (r *restorer) warn(format string, args ...any) {
 // "" being the target itself, or rejects it.
 func cleanName(name string) (string, error) {
 	if name == "" {
-		return "", fmt.Errorf("empty member name: %w", ErrUnsafePath)
+		return "", fmt.Errorf("empty member name: %w", backup.ErrUnsafePath)
 	}
 	if strings.IndexByte(name, 0) >= 0 {
-		return "", fmt.Errorf("member name %q contains a NUL byte: %w", name, ErrUnsafePath)
+		return "", fmt.Errorf("member name %q contains a NUL byte: %w", name, backup.ErrUnsafePath)
 	}
 	if name[0] == '/' || (runtime.GOOS == "windows" && (name[0] == '\\' || len(name) > 1 && name[1] == ':')) {
-		return "", fmt.Errorf("member name %q is absolute: %w", name, ErrUnsafePath)
+		return "", fmt.Errorf("member name %q is absolute: %w", name, backup.ErrUnsafePath)
 	}
 	var b strings.Builder
 	for part := range strings.SplitSeq(name, "/") {
@@ -394,10 +383,10 @@ func cleanName(name string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
-			return "", fmt.Errorf("member name %q contains \"..\": %w", name, ErrUnsafePath)
+			return "", fmt.Errorf("member name %q contains \"..\": %w", name, backup.ErrUnsafePath)
 		}
 		if runtime.GOOS == "windows" && strings.ContainsAny(part, `\:`) {
-			return "", fmt.Errorf("member name %q is not portable to this system: %w", name, ErrUnsafePath)
+			return "", fmt.Errorf("member name %q is not portable to this system: %w", name, backup.ErrUnsafePath)
 		}
 		if b.Len() > 0 {
 			b.WriteByte('/')
@@ -446,7 +435,7 @@ func (r *restorer) dirHandle(rel string, create bool) (*os.Root, error) {
 	switch {
 	case fi == nil && err == nil: // made by us: nothing to check
 	case err == nil && fi.Mode()&fs.ModeSymlink != 0:
-		return nil, fmt.Errorf("%s: refusing to go through a symbolic link: %w", rel, ErrUnsafePath)
+		return nil, fmt.Errorf("%s: refusing to go through a symbolic link: %w", rel, backup.ErrUnsafePath)
 	case err == nil && !fi.IsDir():
 		return nil, fmt.Errorf("%s: not a directory", rel)
 	case err != nil && errors.Is(err, fs.ErrNotExist) && create:
@@ -903,7 +892,7 @@ func (r *restorer) renameReady(p [2]string, pending [][2]string) bool {
 
 func (r *restorer) rename(src, dst string) error {
 	if src == "" || dst == "" {
-		return fmt.Errorf("cannot rename the restore directory itself: %w", ErrUnsafePath)
+		return fmt.Errorf("cannot rename the restore directory itself: %w", backup.ErrUnsafePath)
 	}
 	if src == dst {
 		return nil
@@ -1007,7 +996,7 @@ func (r *restorer) purge(rel string, listing []byte) error {
 func (r *restorer) regular(rel string, m entry) error {
 	hdr, tr := m.hdr, m.tr
 	if rel == "" {
-		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
+		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, backup.ErrUnsafePath)
 	}
 	parent, base := splitRel(rel)
 	p, err := r.dirHandle(parent, true)
@@ -1164,14 +1153,14 @@ func (r *restorer) copy(f *os.File, tr *tar.Reader, sparse bool) (int64, error) 
 
 func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
 	if rel == "" {
-		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
+		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, backup.ErrUnsafePath)
 	}
 	target, err := cleanName(hdr.Linkname)
 	if err != nil {
 		return fmt.Errorf("hard link %s: %w", rel, err)
 	}
 	if target == "" {
-		return fmt.Errorf("hard link %s points to the restore directory: %w", rel, ErrUnsafePath)
+		return fmt.Errorf("hard link %s points to the restore directory: %w", rel, backup.ErrUnsafePath)
 	}
 	tp, tbase := splitRel(target)
 	th, err := r.dirHandle(tp, false)
@@ -1208,7 +1197,7 @@ func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
 
 func (r *restorer) symlink(rel string, hdr *tar.Header) error {
 	if rel == "" {
-		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, ErrUnsafePath)
+		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, backup.ErrUnsafePath)
 	}
 	parent, base := splitRel(rel)
 	p, err := r.dirHandle(parent, true)
