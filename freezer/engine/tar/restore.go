@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/internal/readerr"
 )
 
 // maxDumpdirSize bounds the in-memory listing of one directory member. A
@@ -46,22 +47,11 @@ func corruptf(format string, args ...any) error { return corrupt(fmt.Errorf(form
 // (a cut input is an io.ErrUnexpectedEOF, some sparse-map errors are not
 // even exported), so an archive reader error counts as corruption only
 // when the input itself did not fail.
-type inputRecorder struct {
-	r   io.Reader
-	err error
-}
-
-func (in *inputRecorder) Read(p []byte) (int, error) {
-	n, err := in.r.Read(p)
-	if err != nil && err != io.EOF && in.err == nil {
-		in.err = err
-	}
-	return n, err
-}
+type inputRecorder struct{ *readerr.Reader }
 
 // archiveErr classifies err, returned by the archive reader.
-func (in *inputRecorder) archiveErr(err error) error {
-	if in.err != nil {
+func (in inputRecorder) archiveErr(err error) error {
+	if in.Err() != nil {
 		return err
 	}
 	return corrupt(err)
@@ -70,7 +60,7 @@ func (in *inputRecorder) archiveErr(err error) error {
 // Restore applies one archive under req.Dir as
 // "gnutar --extract --incremental --overwrite" would, confined to req.Dir.
 func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.Reader) (backup.Stats, error) {
-	mr := newMemberReader(&inputRecorder{r: in}, e.bufSize)
+	mr := newMemberReader(inputRecorder{readerr.New(in)}, e.bufSize)
 	var (
 		stats backup.Stats
 		err   error
@@ -92,13 +82,13 @@ func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.R
 // reads the stream to its end, so that codecs below can verify their
 // trailers and authentication tags.
 type memberReader struct {
-	in *inputRecorder
+	in inputRecorder
 	br *bufio.Reader
 	zt *zeroTracker
 	tr *tar.Reader // reads the data of the member next returned
 }
 
-func newMemberReader(in *inputRecorder, bufSize int) *memberReader {
+func newMemberReader(in inputRecorder, bufSize int) *memberReader {
 	m := &memberReader{in: in, br: bufio.NewReaderSize(in, bufSize)}
 	m.start()
 	return m
@@ -266,7 +256,7 @@ func quoteName(s string) string {
 // restorer is the state of one extraction.
 type restorer struct {
 	ctx  context.Context
-	in   *inputRecorder // to classify archive reader errors
+	in   inputRecorder // to classify archive reader errors
 	root *os.Root
 	dirs map[string]*os.Root // verified directory handles by relative path
 	// made is the directory mkdir made last, until dirHandle opens it: it
