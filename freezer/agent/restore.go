@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/internal/readerr"
 )
 
 func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
@@ -173,7 +174,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	defer rc.Close()
 
 	raw := newMeter()
-	rawRec := &errRecorder{r: rc}
+	rawRec := readerr.New(rc)
 	pipe := a.newPipe()
 	copyDone := make(chan error, 1)
 	go func() {
@@ -193,7 +194,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	// storage read error that happened before, if any: errors caused by
 	// the stop itself are not the storage's fault.
 	finishCopy := func() error {
-		rawErr := rawRec.get()
+		rawErr := rawRec.Err()
 		pipe.CloseRead(errors.New("restore stopped reading"))
 		rc.Close()
 		<-copyDone
@@ -224,7 +225,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("starting decompression (%s): %w", comp.Name(), decodeHint(enc, err)))
 	}
 	decs = append(decs, d)
-	decoded := &errRecorder{r: d}
+	decoded := readerr.New(d)
 
 	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
 	if prog != nil {
@@ -242,7 +243,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		if rerr := finishCopy(); rerr != nil {
 			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", rerr)
 		}
-		if derr := decoded.get(); derr != nil {
+		if derr := decoded.Err(); derr != nil {
 			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", decodeHint(enc, derr)))
 		}
 		if ctx.Err() != nil {

@@ -1,9 +1,9 @@
 // Package readerr records the first error of a stream for callers whose
 // consumer reports a failing input as an error of its own, without
-// wrapping it: decompressors, archive/tar, net/http's request body, an FTP
-// client's upload. With the recorded error the caller can tell "the input
-// failed" (report that error, maybe retry) from "the consumer found the
-// data or the server wrong".
+// wrapping it: decompressors, archive/tar, an engine's Restore, net/http's
+// request body, an FTP client's upload. With the recorded error the caller
+// can tell "the input failed" (report that error, maybe retry) from "the
+// consumer found the data or the server wrong".
 package readerr
 
 import (
