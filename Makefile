@@ -4,8 +4,10 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 LDFLAGS := -s -w -X freezer.dev/freezer/internal/version.Version=$(VERSION)
 BUILD := build
-# Every package main under a program's cmd/ folder becomes build/<name>.
+# Every package main under a program's cmd/ folder becomes build/<name>,
+# and so do the bench and load tools (tools/), which `make bench` runs.
 CMDS := $(wildcard freezer/cmd/* freezer_api/cmd/* freezer_scheduler/cmd/*)
+TOOLS := tools/bench/freezer-api-bench tools/loadpoll/cmd/freezer-loadpoll
 TESTENV := tools/testenv
 # Integration packages run one at a time: they share one set of services.
 INTEGRATION_FLAGS ?= -count=1 -p 1 -timeout 40m
@@ -16,7 +18,7 @@ all: build
 
 build:
 	@mkdir -p $(BUILD)
-	@for c in $(CMDS); do \
+	@for c in $(CMDS) $(TOOLS); do \
 		echo "go build $$c -> $(BUILD)/$$(basename $$c)"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BUILD)/$$(basename $$c) ./$$c || exit 1; \
 	done

@@ -11,7 +11,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer/backup"
-	"freezer.dev/freezer/freezer/codec"
 )
 
 // Codecs makes the codec chain's stages by the names recorded in metadata.
@@ -22,6 +21,11 @@ type Codecs interface {
 	// with passphrase, over data compressed with compression (the openssl
 	// format uses it to tell the right key derivation on decode).
 	Cipher(format string, passphrase []byte, compression string) (backup.Codec, error)
+	// ReadPassFile reads the passphrase of an --encrypt-pass-file as the
+	// cipher formats take it, so a file that works with the Python agent
+	// works here. A file that cannot be read is an error; an empty
+	// passphrase is not (the agent refuses it itself).
+	ReadPassFile(path string) ([]byte, error)
 }
 
 // Agent runs actions. Its fields are its dependencies; the zero values of
@@ -186,11 +190,10 @@ func (a *Agent) readMetadata(ctx context.Context, r backup.Ref) (backup.Metadata
 	return m, nil
 }
 
-// readPassphrase reads the passphrase exactly as `openssl enc -pass file:`
-// does (codec.ReadPassFile), so a file that works with the Python agent
-// works here; an empty passphrase is refused as a usage error.
-func readPassphrase(path string) ([]byte, error) {
-	b, err := codec.ReadPassFile(path)
+// readPassphrase reads the passphrase through Codecs.ReadPassFile; an empty
+// passphrase is refused as a usage error.
+func (a *Agent) readPassphrase(path string) ([]byte, error) {
+	b, err := a.Codecs.ReadPassFile(path)
 	if err != nil {
 		return nil, withKind(ErrUsage, fmt.Errorf("--encrypt-pass-file: %w", err))
 	}

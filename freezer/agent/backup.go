@@ -45,7 +45,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	}
 	var enc backup.Codec
 	if o.EncryptPassFile != "" {
-		pass, err := readPassphrase(o.EncryptPassFile)
+		pass, err := a.readPassphrase(o.EncryptPassFile)
 		if err != nil {
 			return nil, err
 		}

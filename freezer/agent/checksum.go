@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strconv"
 
-	tarengine "freezer.dev/freezer/freezer/engine/tar"
+	"freezer.dev/freezer/freezer/backup"
 )
 
 // ConsistencyChecksum returns the --consistency-check checksum of a file or
@@ -43,7 +43,7 @@ import (
 // as the engine skips them. Metadata (modes, owners, times) is not
 // included: like upstream's, the checksum is about names and contents.
 func ConsistencyChecksum(ctx context.Context, root string, exclude []string, followLinks bool) (string, error) {
-	excluded, err := tarengine.ExcludeMatcher(exclude)
+	excluded, err := backup.ExcludeMatcher(exclude)
 	if err != nil {
 		return "", fmt.Errorf("--exclude: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/codec"
 	"freezer.dev/freezer/freezer/engine/tar"
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/faulty"
 	"freezer.dev/freezer/freezer/storage/local"
 )
@@ -23,6 +24,7 @@ func (realCodecs) Compressor(name string) (backup.Codec, error) { return codec.C
 func (realCodecs) Cipher(format string, pass []byte, compression string) (backup.Codec, error) {
 	return codec.NewEncryption(format, pass, compression, codec.EncryptOptions{})
 }
+func (realCodecs) ReadPassFile(path string) ([]byte, error) { return codec.ReadPassFile(path) }
 
 // newTestAgent is an agent on a real local storage wrapped in the fault
 // injector, with the real tar engine and codecs.
@@ -76,10 +78,10 @@ func committed(t *testing.T, a *Agent) []backup.Ref {
 // run starts clean.
 func TestStorageFailuresNeverCommit(t *testing.T) {
 	for _, r := range []faulty.Rule{
-		{Op: faulty.OpPut, KeyContains: "/data", After: 1 << 20},
-		{Op: faulty.OpPut, KeyContains: "/data"},
-		{Op: faulty.OpPut, KeyContains: "engine_metadata"},
-		{Op: faulty.OpPut, KeyContains: "metadata/"},
+		{Op: storage.OpPut, KeyContains: "/data", After: 1 << 20},
+		{Op: storage.OpPut, KeyContains: "/data"},
+		{Op: storage.OpPut, KeyContains: "engine_metadata"},
+		{Op: storage.OpPut, KeyContains: "metadata/"},
 	} {
 		t.Run(r.KeyContains, func(t *testing.T) {
 			a, f := newTestAgent(t)
@@ -112,7 +114,7 @@ func TestListFailureIsNotAnEmptyListing(t *testing.T) {
 	if _, err := a.Run(context.Background(), backupOpts(src)); err != nil {
 		t.Fatal(err)
 	}
-	f.Fail(faulty.Rule{Op: faulty.OpList})
+	f.Fail(faulty.Rule{Op: storage.OpList})
 	if _, err := a.Run(context.Background(), backupOpts(src)); !errors.Is(err, faulty.ErrInjected) {
 		t.Fatalf("err = %v", err)
 	}
@@ -130,7 +132,7 @@ func TestRestoreReadFailureIsAStorageError(t *testing.T) {
 	if _, err := a.Run(context.Background(), backupOpts(src)); err != nil {
 		t.Fatal(err)
 	}
-	f.Fail(faulty.Rule{Op: faulty.OpGet, KeyContains: "/data", After: 1 << 20})
+	f.Fail(faulty.Rule{Op: storage.OpGet, KeyContains: "/data", After: 1 << 20})
 	_, err := a.Run(context.Background(), Options{Action: ActionRestore, Mode: "fs", Engine: "tar", BackupName: "b", Hostname: "h",
 		RestoreAbsPath: filepath.Join(t.TempDir(), "dst")})
 	if !errors.Is(err, faulty.ErrInjected) || errors.Is(err, ErrIntegrity) {

@@ -235,33 +235,6 @@ func (mr meterReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// errRecorder remembers the first error other than io.EOF that a reader
-// returned, so a failure can be blamed on the right stage (corrupt data vs
-// an engine or storage failure). get may be called from another goroutine.
-type errRecorder struct {
-	r   io.Reader
-	mu  sync.Mutex
-	err error
-}
-
-func (e *errRecorder) Read(b []byte) (int, error) {
-	n, err := e.r.Read(b)
-	if err != nil && err != io.EOF {
-		e.mu.Lock()
-		if e.err == nil {
-			e.err = err
-		}
-		e.mu.Unlock()
-	}
-	return n, err
-}
-
-func (e *errRecorder) get() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.err
-}
-
 // counter counts bytes written (engine input side for stats).
 type counter struct{ n atomic.Int64 }
 

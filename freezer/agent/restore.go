@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
-	tarengine "freezer.dev/freezer/freezer/engine/tar"
+	"freezer.dev/freezer/freezer/internal/readerr"
 )
 
 func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
@@ -66,7 +66,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
 			}
 			if pass == nil {
-				if pass, err = readPassphrase(o.EncryptPassFile); err != nil {
+				if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
 					return nil, err
 				}
 			}
@@ -174,7 +174,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	defer rc.Close()
 
 	raw := newMeter()
-	rawRec := &errRecorder{r: rc}
+	rawRec := readerr.New(rc)
 	pipe := a.newPipe()
 	copyDone := make(chan error, 1)
 	go func() {
@@ -194,7 +194,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	// storage read error that happened before, if any: errors caused by
 	// the stop itself are not the storage's fault.
 	finishCopy := func() error {
-		rawErr := rawRec.get()
+		rawErr := rawRec.Err()
 		pipe.CloseRead(errors.New("restore stopped reading"))
 		rc.Close()
 		<-copyDone
@@ -225,7 +225,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("starting decompression (%s): %w", comp.Name(), decodeHint(enc, err)))
 	}
 	decs = append(decs, d)
-	decoded := &errRecorder{r: d}
+	decoded := readerr.New(d)
 
 	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
 	if prog != nil {
@@ -243,7 +243,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		if rerr := finishCopy(); rerr != nil {
 			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", rerr)
 		}
-		if derr := decoded.get(); derr != nil {
+		if derr := decoded.Err(); derr != nil {
 			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", decodeHint(enc, derr)))
 		}
 		if ctx.Err() != nil {
@@ -281,7 +281,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 // than by the target file system (permission denied, disk full), which stay
 // ordinary failures.
 func isArchiveDamage(err error) bool {
-	return errors.Is(err, tarengine.ErrCorrupt) || errors.Is(err, tarengine.ErrUnsafePath)
+	return errors.Is(err, backup.ErrCorrupt) || errors.Is(err, backup.ErrUnsafePath)
 }
 
 // decodeHint adds what most often explains a decoding failure of an

@@ -9,6 +9,17 @@ import (
 // ErrNotFound is returned (wrapped) by Storage.Get when a key does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrCorrupt is wrapped by Engine.Restore errors caused by the archive
+// itself: a bad header, a member cut short, a missing end marker, a
+// malformed directory listing. Errors of the input stream below the archive
+// and of the target file system never wrap it, so a caller can tell damaged
+// data from a failing disk.
+var ErrCorrupt = errors.New("corrupt archive")
+
+// ErrUnsafePath is wrapped by Engine.Restore errors for members that would
+// create, change or remove something outside the target directory.
+var ErrUnsafePath = errors.New("unsafe path in archive")
+
 // Storage is a flat object store whose keys are "/"-separated paths relative
 // to the storage's root (the --container value). Backends: local, swift, s3,
 // ssh, ftp, multi; decorators (retry, bandwidth limit, metrics) wrap one.
@@ -55,7 +66,9 @@ type Engine interface {
 	// Restore reads one archive (one level) from in and applies it under
 	// req.Dir. It must never create, change or remove anything outside
 	// req.Dir, whatever the archive says; hostile or corrupt input is an
-	// error, never a panic.
+	// error, never a panic. An error caused by the archive itself wraps
+	// ErrCorrupt, one for a member naming something outside req.Dir wraps
+	// ErrUnsafePath; failures of in and of the file system wrap neither.
 	Restore(ctx context.Context, req RestoreRequest, in io.Reader) (Stats, error)
 }
 
@@ -64,7 +77,8 @@ type BackupRequest struct {
 	// Path is the file or directory to back up. For a directory the archive
 	// holds "." and what is below; for a file, its base name.
 	Path string
-	// Exclude holds shell glob patterns, as GNU tar's --exclude.
+	// Exclude holds shell glob patterns, as GNU tar's --exclude; Excluder
+	// matches them.
 	Exclude []string
 	// Dereference is "", "soft", "hard" or "all", as upstream's
 	// --dereference-symlink.

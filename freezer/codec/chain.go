@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/internal/readerr"
 )
 
 // ChainConfig names the codecs of one backup, as its metadata records
@@ -107,11 +107,12 @@ func (c *Chain) Decode(r io.Reader) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &errRecorder{r: dr}
+	// Decompressors do not all wrap their input's errors with %w.
+	rec := readerr.New(dr)
 	cr, err := c.Compression.Decode(rec)
 	if err != nil {
 		dr.Close()
-		if inner := rec.failure(); inner != nil {
+		if inner := rec.Err(); inner != nil {
 			return nil, inner
 		}
 		return nil, err
@@ -119,41 +120,15 @@ func (c *Chain) Decode(r io.Reader) (io.ReadCloser, error) {
 	return &chainReader{outer: cr, inner: dr, rec: rec}, nil
 }
 
-// errRecorder keeps the first error of the reader under a decompressor,
-// since decompressors do not all wrap their input's errors with %w.
-type errRecorder struct {
-	r   io.Reader
-	mu  sync.Mutex // decompressors may read ahead on their own goroutine
-	err error
-}
-
-func (e *errRecorder) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		e.mu.Lock()
-		if e.err == nil {
-			e.err = err
-		}
-		e.mu.Unlock()
-	}
-	return n, err
-}
-
-func (e *errRecorder) failure() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.err
-}
-
 type chainReader struct {
 	outer, inner io.ReadCloser
-	rec          *errRecorder
+	rec          *readerr.Reader
 }
 
 func (cr *chainReader) Read(p []byte) (int, error) {
 	n, err := cr.outer.Read(p)
 	if err != nil && err != io.EOF {
-		if inner := cr.rec.failure(); inner != nil && !errors.Is(err, inner) {
+		if inner := cr.rec.Err(); inner != nil && !errors.Is(err, inner) {
 			return n, inner
 		}
 	}

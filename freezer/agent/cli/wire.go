@@ -38,6 +38,8 @@ func (codecs) Cipher(format string, pass []byte, compression string) (backup.Cod
 	return codec.NewEncryption(format, pass, compression, codec.EncryptOptions{})
 }
 
+func (codecs) ReadPassFile(path string) ([]byte, error) { return codec.ReadPassFile(path) }
+
 // openStorage opens each storage through the storage registry (which adds
 // retries and the storage's own bandwidth limits), combines several into
 // one that writes to all of them, and applies the job-wide limits once to

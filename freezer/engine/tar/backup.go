@@ -34,7 +34,7 @@ type backupRun struct {
 	snap      *snapshotWriter
 	prev      *snapshot // nil for a level 0
 	newer     time.Time // entries older than this are unchanged (with prev)
-	excl      *excluder
+	excl      *backup.Excluder
 	derefSoft bool
 	derefHard bool
 	links     map[devIno]string // first archived name of multiply-linked files
@@ -77,7 +77,7 @@ func (e *Engine) Backup(ctx context.Context, req backup.BackupRequest, out io.Wr
 		return backup.Stats{}, fmt.Errorf("tar backup: unknown dereference mode %q (want soft, hard or all)", req.Dereference)
 	}
 	var err error
-	if b.excl, err = newExcluder(req.Exclude); err != nil {
+	if b.excl, err = backup.NewExcluder(req.Exclude); err != nil {
 		return backup.Stats{}, fmt.Errorf("tar backup: %w", err)
 	}
 	start := e.now()
@@ -218,7 +218,7 @@ func (b *backupRun) dir(fsPath, arcName string, m fileMeta, forceAll bool, paren
 		ents = make([]dirEntry, 0, len(names))
 		for _, name := range names {
 			full := arcName + "/" + name
-			if b.excl.match(full) {
+			if b.excl.Match(full) {
 				ents = append(ents, dirEntry{name: name, flag: 'N'})
 				continue
 			}

@@ -37,4 +37,11 @@
 // directory listings ahead (readahead.go), worker goroutines write, chown,
 // chmod, stamp and close the small files (finish.go), and directory
 // attributes are set at the end by depth, deepest first, on the workers.
+//
+// The restore side is split by concern as the backup side is (backup.go,
+// rename.go, header.go): restore.go applies members in order, members.go
+// reads them from the stream and classifies archive errors, paths.go
+// confines names and holds the directory handles, dumpdir.go applies the
+// listings (renames, then purges), write.go writes files and links, and
+// list.go prints a dry run.
 package tar

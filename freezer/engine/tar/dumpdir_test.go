@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"freezer.dev/freezer/freezer/backup"
 )
 
 // TestHugeListingMemoryIsBounded: a directory listing of tiny entries
@@ -58,7 +60,7 @@ func TestTooManyRenamesRefused(t *testing.T) {
 	b.WriteByte(0)
 	_, target := sandbox(t)
 	err := restoreErr(New(Options{}), target, craft(t, member{name: "./", flag: typeDumpDir, data: b.String()}))
-	if !errors.Is(err, errTooManyRenames) || errors.Is(err, ErrCorrupt) {
+	if !errors.Is(err, errTooManyRenames) || errors.Is(err, backup.ErrCorrupt) {
 		t.Fatalf("err = %v, want %v (not marked corrupt)", err, errTooManyRenames)
 	}
 }

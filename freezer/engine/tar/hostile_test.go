@@ -168,7 +168,7 @@ func TestHostileArchivesAreRejected(t *testing.T) {
 func TestUnsafePathErrorIsMarked(t *testing.T) {
 	_, target := sandbox(t)
 	err := restoreErr(New(Options{}), target, craft(t, member{name: "../x", data: "x"}))
-	if !errors.Is(err, ErrUnsafePath) {
+	if !errors.Is(err, backup.ErrUnsafePath) {
 		t.Fatalf("error %v does not wrap ErrUnsafePath", err)
 	}
 }
@@ -265,7 +265,7 @@ func TestTruncatedAndCorruptArchives(t *testing.T) {
 	for _, cut := range cuts {
 		outer, target := sandbox(t)
 		err := restoreErr(e, target, arc[:cut])
-		if !errors.Is(err, ErrCorrupt) {
+		if !errors.Is(err, backup.ErrCorrupt) {
 			t.Errorf("archive cut at %d of %d: err = %v, want ErrCorrupt", cut, len(arc), err)
 		}
 		requireOuterUntouched(t, outer)
@@ -275,7 +275,7 @@ func TestTruncatedAndCorruptArchives(t *testing.T) {
 		bad := bytes.Clone(arc)
 		bad[off] ^= 0x10
 		outer, target := sandbox(t)
-		if err := restoreErr(e, target, bad); !errors.Is(err, ErrCorrupt) {
+		if err := restoreErr(e, target, bad); !errors.Is(err, backup.ErrCorrupt) {
 			t.Errorf("header bit flip at %d: err = %v, want ErrCorrupt", off, err)
 		}
 		requireOuterUntouched(t, outer)
@@ -285,7 +285,7 @@ func TestTruncatedAndCorruptArchives(t *testing.T) {
 		_, target := sandbox(t)
 		in := io.MultiReader(bytes.NewReader(arc[:cut]), iotest.ErrReader(errInput))
 		_, err := e.Restore(context.Background(), backup.RestoreRequest{Dir: target}, in)
-		if !errors.Is(err, errInput) || errors.Is(err, ErrCorrupt) {
+		if !errors.Is(err, errInput) || errors.Is(err, backup.ErrCorrupt) {
 			t.Errorf("input failing at %d: err = %v, want the input's error and not ErrCorrupt", cut, err)
 		}
 	}

@@ -103,32 +103,6 @@ func TestFileShrinkingDuringBackupIsPadded(t *testing.T) {
 	}
 }
 
-func TestExcludeMatching(t *testing.T) {
-	cases := []struct {
-		pattern, name string
-		want          bool
-	}{
-		{"*.log", "./a/b.log", true},
-		{"*.log", "./a/b.log.1", false},
-		{"cache", "./x/cache", true},
-		{"cache", "./x/cache2", false},
-		{"x/cache", "./x/cache", true},
-		{"./x/*", "./x/y/z", true},
-		{"[a-c]?", "./q/b1", true},
-		{"[!a-c]?", "./q/b1", false},
-		{"\\*", "./*", true},
-		{"\\*", "./a", false},
-		{"/abs", "./abs", false},
-	}
-	for _, c := range cases {
-		ex, err := newExcluder([]string{c.pattern})
-		must(t, err)
-		if got := ex.match(c.name); got != c.want {
-			t.Errorf("%q vs %q: %v, want %v", c.pattern, c.name, got, c.want)
-		}
-	}
-}
-
 var _ = time.Second
 
 func TestWarningsAreBounded(t *testing.T) {

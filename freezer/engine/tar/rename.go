@@ -63,7 +63,7 @@ func (b *backupRun) findRenames(root string, m fileMeta) {
 		sort.Strings(names)
 		for _, name := range names {
 			full := arcName + "/" + name
-			if b.excl.match(full) {
+			if b.excl.Match(full) {
 				continue
 			}
 			p := filepath.Join(fsPath, name)

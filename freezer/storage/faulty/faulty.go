@@ -11,23 +11,12 @@ import (
 	"freezer.dev/freezer/freezer/storage"
 )
 
-// Op names a Storage method.
-type Op string
-
-// The operations a Rule can target.
-const (
-	OpPut    Op = "put"
-	OpGet    Op = "get"
-	OpList   Op = "list"
-	OpDelete Op = "delete"
-)
-
 // ErrInjected is the default error of a rule.
 var ErrInjected = errors.New("faulty: injected failure")
 
 // Rule makes matching calls fail.
 type Rule struct {
-	Op Op
+	Op storage.Op
 	// KeyContains restricts the rule to keys containing it ("" matches all).
 	KeyContains string
 	// After, for Put and Get, lets that many bytes of the stream through
@@ -44,12 +33,12 @@ type Storage struct {
 	backup.Storage
 	mu    sync.Mutex
 	rules []*Rule
-	calls map[Op]int
+	calls map[storage.Op]int
 }
 
 // New wraps inner.
 func New(inner backup.Storage) *Storage {
-	return &Storage{Storage: inner, calls: map[Op]int{}}
+	return &Storage{Storage: inner, calls: map[storage.Op]int{}}
 }
 
 // Fail adds a rule; rules are tried in the order added.
@@ -70,14 +59,14 @@ func (s *Storage) Clear() {
 }
 
 // Calls reports how many calls of op were made.
-func (s *Storage) Calls(op Op) int {
+func (s *Storage) Calls(op storage.Op) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[op]
 }
 
 // match returns the rule for this call, consuming one of its Times.
-func (s *Storage) match(op Op, key string) *Rule {
+func (s *Storage) match(op storage.Op, key string) *Rule {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
@@ -98,7 +87,7 @@ func (s *Storage) match(op Op, key string) *Rule {
 
 // Put fails or cuts the stream as a rule says.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
-	rule := s.match(OpPut, key)
+	rule := s.match(storage.OpPut, key)
 	if rule == nil {
 		return s.Storage.Put(ctx, key, r)
 	}
@@ -110,7 +99,7 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 
 // Get fails or cuts the stream as a rule says.
 func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	rule := s.match(OpGet, key)
+	rule := s.match(storage.OpGet, key)
 	if rule != nil && rule.After <= 0 {
 		return nil, rule.Err
 	}
@@ -126,7 +115,7 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 
 // List fails as a rule says.
 func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
-	if rule := s.match(OpList, dir); rule != nil {
+	if rule := s.match(storage.OpList, dir); rule != nil {
 		return nil, rule.Err
 	}
 	return s.Storage.List(ctx, dir)
@@ -134,7 +123,7 @@ func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 
 // Delete fails as a rule says.
 func (s *Storage) Delete(ctx context.Context, key string) error {
-	if rule := s.match(OpDelete, key); rule != nil {
+	if rule := s.match(storage.OpDelete, key); rule != nil {
 		return rule.Err
 	}
 	return s.Storage.Delete(ctx, key)

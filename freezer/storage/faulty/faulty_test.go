@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 )
@@ -27,7 +28,7 @@ func TestConformanceWithoutRules(t *testing.T) {
 
 func TestCutPutLeavesNothing(t *testing.T) {
 	f := New(newLocal(t))
-	f.Fail(Rule{Op: OpPut, KeyContains: "data", After: 100, Times: 1})
+	f.Fail(Rule{Op: storage.OpPut, KeyContains: "data", After: 100, Times: 1})
 	ctx := context.Background()
 	err := f.Put(ctx, "x/data", storagetest.Generator(1, 1000))
 	if !errors.Is(err, ErrInjected) {
@@ -41,7 +42,7 @@ func TestCutPutLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rules only match their key.
-	f.Fail(Rule{Op: OpGet, KeyContains: "other"})
+	f.Fail(Rule{Op: storage.OpGet, KeyContains: "other"})
 	rc, err := f.Get(ctx, "x/data")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func TestCutGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("connection reset")
-	f.Fail(Rule{Op: OpGet, After: 200, Err: boom})
+	f.Fail(Rule{Op: storage.OpGet, After: 200, Err: boom})
 	rc, err := f.Get(ctx, "k")
 	if err != nil {
 		t.Fatal(err)
@@ -67,8 +68,8 @@ func TestCutGet(t *testing.T) {
 		t.Fatalf("read %d bytes, err %v; want 200 and the injected error", n, err)
 	}
 	f.Clear()
-	f.Fail(Rule{Op: OpList})
-	f.Fail(Rule{Op: OpDelete})
+	f.Fail(Rule{Op: storage.OpList})
+	f.Fail(Rule{Op: storage.OpDelete})
 	if _, err := f.List(ctx, ""); !errors.Is(err, ErrInjected) {
 		t.Fatalf("List: %v", err)
 	}

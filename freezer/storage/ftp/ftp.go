@@ -20,6 +20,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/internal/readerr"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
@@ -408,15 +409,16 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := path.Join(dir, tempPrefix+path.Base(target)+"-"+hex.EncodeToString(rnd[:]))
-	src := &srcReader{r: storage.ContextReader(ctx, r)}
+	// The source's own error, to tell it from the server's.
+	src := readerr.New(storage.ContextReader(ctx, r))
 	if err := c.Stor(tmp, src); err != nil {
-		if isReply(err) || src.err != nil || !isNetErr(err) {
+		if isReply(err) || src.Err() != nil || !isNetErr(err) {
 			c.Delete(tmp)
 		}
-		if src.err != nil {
+		if serr := src.Err(); serr != nil {
 			// The source failed, not the server: nothing to retry.
 			srcFailed = true
-			return fmt.Errorf("reading the stream: %w", src.err)
+			return fmt.Errorf("reading the stream: %w", serr)
 		}
 		return err
 	}
@@ -433,21 +435,6 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) (err error) 
 		return fmt.Errorf("renaming into place: %w", err)
 	}
 	return nil
-}
-
-// srcReader remembers the source's own error, to tell it from the
-// server's.
-type srcReader struct {
-	r   io.Reader
-	err error
-}
-
-func (s *srcReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
 }
 
 func isNetErr(err error) bool {

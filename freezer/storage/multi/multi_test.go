@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/faulty"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
@@ -59,7 +60,7 @@ func TestOneFailureFailsThePutAndNamesIt(t *testing.T) {
 	bf := faulty.New(newLocal(t, "b"))
 	m, _ := New(a, bf)
 	ctx := context.Background()
-	bf.Fail(faulty.Rule{Op: faulty.OpPut, After: 3 << 20, Err: errors.New("disk full")})
+	bf.Fail(faulty.Rule{Op: storage.OpPut, After: 3 << 20, Err: errors.New("disk full")})
 	err := m.Put(ctx, "x/data", storagetest.Generator(2, 8<<20))
 	if err == nil {
 		t.Fatal("Put succeeded although one storage failed")
@@ -79,7 +80,7 @@ func TestFailureAtCommitUndoesOthers(t *testing.T) {
 	// copy a already committed must be removed again.
 	a := newLocal(t, "a")
 	bf := faulty.New(newLocal(t, "b"))
-	bf.Fail(faulty.Rule{Op: faulty.OpPut, After: 1 << 30, Err: errors.New("never reached")})
+	bf.Fail(faulty.Rule{Op: storage.OpPut, After: 1 << 30, Err: errors.New("never reached")})
 	m, _ := New(a, &failAtEnd{Storage: bf})
 	ctx := context.Background()
 	if err := m.Put(ctx, "metadata/x/metadata", strings.NewReader("{}")); err == nil {
@@ -122,7 +123,7 @@ func TestListIsTheIntersectionAndGetFallsBack(t *testing.T) {
 
 func TestGetReportsRealErrors(t *testing.T) {
 	af := faulty.New(newLocal(t, "a"))
-	af.Fail(faulty.Rule{Op: faulty.OpGet, Err: errors.New("permission denied")})
+	af.Fail(faulty.Rule{Op: storage.OpGet, Err: errors.New("permission denied")})
 	m, _ := New(af, newLocal(t, "b"))
 	_, err := m.Get(context.Background(), "k")
 	if err == nil || errors.Is(err, backup.ErrNotFound) {

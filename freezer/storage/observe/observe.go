@@ -11,22 +11,11 @@ import (
 	"freezer.dev/freezer/freezer/storage"
 )
 
-// Op is a Storage method name.
-type Op string
-
-// The operations counted.
-const (
-	OpPut    Op = "put"
-	OpGet    Op = "get"
-	OpList   Op = "list"
-	OpDelete Op = "delete"
-)
-
 // Event describes one finished call. For Get, it is emitted when the
 // reader is closed, with the bytes read and the time until then.
 type Event struct {
 	Storage  string
-	Op       Op
+	Op       storage.Op
 	Key      string
 	Bytes    int64
 	Duration time.Duration
@@ -44,13 +33,13 @@ type Metrics struct {
 	calls, errors, bytes, nanos [4]atomic.Int64
 }
 
-func idx(op Op) int {
+func idx(op storage.Op) int {
 	switch op {
-	case OpPut:
+	case storage.OpPut:
 		return 0
-	case OpGet:
+	case storage.OpGet:
 		return 1
-	case OpList:
+	case storage.OpList:
 		return 2
 	default:
 		return 3
@@ -68,7 +57,7 @@ func (m *Metrics) add(e Event) {
 }
 
 // Get returns the counters of op.
-func (m *Metrics) Get(op Op) Counters {
+func (m *Metrics) Get(op storage.Op) Counters {
 	i := idx(op)
 	return Counters{Calls: m.calls[i].Load(), Errors: m.errors[i].Load(), Bytes: m.bytes[i].Load(), Duration: time.Duration(m.nanos[i].Load())}
 }
@@ -108,7 +97,7 @@ func Wrap(inner backup.Storage, o Options) *Storage {
 // Metrics returns the counters being filled.
 func (s *Storage) Metrics() *Metrics { return s.m }
 
-func (s *Storage) done(op Op, key string, n int64, start time.Time, err error) {
+func (s *Storage) done(op storage.Op, key string, n int64, start time.Time, err error) {
 	e := Event{Storage: s.Storage.String(), Op: op, Key: key, Bytes: n, Duration: s.now().Sub(start), Err: err}
 	s.m.add(e)
 	if s.log != nil {
@@ -121,7 +110,7 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 	start := s.now()
 	cr := &countReader{r: r}
 	err := s.Storage.Put(ctx, key, cr)
-	s.done(OpPut, key, cr.n.Load(), start, err)
+	s.done(storage.OpPut, key, cr.n.Load(), start, err)
 	return err
 }
 
@@ -130,7 +119,7 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	start := s.now()
 	rc, err := s.Storage.Get(ctx, key)
 	if err != nil {
-		s.done(OpGet, key, 0, start, err)
+		s.done(storage.OpGet, key, 0, start, err)
 		return nil, err
 	}
 	return &getReader{s: s, rc: rc, key: key, start: start}, nil
@@ -140,7 +129,7 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 	start := s.now()
 	names, err := s.Storage.List(ctx, dir)
-	s.done(OpList, dir, 0, start, err)
+	s.done(storage.OpList, dir, 0, start, err)
 	return names, err
 }
 
@@ -148,7 +137,7 @@ func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 func (s *Storage) Delete(ctx context.Context, key string) error {
 	start := s.now()
 	err := s.Storage.Delete(ctx, key)
-	s.done(OpDelete, key, 0, start, err)
+	s.done(storage.OpDelete, key, 0, start, err)
 	return err
 }
 
@@ -192,7 +181,7 @@ func (g *getReader) Close() error {
 		if e == nil {
 			e = err
 		}
-		g.s.done(OpGet, g.key, g.n, g.start, e)
+		g.s.done(storage.OpGet, g.key, g.n, g.start, e)
 	})
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 )
@@ -47,19 +48,19 @@ func TestCounts(t *testing.T) {
 	s.List(ctx, "a")
 	s.Delete(ctx, "a")
 	m := s.Metrics()
-	if c := m.Get(OpPut); c.Calls != 1 || c.Bytes != 5 || c.Errors != 0 {
+	if c := m.Get(storage.OpPut); c.Calls != 1 || c.Bytes != 5 || c.Errors != 0 {
 		t.Errorf("put %+v", c)
 	}
-	if c := m.Get(OpGet); c.Calls != 2 || c.Bytes != 5 || c.Errors != 1 {
+	if c := m.Get(storage.OpGet); c.Calls != 2 || c.Bytes != 5 || c.Errors != 1 {
 		t.Errorf("get %+v", c)
 	}
-	if c := m.Get(OpList); c.Calls != 1 {
+	if c := m.Get(storage.OpList); c.Calls != 1 {
 		t.Errorf("list %+v", c)
 	}
-	if c := m.Get(OpDelete); c.Calls != 1 {
+	if c := m.Get(storage.OpDelete); c.Calls != 1 {
 		t.Errorf("delete %+v", c)
 	}
-	if len(events) != 5 || events[0].Op != OpPut || events[0].Key != "a/data" || events[0].Storage == "" {
+	if len(events) != 5 || events[0].Op != storage.OpPut || events[0].Key != "a/data" || events[0].Storage == "" {
 		t.Errorf("events %+v", events)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // Bucket is a token bucket of bytes: it fills at Rate bytes per second up
@@ -25,23 +27,12 @@ type Bucket struct {
 // of a second's worth (at least 16 KiB), small enough that the rate holds
 // over any window of a second or more.
 func NewBucket(rate int64) *Bucket {
-	return newBucket(rate, time.Now, sleepCtx)
+	return newBucket(rate, time.Now, storage.Sleep)
 }
 
 func newBucket(rate int64, now func() time.Time, sleep func(context.Context, time.Duration) error) *Bucket {
 	burst := max(float64(rate)/10, 16<<10)
 	return &Bucket{rate: float64(rate), burst: burst, now: now, sleep: sleep, tokens: burst, last: now()}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // MaxChunk is the largest n a single WaitN should take; callers split

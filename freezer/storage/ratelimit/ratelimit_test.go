@@ -100,7 +100,7 @@ func TestRealRate(t *testing.T) {
 // metadata file) must still be retried under an upload limit.
 func TestLimitedPutKeepsRetries(t *testing.T) {
 	f := faulty.New(newLocal(t))
-	f.Fail(faulty.Rule{Op: faulty.OpPut, After: 3, Times: 1, Err: storage.MarkTransient(errors.New("connection cut"))})
+	f.Fail(faulty.Rule{Op: storage.OpPut, After: 3, Times: 1, Err: storage.MarkTransient(errors.New("connection cut"))})
 	noWait := func(context.Context, time.Duration) error { return nil }
 	s := Wrap(retry.Wrap(f, retry.Policy{Attempts: 3, Sleep: noWait}), 1<<30, 0)
 	ctx := context.Background()
@@ -108,7 +108,7 @@ func TestLimitedPutKeepsRetries(t *testing.T) {
 	if err := s.Put(ctx, "m", bytes.NewReader([]byte(want))); err != nil {
 		t.Fatalf("limited Put with one transient failure: %v", err)
 	}
-	if n := f.Calls(faulty.OpPut); n != 2 {
+	if n := f.Calls(storage.OpPut); n != 2 {
 		t.Fatalf("%d Puts reached the storage, want 2", n)
 	}
 	rc, err := s.Get(ctx, "m")

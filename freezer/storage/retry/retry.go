@@ -48,23 +48,12 @@ func (p Policy) withDefaults() Policy {
 		p.Retryable = storage.IsTransient
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleep
+		p.Sleep = storage.Sleep
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Float64
 	}
 	return p
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Backoff is the wait before retry number n (1-based): a random duration

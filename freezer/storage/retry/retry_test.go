@@ -104,14 +104,14 @@ func TestConformance(t *testing.T) {
 
 func TestWrapRetriesReplayablePut(t *testing.T) {
 	f := faulty.New(newLocal(t))
-	f.Fail(faulty.Rule{Op: faulty.OpPut, After: 3, Times: 2, Err: storage.MarkTransient(errors.New("proxy down"))})
+	f.Fail(faulty.Rule{Op: storage.OpPut, After: 3, Times: 2, Err: storage.MarkTransient(errors.New("proxy down"))})
 	s := Wrap(f, noSleep(nil))
 	ctx := context.Background()
 	if err := s.Put(ctx, "a/metadata", bytes.NewReader([]byte("hello world"))); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if f.Calls(faulty.OpPut) != 3 {
-		t.Fatalf("%d put calls, want 3", f.Calls(faulty.OpPut))
+	if f.Calls(storage.OpPut) != 3 {
+		t.Fatalf("%d put calls, want 3", f.Calls(storage.OpPut))
 	}
 	rc, err := s.Get(ctx, "a/metadata")
 	if err != nil {
@@ -126,11 +126,11 @@ func TestWrapRetriesReplayablePut(t *testing.T) {
 
 func TestWrapDoesNotReplayStreams(t *testing.T) {
 	f := faulty.New(newLocal(t))
-	f.Fail(faulty.Rule{Op: faulty.OpPut, After: 3, Times: 1, Err: storage.MarkTransient(errors.New("proxy down"))})
+	f.Fail(faulty.Rule{Op: storage.OpPut, After: 3, Times: 1, Err: storage.MarkTransient(errors.New("proxy down"))})
 	s := Wrap(f, noSleep(nil))
 	err := s.Put(context.Background(), "a/data", io.MultiReader(strings.NewReader("hello world")))
-	if err == nil || f.Calls(faulty.OpPut) != 1 {
-		t.Fatalf("err %v after %d calls; a stream must not be retried", err, f.Calls(faulty.OpPut))
+	if err == nil || f.Calls(storage.OpPut) != 1 {
+		t.Fatalf("err %v after %d calls; a stream must not be retried", err, f.Calls(storage.OpPut))
 	}
 }
 
@@ -142,7 +142,7 @@ func TestWrapRetriesListGetDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := storage.MarkTransient(errors.New("timeout"))
-	for _, op := range []faulty.Op{faulty.OpList, faulty.OpGet, faulty.OpDelete} {
+	for _, op := range []storage.Op{storage.OpList, storage.OpGet, storage.OpDelete} {
 		f.Fail(faulty.Rule{Op: op, Times: 2, Err: tr})
 	}
 	if names, err := s.List(ctx, "d"); err != nil || len(names) != 1 {
@@ -156,7 +156,7 @@ func TestWrapRetriesListGetDelete(t *testing.T) {
 	if err := s.Delete(ctx, "d/x"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	for _, op := range []faulty.Op{faulty.OpList, faulty.OpGet, faulty.OpDelete} {
+	for _, op := range []storage.Op{storage.OpList, storage.OpGet, storage.OpDelete} {
 		if f.Calls(op) != 3 {
 			t.Errorf("%s: %d calls, want 3", op, f.Calls(op))
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/internal/readerr"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/internal/prefetch"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
@@ -309,15 +310,16 @@ func (s *Storage) putPlain(ctx context.Context, key string, r io.Reader) error {
 		return s.putObject(ctx, name, buf, "")
 	}
 	h := md5.New()
-	body := &errReader{r: io.TeeReader(io.MultiReader(bytes.NewReader(buf), r), h)}
+	// net/http reports a body read failure as its own error, unwrapped.
+	body := readerr.New(io.TeeReader(io.MultiReader(bytes.NewReader(buf), r), h))
 	res := objects.Create(ctx, s.client, s.container, name, objects.CreateOpts{
 		Content:     body,
 		ContentType: "application/octet-stream",
 		NoETag:      true,
 	})
-	if body.err != nil {
+	if err := body.Err(); err != nil {
 		// Swift stores only complete chunked bodies, so nothing is left.
-		return fmt.Errorf("reading the stream: %w", body.err)
+		return fmt.Errorf("reading the stream: %w", err)
 	}
 	if res.Err != nil {
 		return classify(res.Err)
@@ -327,21 +329,6 @@ func (s *Storage) putPlain(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("object %s: server ETag %s does not match the data sent", name, got)
 	}
 	return nil
-}
-
-// errReader keeps the stream's error for the caller: net/http reports a
-// body read failure as its own error without wrapping it.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && err != io.EOF {
-		e.err = err
-	}
-	return n, err
 }
 
 // checkLength reads the manifest back: Swift sums the segments it lists,

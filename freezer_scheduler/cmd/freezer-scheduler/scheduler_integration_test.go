@@ -36,8 +36,8 @@ import (
 	"freezer.dev/freezer/freezer_api/client"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
-	"freezer.dev/freezer/freezer_scheduler/loadpoll"
 	"freezer.dev/freezer/internal/testutil/testenv"
+	"freezer.dev/freezer/tools/loadpoll"
 )
 
 // The acceptance of issue 6, end to end: our freezer-api (in this process,

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer_api/client"
-	"freezer.dev/freezer/freezer_scheduler/loadpoll"
 	"freezer.dev/freezer/internal/config"
+	"freezer.dev/freezer/tools/loadpoll"
 )
 
 // options are freezer-loadpoll's command line; getenv gives the defaults

@@ -14,7 +14,7 @@ import (
 	"freezer.dev/freezer/freezer_api/client"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
-	"freezer.dev/freezer/freezer_scheduler/loadpoll"
+	"freezer.dev/freezer/tools/loadpoll"
 )
 
 // A small load against our real freezer-api in-process: every poll must

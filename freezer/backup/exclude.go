@@ -1,19 +1,23 @@
-package tar
+package backup
 
 import (
 	"fmt"
 	"strings"
 )
 
-// excluder matches archive names against --exclude patterns the way GNU
-// tar does by default: shell wildcards where '*' and '?' also match '/',
-// not anchored (a pattern may match any trailing run of path components),
-// case-sensitive.
-type excluder struct {
+// Excluder matches archive names against --exclude patterns
+// (BackupRequest.Exclude) the way GNU tar does by default: shell wildcards
+// where '*' and '?' also match '/', not anchored (a pattern may match any
+// trailing run of path components), case-sensitive. Engines use it to
+// leave entries out, and the agent's consistency checksum to walk a tree
+// as they do.
+type Excluder struct {
 	patterns []string
 }
 
-func newExcluder(patterns []string) (*excluder, error) {
+// NewExcluder checks patterns and returns their matcher; with no non-empty
+// pattern it returns nil, which excludes nothing.
+func NewExcluder(patterns []string) (*Excluder, error) {
 	var ps []string
 	for _, p := range patterns {
 		if p == "" {
@@ -27,11 +31,12 @@ func newExcluder(patterns []string) (*excluder, error) {
 	if len(ps) == 0 {
 		return nil, nil
 	}
-	return &excluder{patterns: ps}, nil
+	return &Excluder{patterns: ps}, nil
 }
 
-// match reports whether name (e.g. "./dir/file.log") is excluded.
-func (e *excluder) match(name string) bool {
+// Match reports whether the archive name name (e.g. "./dir/file.log") is
+// excluded.
+func (e *Excluder) Match(name string) bool {
 	if e == nil {
 		return false
 	}
@@ -196,16 +201,16 @@ func classMatch(class string, c byte) bool {
 	return false
 }
 
-// ExcludeMatcher returns the test Backup applies to the entries of a tree
-// for req.Exclude: excluded reports whether the entry at rel (relative to
-// the backed-up directory, slash-separated, e.g. "cache/tmp") is left out.
-// It is for callers that must walk a tree as the engine does, such as the
-// agent's consistency checksum.
+// ExcludeMatcher returns the test an engine's Backup applies to the entries
+// of a tree for BackupRequest.Exclude: excluded reports whether the entry
+// at rel (relative to the backed-up directory, slash-separated, e.g.
+// "cache/tmp") is left out. It is for callers that must walk a tree as the
+// engine does, such as the agent's consistency checksum.
 func ExcludeMatcher(patterns []string) (excluded func(rel string) bool, err error) {
-	e, err := newExcluder(patterns)
+	e, err := NewExcluder(patterns)
 	if err != nil {
 		return nil, err
 	}
-	// Backup matches archive names, which start with "./".
-	return func(rel string) bool { return e.match("./" + rel) }, nil
+	// Engines match archive names, which start with "./".
+	return func(rel string) bool { return e.Match("./" + rel) }, nil
 }
