@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,12 +28,26 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
+// burn spins until this process has used d of CPU time, by getrusage's
+// count, so that a loaded machine (CI runs packages in parallel) slows the
+// test down instead of failing it; it gives up after a minute of wall time.
 func burn(d time.Duration) {
+	start := rusageCPU()
 	x := 0
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		x++
+	for deadline := time.Now().Add(time.Minute); rusageCPU()-start < d && time.Now().Before(deadline); {
+		for i := 0; i < 1e5; i++ {
+			x++
+		}
 	}
 	_ = x
+}
+
+func rusageCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestProcGroupCountsSelfAndChildren(t *testing.T) {
@@ -74,12 +89,17 @@ func TestProcGroupCountsSelfAndChildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	s0, _ := self.cpu()
-	time.Sleep(1500 * time.Millisecond)
-	w1, _ := with.cpu()
-	s1, _ := self.cpu()
-	if (w1-w0)-(s1-s0) < 200*time.Millisecond {
-		t.Fatalf("child busy for 1.5s: group with children grew %s, self %s", w1-w0, s1-s0)
+	// Wait for the child to have been counted 200ms of CPU, however long a
+	// loaded machine makes that take (bounded: the child burns 10s).
+	var w1, s1 time.Duration
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		w1, _ = with.cpu()
+		s1, _ = self.cpu()
+		if (w1-w0)-(s1-s0) >= 200*time.Millisecond {
+			return
+		}
 	}
+	t.Fatalf("busy child: group with children grew %s, self %s", w1-w0, s1-s0)
 }
 
 // TestHelperBurn is the busy child of the test above.
