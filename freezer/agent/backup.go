@@ -281,8 +281,8 @@ func (a *Agent) produce(ctx context.Context, req backup.BackupRequest, comp, enc
 	return res, ctx.Err()
 }
 
-// backupResult builds the result JSON: upstream's fields (spec §7.1, where
-// falsy option values are written as "") plus ours.
+// backupResult builds the result JSON: upstream's fields (where upstream
+// writes falsy option values as "", so do we) plus ours.
 func backupResult(o Options, ref backup.Ref, md backup.Metadata, res dataResult, checksum, src string, elapsed time.Duration) map[string]any {
 	orEmpty := func(v any) any {
 		switch x := v.(type) {
@@ -329,7 +329,7 @@ func backupResult(o Options, ref backup.Ref, md backup.Metadata, res dataResult,
 		"client_os":            clientOS,
 		"client_version":       version.String(),
 		"time_stamp":           ref.TS,
-		// Upstream always reports 0 here (spec §7.1); this is the level.
+		// Upstream always reports 0 here; this is the level.
 		"curr_backup_level":    ref.Level,
 		"level":                ref.Level,
 		"level_zero_timestamp": ref.L0,

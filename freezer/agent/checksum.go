@@ -20,7 +20,7 @@ import (
 // ConsistencyChecksum returns the --consistency-check checksum of a file or
 // a tree: a hex SHA-256 that does not depend on the order in which the file
 // system lists directories, so the same tree gives the same value wherever
-// it is restored (upstream's depends on readdir order, spec §10, and a
+// it is restored (upstream's depends on readdir order, so a
 // restore-time comparison can fail for nothing).
 //
 // Algorithm (version 1): walk the tree in lexical order of the entries'

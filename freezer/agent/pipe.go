@@ -82,7 +82,7 @@ func (p *queuePipe) Write(b []byte) (int, error) {
 
 // ReadFrom queues what it reads from r until r's EOF, reading straight
 // into the queue's chunks: io.Copy would read into a buffer of its own
-// and copy that into a chunk, about 4 % of a Swift restore's CPU (perf).
+// and copy that into a chunk (measured cost: tools/bench/README.md).
 // Errors are as Write's, or r's.
 func (p *queuePipe) ReadFrom(r io.Reader) (int64, error) {
 	var total int64

@@ -36,7 +36,8 @@ func SortRefs(refs []Ref) {
 }
 
 // LevelPolicy holds the options that decide a new backup's level, with
-// upstream's meaning (spec agent.md §1.2, §2.5).
+// upstream's meaning (its --max-level, --always-level and
+// --restart-always-level options).
 type LevelPolicy struct {
 	// Incremental off makes every backup a level 0 of a fresh chain.
 	Incremental bool
@@ -108,7 +109,7 @@ func ancestry(chain []Ref, b Ref) ([]Ref, error) {
 // new backup's Ref and, for a level > 0, the backup whose engine state it is
 // taken against.
 //
-// Differences from upstream (spec §2.5), each a fix:
+// Differences from upstream's level computation, each a fix:
 //   - the newest chain is the numerically largest L0, and per level the
 //     newest backup by timestamp is used, never "the last one listed";
 //   - a chain whose levels are not contiguous from 0 (a level-0 or middle
@@ -178,7 +179,7 @@ var ErrNoBackup = errors.New("no backup found")
 // of that time: the newest backup with a timestamp ≤ at, in the newest chain
 // that started at or before at, plus its ancestors.
 //
-// Upstream (spec §2.6) drops every same-level backup when the newest of that
+// Upstream drops every same-level backup when the newest of that
 // level is after the date, silently restoring an older state, and fails with
 // a KeyError on a missing level; here the newest backup ≤ at is taken at
 // every level and a missing ancestor is a clear error.
@@ -220,7 +221,7 @@ type RetentionPlan struct {
 
 // Retention plans the removal of backups with a timestamp ≤ cutoff. A backup
 // newer than the cutoff is never removed, nor any backup it needs to be
-// restored (its ancestors, back to level 0). Upstream (spec §2.7) deletes
+// restored (its ancestors, back to level 0). Upstream deletes
 // every chain whose level 0 is older than the cutoff with all its
 // increments, which with unbounded incrementals eventually deletes
 // everything; here a chain goes only when nothing in it is newer than the

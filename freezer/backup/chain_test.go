@@ -89,8 +89,8 @@ func TestNextBackupLevels(t *testing.T) {
 	}
 }
 
-// TestNextBackupSequence replays runs the way upstream was verified (spec
-// §1.2): max-level 2 gives 0,1,2,0 and always-level 2 gives 0,1,2,2.
+// TestNextBackupSequence replays runs the way upstream's agent behaves
+// (checked against it): max-level 2 gives 0,1,2,0 and always-level 2 gives 0,1,2,2.
 func TestNextBackupSequence(t *testing.T) {
 	for _, c := range []struct {
 		p    LevelPolicy
@@ -125,7 +125,7 @@ func TestRestorePlan(t *testing.T) {
 		{1100, "1000/0_1000 1000/1_1100", false},
 		{1099, "1000/0_1000", false},
 		{999, "100/0_100 100/1_200 100/2_400", false},
-		// The upstream bug verified in spec §2.6: at t1 (300) upstream drops
+		// The upstream bug (verified against the Python agent): at t1 (300) upstream drops
 		// level 2 because the newest level 2 is after t1, restoring 0,1.
 		{300, "100/0_100 100/1_200 100/2_300", false},
 		{350, "100/0_100 100/1_200 100/2_300", false},
@@ -179,7 +179,7 @@ func TestRetention(t *testing.T) {
 		remove   string
 		whole    []int64
 	}{
-		// Upstream (spec §2.7, verified) deletes the whole chain here,
+		// Upstream (verified against the Python agent) deletes the whole chain here,
 		// including the increments newer than the cutoff.
 		{"cutoff inside a chain keeps it", []string{"100/0_100", "100/1_200", "100/2_300"}, 250, "", nil},
 		{"whole old chain goes", []string{"100/0_100", "100/1_200", "1000/0_1000"}, 500, "100/0_100 100/1_200", []int64{100}},

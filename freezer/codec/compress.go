@@ -182,7 +182,7 @@ const xzDictMax = 64 << 20
 
 // Decode uses xi2/xz (a port of XZ Embedded): unlike ulikunitz/xz, whose
 // reader allocates whatever dictionary a stream header names, it refuses
-// a dictionary over xzDictMax; it also measured 20 % faster here.
+// a dictionary over xzDictMax; it was also faster (tools/bench/README.md).
 func (xzCodec) Decode(r io.Reader) (io.ReadCloser, error) {
 	zr, err := xzdec.NewReader(r, xzDictMax)
 	if err != nil {

@@ -34,7 +34,7 @@ func hexd(t testing.TB, s string) []byte {
 }
 
 func TestEVPBytesToKeySpecVector(t *testing.T) {
-	// Upstream's test_crypt.py vector (spec §9): MD5, password "ababab",
+	// Upstream's test_crypt.py vector: MD5, password "ababab",
 	// salt "a", 10-byte key, 5-byte IV.
 	key, iv, err := EVPBytesToKey(md5.New, []byte("ababab"), []byte("a"), 1, 10, 5)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 )
 
 // TestImportUpstreamMasterSchemaFixture imports from upstream master's
-// schema (spec §5.1: job_actions and user_credentials tables,
+// schema (job_actions and user_credentials tables,
 // backups.status, client capabilities), which no package here can create:
 // the tables and rows are a fixture written from that description. Debian
 // 13.0's real schema and data are covered by freezer-manage's integration

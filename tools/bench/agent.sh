@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Section "agent" of `make bench` (issue 4): full backup, 1 % mutation then
+# Section "agent" of `make bench`: full backup, 1 % mutation then
 # incremental, and restore of the latest state, to local storage, for
 #   ours-zstd  our freezer-agent, zstd + fzae1 (the defaults)
 #   ours-gzip  our freezer-agent, gzip + --encryption-format openssl
@@ -156,7 +156,7 @@ stored() {
 
 tools=(ours-zstd ours-gzip pipeline python)
 {
-  echo "== agent, local storage (issue 4) =="
+  echo "== agent, local storage =="
   printf 'tree: scale %s, %s files, %.2f GB (%.2f GiB) for full backups; %s files, %.2f GB after %d mutations (restore)\n' \
     "$SCALE" "$FILES0" "$(awk -v b="$BYTES0" 'BEGIN{print b/1e9}')" "$(awk -v b="$BYTES0" 'BEGIN{print b/2^30}')" \
     "$FILES1" "$(awk -v b="$BYTES1" 'BEGIN{print b/1e9}')" "$LEVEL"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Section "api" of `make bench` (issue 3): freezer-api-bench against our
+# Section "api" of `make bench`: freezer-api-bench against our
 # freezer-api (a fresh MariaDB database) and the upstream Python freezer-api
 # (Debian python3-freezer-api under uwsgi, `tools/testenv/up.sh
 # freezer-api-py`, database freezer_py on the same MariaDB), same Keystone,
@@ -177,7 +177,7 @@ if [[ -r $TESTENV_RUN/freezer-api-py.pid ]]; then
 fi
 
 {
-  echo "== API, MariaDB, Keystone tokens, demo project (issue 3) =="
+  echo "== API, MariaDB, Keystone tokens, demo project =="
   echo "method: freezer-api-bench, closed loop, $CONC workers, $DUR per scenario, $ROUNDS rounds per scenario and server, ours and"
   echo "  upstream taking turns to go first; the table row is each server's median round (every round is listed above it);"
   echo "  ours: $JOBS jobs / $BACKUPS backups in a fresh database; upstream (python3-freezer-api 13, uwsgi 2 workers):"

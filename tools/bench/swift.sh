@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Section "swift" of `make bench` (issue 5): backup and restore throughput
+# Section "swift" of `make bench`: backup and restore throughput
 # to the test environment's Swift (loopback, Keystone, demo user) for our
 # agent (zstd + fzae1; gzip + openssl) and the Python freezer-agent (gzip +
 # its encryption) on the same generated tree, and our peak RSS at two data
@@ -128,7 +128,7 @@ echo "swift: our backup of the larger tree (RSS at a second size)" >&2
 run_agent "big.ours-zstd" ours-zstd --action backup --path-to-backup "$BIG" "${args[@]}"
 
 {
-  echo "== swift storage, loopback, demo user via Keystone (issue 5) =="
+  echo "== swift storage, loopback, demo user via Keystone =="
   printf 'tree: scale %s, %s files, %.2f GB (%.0f MiB); segment size %s; %s rounds, order alternated; sync before each run;\n' \
     "$SCALE" "$FILES" "$(awk -v b="$BYTES" 'BEGIN{print b/1e9}')" "$(awk -v b="$BYTES" 'BEGIN{print b/2^20}')" "$SEG" "$REPS"
   echo "  fresh container per backup; restores of the last backup into an empty directory on $RESTORE_FS ($RESTORE_BASE),"

@@ -1,5 +1,5 @@
 // Package loadpoll simulates many freezer-schedulers polling one
-// freezer-api, the load test of issue 6: each simulated node registers its
+// freezer-api, the scheduler poll load test: each simulated node registers its
 // client, optionally owns a few jobs, and polls its active jobs at the
 // scheduler's interval with the scheduler's search, its start spread over
 // the first interval. Every poll's latency is recorded.

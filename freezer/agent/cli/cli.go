@@ -42,7 +42,7 @@ const memoryHeadroom = 48 << 20
 type StorageSpec struct {
 	Type      string // local, swift, s3, ssh, ftp, ftps
 	Container string
-	// Options holds the storage options (spec agent.md §1.3) by their
+	// Options holds the storage options (upstream's names) by their
 	// underscore names, as strings: max_segment_size, ssh_host, ...
 	Options map[string]string
 	// Getenv reads the environment (OS_* for Swift, ACCESS_KEY... for S3).

@@ -372,7 +372,7 @@ func TestInterruptedBackupIsNeverListed(t *testing.T) {
 }
 
 // TestRetentionEndToEnd: with upstream, a cutoff between a chain's level 0
-// and its increments deletes the whole chain (spec §2.7); here it keeps
+// and its increments deletes the whole chain; here it keeps
 // every backup a newer one needs, and removes uncommitted data.
 func TestRetentionEndToEnd(t *testing.T) {
 	h := newHarness(t, "--max-level", "2")

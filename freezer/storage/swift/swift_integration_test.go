@@ -139,7 +139,7 @@ func mustList(t *testing.T, s backup.Storage, dir string) []string {
 	return names
 }
 
-// TestSwiftLayout checks the physical objects against spec §2.3: %08d
+// TestSwiftLayout checks the physical objects against upstream's Swift layout: %08d
 // segments of max-segment-size under the sibling segments/, then a
 // zero-byte DLO manifest naming "<container>/<prefix>/…/segments".
 func TestSwiftLayout(t *testing.T) {

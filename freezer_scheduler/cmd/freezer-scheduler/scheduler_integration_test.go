@@ -40,7 +40,7 @@ import (
 	"freezer.dev/freezer/tools/loadpoll"
 )
 
-// The acceptance of issue 6, end to end: our freezer-api (in this process,
+// The scheduler's acceptance, end to end: our freezer-api (in this process,
 // Keystone auth, SQLite), our freezer-scheduler and freezer-agent binaries
 // as separate processes, real Keystone and Swift from the test
 // environment, and python-freezerclient for creating jobs.
@@ -319,7 +319,7 @@ func (w *world) createJobCLI(node string, actions []apiv2.Action, sched apiv2.Jo
 	if _, err := w.api.RegisterClient(context.Background(), apiv2.ClientInfo{ClientID: w.clientID(node), Hostname: w.prefix + node}); err != nil {
 		w.t.Fatal(err)
 	}
-	doc := map[string]any{"job_actions": actions, "job_schedule": sched, "description": "issue 6 " + w.t.Name()}
+	doc := map[string]any{"job_actions": actions, "job_schedule": sched, "description": "scheduler e2e " + w.t.Name()}
 	b, _ := json.Marshal(doc)
 	f := filepath.Join(w.t.TempDir(), "job.json")
 	if err := os.WriteFile(f, b, 0o600); err != nil {
@@ -560,7 +560,7 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	makeTree(t, src)
 	at := time.Now().Add(10 * time.Second).Truncate(time.Second)
-	sid, err := w.api.CreateSession(ctx, apiv2.Session{Description: "issue 6 session", HoldOff: 5,
+	sid, err := w.api.CreateSession(ctx, apiv2.Session{Description: "scheduler e2e session", HoldOff: 5,
 		Schedule: apiv2.JobSchedule{ScheduleDate: at.Format("2006-01-02T15:04:05")}})
 	if err != nil {
 		t.Fatal(err)
