@@ -80,13 +80,6 @@ type Options struct {
 	ConnMaxIdleTime time.Duration // idle connections beyond this are closed
 	Now             func() time.Time
 	NewID           func() string
-	// JobCacheBytes bounds the cache of job reads (jobCache); 0 disables
-	// it. [api] job_cache_size in MiB.
-	JobCacheBytes int
-	// CheckJobCache makes every cache hit also read the database and
-	// fail on a difference: for tests, so that any write path that does
-	// not bump the job generation fails them.
-	CheckJobCache bool
 	// DriverLog receives what the MySQL driver reports on its own, such
 	// as "closing bad idle connection" after a database restart. Without
 	// it the driver writes those lines to stderr in its own format, in
@@ -106,12 +99,6 @@ type Store struct {
 	now     func() time.Time
 	newID   func() string
 	stmts   stmtCache
-	// rendered caches the answer encoding of stored JSON texts.
-	rendered renderCache
-	// jobs caches job reads, validated by the project's job generation.
-	jobs jobCache
-	gens rounds[struct{}, int64]              // generation reads (sharedJobGeneration)
-	gets rounds[string, map[string][]JobView] // job gets' reads (batchedJobGet)
 }
 
 // NewID returns a random 32-character lower-case hex id, the format of
@@ -244,7 +231,6 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s database: %w", d, err)
 	}
 	s := &Store{db: db, dialect: d, now: o.Now, newID: o.NewID}
-	s.jobs.max, s.jobs.check = o.JobCacheBytes, o.CheckJobCache
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -1,4 +1,4 @@
-package store
+package apiv2
 
 import (
 	"bytes"
@@ -6,26 +6,78 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-
-	"freezer.dev/freezer/freezer_api/apiv2"
 )
+
+// StoredJob is a job as the database keeps it: the columns a job read
+// shows, with job_schedule, user_credentials and each freezer_action as
+// their stored JSON texts. JobRenderer turns it into a JobView.
+type StoredJob struct {
+	JobID       string
+	ProjectID   string
+	UserID      string
+	ClientID    string
+	Description string
+	SessionID   string
+	SessionTag  int
+	// Schedule is the stored job_schedule object.
+	Schedule string
+	// UserCredentials is the stored trust object, "" for none.
+	UserCredentials string
+	Actions         []StoredAction // in position order
+}
+
+// StoredAction is an entry of a stored job's action list.
+type StoredAction struct {
+	ActionID  string
+	ProjectID string
+	UserID    string
+	// FreezerAction is the stored option set (without the keys
+	// ParseFreezerAction injects).
+	FreezerAction      string
+	MaxRetries         *int
+	MaxRetriesInterval *int
+	Mandatory          *bool
+}
+
+// injectedKeys are always present in a returned freezer_action (null when
+// unset), as upstream returns them.
+var injectedKeys = [...]string{"mode", "backup_name", "container", "path_to_backup", "timeout", "priority", "log_file"}
+
+// ParseFreezerAction decodes a stored freezer_action (numbers as written)
+// and adds the keys upstream always returns, null when unset.
+func ParseFreezerAction(stored string) (FreezerAction, error) {
+	fa := FreezerAction{}
+	dec := json.NewDecoder(bytes.NewReader([]byte(stored)))
+	dec.UseNumber()
+	if err := dec.Decode(&fa); err != nil {
+		return nil, err
+	}
+	for _, k := range injectedKeys {
+		if _, ok := fa[k]; !ok {
+			fa[k] = nil
+		}
+	}
+	return fa, nil
+}
 
 // JobView is a job as a read answers it: a job list, a job get and the
 // scheduler's poll write it straight into the answer (AppendJSON) from
-// the row's fields and the stored job_schedule and freezer_action JSON
-// rendered once (renderCache), instead of decoding those into maps and
+// the stored columns and the job_schedule and freezer_action texts
+// rendered once (JobRenderer), instead of decoding those into maps and
 // encoding them again, which was most of the API's CPU per read. The
-// bytes are exactly what encoding the job's apiv2.Job gives (see Job and
-// the tests), so clients see no difference.
+// bytes are exactly what encoding the job's Job gives (see Job and the
+// tests), so clients see no difference. A JobView is immutable once made:
+// caches share it between requests.
 type JobView struct {
+	JobID      string
 	ProjectID  string
 	ClientID   string
 	CurrentPID int
 	// Credentials is the job's trust, shown only to admin and service
 	// callers (AppendJSON's withCredentials).
-	Credentials *apiv2.UserCredentials
+	Credentials *UserCredentials
 
-	row      *jobRow
+	job      *StoredJob
 	schedule *renderedJSON
 	actions  []actionView // in position order
 }
@@ -33,12 +85,12 @@ type JobView struct {
 // AppendJSON appends the job document. hidePID drops
 // job_schedule.current_pid; withCredentials adds user_credentials.
 func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, error) {
-	b = appendHead(b, v.row)
+	b = appendHead(b, v.job)
 	b = append(b, `"job_schedule":`...)
 	if hidePID && v.CurrentPID != 0 {
 		js := v.schedule.schedule // a copy: the cached value stays as it is
 		js.CurrentPID = 0
-		enc, err := apiv2.Marshal(js)
+		enc, err := Marshal(js)
 		if err != nil {
 			return nil, err
 		}
@@ -49,7 +101,7 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 	b = append(b, `,"job_actions":`...)
 	b = appendActions(b, v.actions)
 	if withCredentials && v.Credentials != nil {
-		enc, err := apiv2.Marshal(v.Credentials)
+		enc, err := Marshal(v.Credentials)
 		if err != nil {
 			return nil, err
 		}
@@ -62,8 +114,8 @@ func (v *JobView) AppendJSON(b []byte, hidePID, withCredentials bool) ([]byte, e
 // SizeHint is at least the length AppendJSON appends unless strings need
 // escapes, for sizing an answer's buffer once.
 func (v *JobView) SizeHint() int {
-	r := v.row
-	n := 192 + len(r.ID) + len(r.ProjectID) + len(r.UserID) + len(r.ClientID) + len(r.Description) + len(r.SessionID) +
+	r := v.job
+	n := 192 + len(r.JobID) + len(r.ProjectID) + len(r.UserID) + len(r.ClientID) + len(r.Description) + len(r.SessionID) +
 		len(v.schedule.json)
 	for i := range v.actions {
 		a := &v.actions[i]
@@ -76,21 +128,21 @@ func (v *JobView) SizeHint() int {
 }
 
 // Job decodes the view into the document it encodes, with credentials.
-func (v *JobView) Job() (apiv2.Job, error) {
+func (v *JobView) Job() (Job, error) {
 	b, err := v.AppendJSON(nil, false, true)
 	if err != nil {
-		return apiv2.Job{}, err
+		return Job{}, err
 	}
-	var j apiv2.Job
+	var j Job
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&j); err != nil {
-		return apiv2.Job{}, fmt.Errorf("decoding job view: %w", err)
+		return Job{}, fmt.Errorf("decoding job view: %w", err)
 	}
 	return j, nil
 }
 
-// actionView is apiv2.Action with freezer_action already encoded.
+// actionView is Action with freezer_action already encoded.
 type actionView struct {
 	ActionID           string
 	ProjectID          string
@@ -101,11 +153,11 @@ type actionView struct {
 	Mandatory          *bool
 }
 
-// The encoders below write what apiv2.Marshal writes for an apiv2.Job's
-// leading fields and for its job_actions (same order, same omitempty
-// rules), without reflection: they run for every job of every list, get
-// and poll. TestJobViewEncodesAsTheDocument and FuzzJobView hold them to
-// Marshal's bytes.
+// The encoders below write what Marshal writes for a Job's leading
+// fields and for its job_actions (same order, same omitempty rules),
+// without reflection: they run for every job of every list, get and poll.
+// TestJobViewEncodesAsTheDocument and FuzzJobView hold them to Marshal's
+// bytes.
 
 // appendKey appends "name": after a comma unless it opens the object.
 func appendKey(b []byte, first bool, name string) []byte {
@@ -125,7 +177,7 @@ func openWithIDs(b []byte, idName, id, projectID, userID string) (_ []byte, firs
 	first = true
 	for _, f := range [...]struct{ name, v string }{{idName, id}, {"project_id", projectID}, {"user_id", userID}} {
 		if f.v != "" {
-			b = apiv2.AppendString(appendKey(b, first, f.name), f.v)
+			b = AppendString(appendKey(b, first, f.name), f.v)
 			first = false
 		}
 	}
@@ -134,11 +186,11 @@ func openWithIDs(b []byte, idName, id, projectID, userID string) (_ []byte, firs
 
 // appendHead appends {"job_id":...,"session_tag":N, (the object left
 // open for job_schedule).
-func appendHead(b []byte, r *jobRow) []byte {
-	b, first := openWithIDs(b, "job_id", r.ID, r.ProjectID, r.UserID)
-	b = apiv2.AppendString(appendKey(b, first, "client_id"), r.ClientID)
-	b = apiv2.AppendString(appendKey(b, false, "description"), r.Description)
-	b = apiv2.AppendString(appendKey(b, false, "session_id"), r.SessionID)
+func appendHead(b []byte, r *StoredJob) []byte {
+	b, first := openWithIDs(b, "job_id", r.JobID, r.ProjectID, r.UserID)
+	b = AppendString(appendKey(b, first, "client_id"), r.ClientID)
+	b = AppendString(appendKey(b, false, "description"), r.Description)
+	b = AppendString(appendKey(b, false, "session_id"), r.SessionID)
 	b = strconv.AppendInt(appendKey(b, false, "session_tag"), int64(r.SessionTag), 10)
 	return append(b, ',')
 }
@@ -176,14 +228,16 @@ func appendActions(b []byte, acts []actionView) []byte {
 // renderedJSON is what a stored JSON text encodes to in an answer.
 type renderedJSON struct {
 	json     []byte
-	schedule apiv2.JobSchedule // for job_schedule texts
+	schedule JobSchedule // for job_schedule texts
 }
 
-// renderCache maps stored job_schedule and freezer_action texts to their
-// encoding in answers. It is keyed by the exact stored text, so an entry
-// can never be stale: a changed document is a different key. Bounded by
-// bytes; when full it starts over, which costs a few decodes.
-type renderCache struct {
+// JobRenderer makes JobViews. It keeps the answer encoding of the stored
+// job_schedule and freezer_action texts it has seen, keyed by the exact
+// text, so an entry can never be stale (a changed document is a different
+// key) and the many jobs that share an action or a schedule text are
+// decoded once. Bounded by bytes; when full it starts over, which costs a
+// few decodes. The zero value is ready to use and safe for concurrent use.
+type JobRenderer struct {
 	mu    sync.Mutex
 	m     map[renderKey]*renderedJSON
 	bytes int
@@ -201,7 +255,7 @@ const (
 	renderCacheMaxEntry = 16 << 10
 )
 
-func (c *renderCache) get(kind byte, text string, render func() (*renderedJSON, error)) (*renderedJSON, error) {
+func (c *JobRenderer) get(kind byte, text string, render func() (*renderedJSON, error)) (*renderedJSON, error) {
 	key := renderKey{kind, text}
 	c.mu.Lock()
 	r, ok := c.m[key]
@@ -225,15 +279,15 @@ func (c *renderCache) get(kind byte, text string, render func() (*renderedJSON, 
 }
 
 // renderSchedule returns the encoding of a stored job_schedule.
-func (s *Store) renderSchedule(r *jobRow) (*renderedJSON, error) {
-	return s.rendered.get('s', r.Schedule, func() (*renderedJSON, error) {
-		js, err := r.schedule()
-		if err != nil {
-			return nil, err
+func (c *JobRenderer) renderSchedule(j *StoredJob) (*renderedJSON, error) {
+	return c.get('s', j.Schedule, func() (*renderedJSON, error) {
+		var js JobSchedule
+		if err := json.Unmarshal([]byte(j.Schedule), &js); err != nil {
+			return nil, fmt.Errorf("decoding schedule of job %s: %w", j.JobID, err)
 		}
-		b, err := apiv2.Marshal(js)
+		b, err := Marshal(js)
 		if err != nil {
-			return nil, fmt.Errorf("encoding schedule of job %s: %w", r.ID, err)
+			return nil, fmt.Errorf("encoding schedule of job %s: %w", j.JobID, err)
 		}
 		return &renderedJSON{json: b, schedule: js}, nil
 	})
@@ -241,15 +295,15 @@ func (s *Store) renderSchedule(r *jobRow) (*renderedJSON, error) {
 
 // renderFreezerAction returns the encoding of a stored freezer_action,
 // with upstream's injected keys.
-func (s *Store) renderFreezerAction(r *actionRow) ([]byte, error) {
-	out, err := s.rendered.get('a', r.FreezerAction, func() (*renderedJSON, error) {
-		a, err := r.doc()
+func (c *JobRenderer) renderFreezerAction(a *StoredAction) ([]byte, error) {
+	out, err := c.get('a', a.FreezerAction, func() (*renderedJSON, error) {
+		fa, err := ParseFreezerAction(a.FreezerAction)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("decoding action %s: %w", a.ActionID, err)
 		}
-		b, err := apiv2.Marshal(a.FreezerAction)
+		b, err := Marshal(fa)
 		if err != nil {
-			return nil, fmt.Errorf("encoding action %s: %w", r.ID, err)
+			return nil, fmt.Errorf("encoding action %s: %w", a.ActionID, err)
 		}
 		return &renderedJSON{json: b}, nil
 	})
@@ -259,28 +313,28 @@ func (s *Store) renderFreezerAction(r *actionRow) ([]byte, error) {
 	return out.json, nil
 }
 
-// actionViewOf is the action as a job's job_actions entry shows it.
-func (s *Store) actionViewOf(r *actionRow) (actionView, error) {
-	fa, err := s.renderFreezerAction(r)
-	if err != nil {
-		return actionView{}, err
-	}
-	v := actionView{ActionID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, FreezerAction: fa}
-	v.MaxRetries, v.MaxRetriesInterval, v.Mandatory = r.options()
-	return v, nil
-}
-
-// jobView renders a job row and its actions (in position order).
-func (s *Store) jobView(r *jobRow, actions []actionView) (JobView, error) {
-	sched, err := s.renderSchedule(r)
+// View renders a stored job. The view keeps j: the caller must not change
+// it afterwards.
+func (c *JobRenderer) View(j *StoredJob) (JobView, error) {
+	sched, err := c.renderSchedule(j)
 	if err != nil {
 		return JobView{}, err
 	}
-	v := JobView{ProjectID: r.ProjectID, ClientID: r.ClientID, CurrentPID: sched.schedule.CurrentPID,
-		row: r, schedule: sched, actions: actions}
-	if r.UserCredentials.Valid && r.UserCredentials.String != "" {
-		var uc apiv2.UserCredentials
-		if err := json.Unmarshal([]byte(r.UserCredentials.String), &uc); err == nil {
+	acts := make([]actionView, len(j.Actions))
+	for i := range j.Actions {
+		a := &j.Actions[i]
+		fa, err := c.renderFreezerAction(a)
+		if err != nil {
+			return JobView{}, err
+		}
+		acts[i] = actionView{ActionID: a.ActionID, ProjectID: a.ProjectID, UserID: a.UserID, FreezerAction: fa,
+			MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval, Mandatory: a.Mandatory}
+	}
+	v := JobView{JobID: j.JobID, ProjectID: j.ProjectID, ClientID: j.ClientID, CurrentPID: sched.schedule.CurrentPID,
+		job: j, schedule: sched, actions: acts}
+	if j.UserCredentials != "" {
+		var uc UserCredentials
+		if err := json.Unmarshal([]byte(j.UserCredentials), &uc); err == nil {
 			v.Credentials = &uc
 		}
 	}
