@@ -297,3 +297,23 @@ func (s *Store) DeleteAction(ctx context.Context, sc Scope, id string) error {
 		return nil
 	})
 }
+
+// ImportAction creates the action as it is, with that id, unless the
+// project has it; it reports whether it did. (freezer-manage's import of
+// an upstream database.)
+func (s *Store) ImportAction(ctx context.Context, sc Scope, id string, a apiv2.Action) (bool, error) {
+	created := false
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
+		_, err := s.getActionRow(ctx, tx, sc.ProjectID, id, false)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = s.insertAction(ctx, tx, sc, id, a)
+		created = err == nil
+		return err
+	})
+	return created, err
+}

@@ -731,3 +731,60 @@ func (s *Store) DeleteJob(ctx context.Context, sc Scope, id string) (string, err
 	})
 	return orphan, err
 }
+
+// ImportJob creates the job as it was, with that id, unless the project
+// has it, and reports whether it did: without the client checks of the
+// API (its client may have been deleted since); an action entry with an
+// action_id of the project is that action, one with a freezer_action a
+// new action, and a reference to an action that no longer exists is
+// dropped.
+func (s *Store) ImportJob(ctx context.Context, sc Scope, id string, j apiv2.Job) (bool, error) {
+	created := false
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
+		if _, err := s.getJobRow(ctx, tx, sc.ProjectID, id, false); err == nil {
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var acts []actionRow
+		for _, e := range j.JobActions {
+			if e.ActionID != "" {
+				if r, err := s.getActionRow(ctx, tx, sc.ProjectID, e.ActionID, false); err == nil {
+					acts = append(acts, r)
+					continue
+				}
+			}
+			if e.FreezerAction == nil {
+				continue // a reference to an action that no longer exists
+			}
+			aid := e.ActionID
+			if aid == "" {
+				aid = s.newID()
+			}
+			r, err := s.insertAction(ctx, tx, sc, aid, e)
+			if err != nil {
+				return err
+			}
+			acts = append(acts, r)
+		}
+		now := s.now().Unix()
+		r := jobRow{ID: id, ProjectID: sc.ProjectID, UserID: sc.UserID, ClientID: j.ClientID, Description: j.Description,
+			SessionID: j.SessionID, SessionTag: j.SessionTag, Version: 1, CreatedAt: now, UpdatedAt: now}
+		r.setSchedule(j.JobSchedule)
+		r.setCredentials(j.UserCredentials)
+		res, err := tx.NamedExecContext(ctx, `INSERT INTO jobs (id, project_id, user_id, client_id, description, session_id, session_tag, schedule, status, event, user_credentials, trust_id, version, created_at, updated_at)
+			VALUES (:id, :project_id, :user_id, :client_id, :description, :session_id, :session_tag, :schedule, :status, :event, :user_credentials, :trust_id, :version, :created_at, :updated_at)`, r)
+		if err != nil {
+			return fmt.Errorf("inserting job: %w", err)
+		}
+		if r.Seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if err := s.setJobActions(ctx, tx, r.Seq, acts); err != nil {
+			return err
+		}
+		created = true
+		return s.reindexJob(ctx, tx, r.Seq)
+	})
+	return created, err
+}

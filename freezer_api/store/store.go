@@ -551,3 +551,45 @@ func listProjectDocs[R docRow[D], D any](ctx context.Context, s *Store, table, t
 	}
 	return out, nil
 }
+
+// ScanTable returns every row of a table of any schema, as its columns'
+// values in text (NULL columns absent): for reading an upstream database
+// (package upstream), whose tables are not this package's.
+func (s *Store) ScanTable(ctx context.Context, table string) ([]map[string]string, error) {
+	for _, c := range table {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return nil, fmt.Errorf("table name %q", table)
+		}
+	}
+	rows, err := s.db.QueryxContext(ctx, "SELECT * FROM "+table)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []map[string]string
+	for rows.Next() {
+		m := map[string]any{}
+		if err := rows.MapScan(m); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", table, err)
+		}
+		r := make(map[string]string, len(m))
+		for k, v := range m {
+			switch x := v.(type) {
+			case nil:
+			case []byte:
+				r[k] = string(x)
+			case string:
+				r[k] = x
+			case bool:
+				r[k] = strconv.FormatBool(x)
+			default:
+				r[k] = fmt.Sprint(x)
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", table, err)
+	}
+	return out, nil
+}
