@@ -13,10 +13,10 @@ import (
 	"freezer.dev/freezer/freezer_api/store"
 )
 
-// benchJobServer is a server as freezer-api runs it (the job cache on at
-// its default size, hits not checked) over a SQLite project of 50 jobs of
-// client p1_h1, and the id of one of them.
-func benchJobServer(b *testing.B) (*server.Server, string) {
+// benchJobServer is a server as freezer-api runs it (the job cache of
+// cacheBytes, 0 for off, hits not checked) over a SQLite project of 50
+// jobs of client p1_h1, and the id of one of them.
+func benchJobServer(b *testing.B, cacheBytes int) (*server.Server, string) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, testDatabaseURL(b), store.Options{MaxOpenConns: 8})
 	if err != nil {
@@ -30,7 +30,7 @@ func benchJobServer(b *testing.B) (*server.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := server.New(server.Config{Store: jobcache.New(st, jobcache.Options{Bytes: 32 << 20}), Policy: pol,
+	h := server.New(server.Config{Store: jobcache.New(st, jobcache.Options{Bytes: cacheBytes}), Policy: pol,
 		Auth: auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}, TrustHeaders: true}})
 	return h, benchJobs(b, h)
 }
@@ -66,11 +66,21 @@ func benchJobs(b *testing.B, h *server.Server) string {
 }
 
 // BenchmarkJobRead measures the server's own cost (in process, on
-// SQLite, the job cache warm) of the job reads a scheduler makes: a list
-// page, a get and its poll (a page of its client's jobs that are not
-// completed). `make bench` measures whole processes on MariaDB.
+// SQLite) of the job reads a scheduler makes: a list page, a get and its
+// poll (a page of its client's jobs that are not completed), with the job
+// cache at freezer-api's default size (warm) and off. `make bench`
+// measures whole processes on MariaDB.
 func BenchmarkJobRead(b *testing.B) {
-	h, id := benchJobServer(b)
+	for _, cache := range []struct {
+		name  string
+		bytes int
+	}{{"cache", 32 << 20}, {"nocache", 0}} {
+		b.Run(cache.name, func(b *testing.B) { benchJobRead(b, cache.bytes) })
+	}
+}
+
+func benchJobRead(b *testing.B, cacheBytes int) {
+	h, id := benchJobServer(b, cacheBytes)
 	const poll = `{"match":[{"client_id":"p1_h1"}],"match_not":[{"status":"completed"}]}`
 	for _, bm := range []struct{ name, path, body string }{
 		{"list", "/v2/p1/jobs?limit=10", ""},
