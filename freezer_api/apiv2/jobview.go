@@ -28,6 +28,7 @@ type StoredJob struct {
 
 // StoredAction is an entry of a stored job's action list.
 type StoredAction struct {
+	Position  int64 // in the job's list
 	ActionID  string
 	ProjectID string
 	UserID    string
@@ -119,7 +120,7 @@ func (v *JobView) SizeHint() int {
 		len(v.schedule.json)
 	for i := range v.actions {
 		a := &v.actions[i]
-		n += 160 + len(a.ActionID) + len(a.ProjectID) + len(a.UserID) + len(a.FreezerAction)
+		n += 160 + len(a.ActionID) + len(a.ProjectID) + len(a.UserID) + len(a.fa)
 	}
 	if v.Credentials != nil {
 		n += 256
@@ -142,15 +143,10 @@ func (v *JobView) Job() (Job, error) {
 	return j, nil
 }
 
-// actionView is Action with freezer_action already encoded.
+// actionView is a stored action with its freezer_action encoded.
 type actionView struct {
-	ActionID           string
-	ProjectID          string
-	UserID             string
-	FreezerAction      []byte // valid compact JSON, from renderFreezerAction
-	MaxRetries         *int
-	MaxRetriesInterval *int
-	Mandatory          *bool
+	*StoredAction
+	fa []byte // valid compact JSON, from renderFreezerAction
 }
 
 // The encoders below write what Marshal writes for a Job's leading
@@ -205,8 +201,8 @@ func appendActions(b []byte, acts []actionView) []byte {
 		}
 		var first bool
 		b, first = openWithIDs(b, "action_id", a.ActionID, a.ProjectID, a.UserID)
-		if len(a.FreezerAction) > 0 {
-			b = append(appendKey(b, first, "freezer_action"), a.FreezerAction...)
+		if len(a.fa) > 0 {
+			b = append(appendKey(b, first, "freezer_action"), a.fa...)
 			first = false
 		}
 		if a.MaxRetries != nil {
@@ -327,8 +323,7 @@ func (c *JobRenderer) View(j *StoredJob) (JobView, error) {
 		if err != nil {
 			return JobView{}, err
 		}
-		acts[i] = actionView{ActionID: a.ActionID, ProjectID: a.ProjectID, UserID: a.UserID, FreezerAction: fa,
-			MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval, Mandatory: a.Mandatory}
+		acts[i] = actionView{StoredAction: a, fa: fa}
 	}
 	v := JobView{JobID: j.JobID, ProjectID: j.ProjectID, ClientID: j.ClientID, CurrentPID: sched.schedule.CurrentPID,
 		job: j, schedule: sched, actions: acts}

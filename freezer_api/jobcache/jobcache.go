@@ -103,11 +103,17 @@ var errStale = errors.New("job cache: cached views differ from the database (a w
 
 // GetJobView returns one job of the project, encoded for an answer.
 func (c *Store) GetJobView(ctx context.Context, sc store.Scope, id string) (apiv2.JobView, error) {
-	jobs, err := c.cached(ctx, sc.ProjectID, getKey(sc.ProjectID, id), func(ctx context.Context) ([]apiv2.JobView, error) {
-		return c.batchedGet(ctx, sc.ProjectID, id)
-	}, func(ctx context.Context) ([]apiv2.JobView, error) {
-		return c.views(c.Store.ReadJobsByID(ctx, sc.ProjectID, []string{id}))
-	})
+	var jobs []apiv2.JobView
+	var err error
+	if c.max <= 0 {
+		jobs, err = c.batchedGet(ctx, sc.ProjectID, id)
+	} else {
+		jobs, err = c.cached(ctx, sc.ProjectID, getKey(sc.ProjectID, id), func(ctx context.Context) ([]apiv2.JobView, error) {
+			return c.batchedGet(ctx, sc.ProjectID, id)
+		}, func(ctx context.Context) ([]apiv2.JobView, error) {
+			return c.views(c.Store.ReadJobsByID(ctx, sc.ProjectID, []string{id}))
+		})
+	}
 	if err != nil {
 		return apiv2.JobView{}, err
 	}
@@ -123,7 +129,7 @@ func (c *Store) ListJobViews(ctx context.Context, projectID string, f store.Filt
 	read := func(ctx context.Context) ([]apiv2.JobView, error) {
 		return c.views(c.Store.ReadJobs(ctx, projectID, f, p))
 	}
-	if projectID == "" {
+	if projectID == "" || c.max <= 0 {
 		return read(ctx) // every project: rare (admin), not cached
 	}
 	return c.cached(ctx, projectID, listKey(projectID, f, p), read, read)
@@ -151,12 +157,9 @@ func (c *Store) sharedGeneration(ctx context.Context, projectID string) (int64, 
 	})
 }
 
-// cached answers a job read of projectID from the cache, or by read (and
-// keeps the answer). fresh reads the same jobs alone, for Options.Check.
+// cached answers a job read of projectID from the (enabled) cache, or by
+// read (and keeps the answer). fresh reads the same jobs alone, for Options.Check.
 func (c *Store) cached(ctx context.Context, projectID, key string, read, fresh func(context.Context) ([]apiv2.JobView, error)) ([]apiv2.JobView, error) {
-	if c.max <= 0 {
-		return read(ctx)
-	}
 	gen, err := c.sharedGeneration(ctx, projectID)
 	if err != nil {
 		return nil, err

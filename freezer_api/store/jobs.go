@@ -515,18 +515,9 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 		return nil, err
 	}
 	defer rows.Close()
-	type posAction struct {
-		pos int64
-		a   apiv2.StoredAction
-	}
-	type seqJob struct {
-		seq int64
-		job apiv2.StoredJob
-	}
 	var (
-		order   []seqJob
-		seen    = map[int64]bool{}
-		actions = map[int64][]posAction{}
+		order []int64
+		jobs  = map[int64]*apiv2.StoredJob{}
 	)
 	// The columns are scanned into values reused for every row: they are
 	// copied out below, and Scan's pointers make whatever they point into
@@ -552,37 +543,30 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 			&a.FA); err != nil {
 			return nil, err
 		}
-		if !seen[j.Seq] {
-			seen[j.Seq] = true
-			order = append(order, seqJob{j.Seq, apiv2.StoredJob{JobID: j.ID, ProjectID: j.ProjectID, UserID: j.UserID,
+		if _, seen := jobs[j.Seq]; !seen {
+			jobs[j.Seq] = &apiv2.StoredJob{JobID: j.ID, ProjectID: j.ProjectID, UserID: j.UserID,
 				ClientID: j.ClientID, Description: j.Description, SessionID: j.SessionID, SessionTag: j.SessionTag,
-				Schedule: j.Schedule, UserCredentials: j.Credentials.String}})
+				Schedule: j.Schedule, UserCredentials: j.Credentials.String}
+			order = append(order, j.Seq)
 		}
 		if !a.Seq.Valid {
 			continue
 		}
 		ar := actionRow{MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval, Mandatory: a.Mandatory.Bool}
-		sa := apiv2.StoredAction{ActionID: a.ID.String, ProjectID: a.ProjectID.String, UserID: a.UserID.String,
-			FreezerAction: a.FA.String}
+		sa := apiv2.StoredAction{Position: a.Pos.Int64, ActionID: a.ID.String, ProjectID: a.ProjectID.String,
+			UserID: a.UserID.String, FreezerAction: a.FA.String}
 		sa.MaxRetries, sa.MaxRetriesInterval, sa.Mandatory = ar.options()
-		actions[j.Seq] = append(actions[j.Seq], posAction{a.Pos.Int64, sa})
+		sj := jobs[j.Seq]
+		sj.Actions = append(sj.Actions, sa)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(order, func(x, y seqJob) int { return cmp.Compare(x.seq, y.seq) })
+	slices.Sort(order)
 	out := make([]apiv2.StoredJob, len(order))
-	for i := range order {
-		out[i] = order[i].job
-		acts := actions[order[i].seq]
-		if len(acts) == 0 {
-			continue
-		}
-		slices.SortFunc(acts, func(x, y posAction) int { return cmp.Compare(x.pos, y.pos) })
-		out[i].Actions = make([]apiv2.StoredAction, len(acts))
-		for k, pa := range acts {
-			out[i].Actions[k] = pa.a
-		}
+	for i, seq := range order {
+		out[i] = *jobs[seq]
+		slices.SortFunc(out[i].Actions, func(x, y apiv2.StoredAction) int { return cmp.Compare(x.Position, y.Position) })
 	}
 	return out, nil
 }
