@@ -130,7 +130,7 @@ func (c *Store) ListJobViews(ctx context.Context, projectID string, f store.Filt
 		return c.views(c.Store.ReadJobs(ctx, projectID, f, p))
 	}
 	if projectID == "" || c.max <= 0 {
-		return read(ctx) // every project: rare (admin), not cached
+		return read(ctx) // a list of every project (admin) is rare: not cached
 	}
 	return c.cached(ctx, projectID, listKey(projectID, f, p), read, read)
 }
@@ -158,7 +158,8 @@ func (c *Store) sharedGeneration(ctx context.Context, projectID string) (int64, 
 }
 
 // cached answers a job read of projectID from the (enabled) cache, or by
-// read (and keeps the answer). fresh reads the same jobs alone, for Options.Check.
+// read (and keeps the answer). fresh reads the same jobs alone, for
+// Options.Check.
 func (c *Store) cached(ctx context.Context, projectID, key string, read, fresh func(context.Context) ([]apiv2.JobView, error)) ([]apiv2.JobView, error) {
 	gen, err := c.sharedGeneration(ctx, projectID)
 	if err != nil {

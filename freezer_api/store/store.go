@@ -527,12 +527,12 @@ func isDuplicate(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// docRow is a table row that renders as its API document.
+// docRow is a table row that decodes into its API document.
 type docRow[D any] interface{ doc() (D, error) }
 
 // listProjectDocs is the list query shared by the resources that belong to
 // exactly one project (actions, backups, sessions): the project's rows that
-// match the search filter, one page, rendered as documents.
+// match the search filter, one page, as documents.
 func listProjectDocs[R docRow[D], D any](ctx context.Context, s *Store, table, terms string, sc Scope, f Filter, p Page) ([]D, error) {
 	w, args := f.where(terms, nil)
 	ps, pargs := p.sql()
