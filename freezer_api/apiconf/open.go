@@ -17,7 +17,7 @@ func OpenStore(ctx context.Context, s Settings, log *logrus.Entry) (*store.Store
 	// use at least every few minutes: closing each one on return makes a
 	// busy API reconnect to MySQL for almost every request.
 	opts := store.Options{MaxOpenConns: s.MaxPoolSize + s.MaxOverflow, MaxIdleConns: s.MaxPoolSize + s.MaxOverflow,
-		ConnMaxLifetime: s.RecycleTime, ConnMaxIdleTime: 5 * time.Minute, JobCacheBytes: s.JobCacheMiB << 20,
+		ConnMaxLifetime: s.RecycleTime, ConnMaxIdleTime: 5 * time.Minute,
 		DriverLog: func(msg string) { log.WithField("component", "mysql").Warn(msg) }}
 	for attempt := 0; ; attempt++ {
 		st, err := store.Open(ctx, s.Connection.Reveal(), opts)

@@ -9,4 +9,9 @@
 // freezer_action and a backup's backup_metadata, are maps so that keys this
 // package does not know survive a round trip; typed accessors read the keys
 // the programs care about.
+//
+// Answers are rendered here too: Marshal encodes any document as the API
+// does, and JobRenderer turns a job as the store keeps it (StoredJob) into
+// a JobView that appends its document to an answer without reflection,
+// for the job reads that schedulers poll.
 package apiv2

@@ -14,6 +14,7 @@ import (
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/freezer_api/auth"
 	"freezer.dev/freezer/freezer_api/client"
+	"freezer.dev/freezer/freezer_api/jobcache"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
 )
@@ -37,7 +38,7 @@ func newServer(t *testing.T) string {
 	}
 	lg := logrus.New()
 	lg.SetOutput(io.Discard)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: logrus.NewEntry(lg),
+	srv := httptest.NewServer(server.New(server.Config{Store: jobcache.New(st, jobcache.Options{}), Policy: pol, Logger: logrus.NewEntry(lg),
 		Auth: auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}}}))
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"freezer.dev/freezer/freezer_api/jobcache"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
 	"freezer.dev/freezer/internal/testutil/testenv"
@@ -59,7 +60,7 @@ func TestDatabaseOutOfConnectionsIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	e := newEnv(t, func(c *server.Config) { c.Store = st })
+	e := newEnv(t, func(c *server.Config) { c.Store = jobcache.New(st, jobcache.Options{}) })
 	// The store's idle connection (from Open's ping) is killed, as by a
 	// database restart, and another client takes the user's one slot: the
 	// next request finds its connection gone and cannot open another.

@@ -5,6 +5,9 @@
 //
 // Handlers follow one order: authenticate, authorize (oslo.policy rule of
 // upstream's name), decode and validate the body, call the store, write
-// JSON. Every error is turned into a status and a JSON body in one place,
+// JSON. The server depends on the Store interface; freezer-api passes a
+// store.Store wrapped by jobcache, whose job reads answer
+// apiv2.JobViews that the job handlers append to the answer as the
+// caller may see them (no trust ids, no other project's process ids). Every error is turned into a status and a JSON body in one place,
 // writeError.
 package server

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer_api/auth"
+	"freezer.dev/freezer/freezer_api/jobcache"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
 )
@@ -35,10 +36,7 @@ type envOption func(*server.Config)
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, testDatabaseURL(t), store.Options{MaxOpenConns: 8,
-		// The job cache on, every hit checked against the database: any
-		// write path that leaves a cached read stale fails the test.
-		JobCacheBytes: 4 << 20, CheckJobCache: true})
+	st, err := store.Open(ctx, testDatabaseURL(t), store.Options{MaxOpenConns: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +53,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	lg.SetOutput(logs)
 	lg.SetFormatter(&logrus.JSONFormatter{})
 	cfg := server.Config{
-		Store:        st,
+		// The job cache on, every hit checked against the database: any
+		// write path that leaves a cached read stale fails the test.
+		Store:        jobcache.New(st, jobcache.Options{Bytes: 4 << 20, Check: true}),
 		Auth:         auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}, TrustHeaders: true},
 		Policy:       pol,
 		Logger:       logrus.NewEntry(lg),

@@ -9,7 +9,6 @@ import (
 
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/freezer_api/auth"
-	"freezer.dev/freezer/freezer_api/store"
 )
 
 func (s *Server) addJobs(r *mux.Router) {
@@ -108,7 +107,7 @@ func checkJobActions(m map[string]any) error {
 // upstream does, so is the process id of a job that runs on a central
 // client of another project. Only jobs with a process id need the
 // central-client lookup, so most reads make none.
-func (s *Server) appendJobs(ctx context.Context, b []byte, c *call, jobs []store.JobView) ([]byte, error) {
+func (s *Server) appendJobs(ctx context.Context, b []byte, c *call, jobs []apiv2.JobView) ([]byte, error) {
 	central := s.allowed("jobs:get_all_projects", c)
 	hide := make([]bool, len(jobs))
 	if !central {
@@ -243,7 +242,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.appendJobs(r.Context(), s.answerBuf(j.SizeHint()), c, []store.JobView{j})
+	b, err := s.appendJobs(r.Context(), s.answerBuf(j.SizeHint()), c, []apiv2.JobView{j})
 	if err != nil {
 		return err
 	}

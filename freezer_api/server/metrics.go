@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"freezer.dev/freezer/freezer_api/store"
+	"freezer.dev/freezer/freezer_api/jobcache"
 )
 
 type metrics struct {
@@ -18,7 +18,7 @@ type metrics struct {
 
 // newMetrics registers the API's metrics, the Go runtime's, the DB
 // pool's and the job cache's on reg.
-func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats, cacheStats func() store.JobCacheStats) *metrics {
+func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats, cacheStats func() jobcache.Stats) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "freezer_api_requests_total", Help: "HTTP requests by route template, method and status.",
@@ -46,23 +46,23 @@ func newMetrics(reg *prometheus.Registry, dbStats func() sql.DBStats, cacheStats
 		counter("wait_seconds_total", "Time spent waiting for DB connections.", func(s sql.DBStats) float64 { return s.WaitDuration.Seconds() })
 	}
 	if cacheStats != nil {
-		counter := func(name, help string, v func(store.JobCacheStats) uint64) {
+		counter := func(name, help string, v func(jobcache.Stats) uint64) {
 			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "freezer_api_job_cache_" + name, Help: help},
 				func() float64 { return float64(v(cacheStats())) }))
 		}
-		gauge := func(name, help string, v func(store.JobCacheStats) int) {
+		gauge := func(name, help string, v func(jobcache.Stats) int) {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "freezer_api_job_cache_" + name, Help: help},
 				func() float64 { return float64(v(cacheStats())) }))
 		}
-		counter("hits_total", "Job reads (list, get, poll) answered from the job cache.", func(s store.JobCacheStats) uint64 { return s.Hits })
-		counter("misses_total", "Job reads that read the database (not cached, changed or expired).", func(s store.JobCacheStats) uint64 { return s.Misses })
+		counter("hits_total", "Job reads (list, get, poll) answered from the job cache.", func(s jobcache.Stats) uint64 { return s.Hits })
+		counter("misses_total", "Job reads that read the database (not cached, changed or expired).", func(s jobcache.Stats) uint64 { return s.Misses })
 		counter("generation_reads_total", "Reads of a project's job generation, each shared by the requests waiting for it.",
-			func(s store.JobCacheStats) uint64 { return s.GenerationReads })
+			func(s jobcache.Stats) uint64 { return s.GenerationReads })
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "freezer_api_job_get_reads_total",
 			Help: "Database reads made for job gets, each shared by the concurrent gets of a project."},
 			func() float64 { return float64(cacheStats().GetReads) }))
-		gauge("entries", "Job reads held in the job cache.", func(s store.JobCacheStats) int { return s.Entries })
-		gauge("bytes", "Size of the job cache as accounted against [api] job_cache_size.", func(s store.JobCacheStats) int { return s.Bytes })
+		gauge("entries", "Job reads held in the job cache.", func(s jobcache.Stats) int { return s.Entries })
+		gauge("bytes", "Size of the job cache as accounted against [api] job_cache_size.", func(s jobcache.Stats) int { return s.Bytes })
 	}
 	return m
 }

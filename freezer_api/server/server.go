@@ -24,7 +24,8 @@ const v2Prefix = "/v2/{project_id}"
 
 // Config holds the server's dependencies and limits.
 type Config struct {
-	Store  *store.Store
+	// Store is the database: a store.Store wrapped by jobcache.New.
+	Store  Store
 	Auth   auth.Authenticator
 	Policy *auth.Policy
 	Logger *logrus.Entry

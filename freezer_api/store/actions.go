@@ -30,21 +30,10 @@ type actionRow struct {
 	UpdatedAt          int64         `db:"updated_at"`
 }
 
-// injectedKeys are always present in a returned freezer_action (null when
-// unset), as upstream returns them.
-var injectedKeys = [...]string{"mode", "backup_name", "container", "path_to_backup", "timeout", "priority", "log_file"}
-
 func (r actionRow) doc() (apiv2.Action, error) {
-	fa := apiv2.FreezerAction{}
-	dec := json.NewDecoder(bytesReader(r.FreezerAction))
-	dec.UseNumber()
-	if err := dec.Decode(&fa); err != nil {
+	fa, err := apiv2.ParseFreezerAction(r.FreezerAction)
+	if err != nil {
 		return apiv2.Action{}, fmt.Errorf("decoding action %s: %w", r.ID, err)
-	}
-	for _, k := range injectedKeys {
-		if _, ok := fa[k]; !ok {
-			fa[k] = nil
-		}
 	}
 	a := apiv2.Action{ActionID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, FreezerAction: fa}
 	a.MaxRetries, a.MaxRetriesInterval, a.Mandatory = r.options()
@@ -307,4 +296,24 @@ func (s *Store) DeleteAction(ctx context.Context, sc Scope, id string) error {
 		}
 		return nil
 	})
+}
+
+// ImportAction creates the action as it is, with that id, unless the
+// project has it; it reports whether it did. (freezer-manage's import of
+// an upstream database.)
+func (s *Store) ImportAction(ctx context.Context, sc Scope, id string, a apiv2.Action) (bool, error) {
+	created := false
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
+		_, err := s.getActionRow(ctx, tx, sc.ProjectID, id, false)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = s.insertAction(ctx, tx, sc, id, a)
+		created = err == nil
+		return err
+	})
+	return created, err
 }

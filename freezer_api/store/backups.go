@@ -151,3 +151,36 @@ func (s *Store) DeleteBackup(ctx context.Context, sc Scope, id string) error {
 		return deleteTerms(ctx, tx, "backup_terms", seq)
 	})
 }
+
+// ImportBackup creates the backup as it is, with that id, unless the
+// project has it; it reports whether it did.
+func (s *Store) ImportBackup(ctx context.Context, sc Scope, id, status string, m apiv2.BackupMetadata) (bool, error) {
+	created := false
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var n int
+		if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM backups WHERE project_id = ? AND id = ?", sc.ProjectID, id); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		now := s.now().Unix()
+		r := backupRow{ID: id, ProjectID: sc.ProjectID, UserID: sc.UserID, Status: status, Version: 1, CreatedAt: now, UpdatedAt: now}
+		r.setMetadata(m)
+		res, err := tx.NamedExecContext(ctx, `INSERT INTO backups (id, project_id, user_id, status, job_id, metadata, version, created_at, updated_at)
+			VALUES (:id, :project_id, :user_id, :status, :job_id, :metadata, :version, :created_at, :updated_at)`, r)
+		if err != nil {
+			return fmt.Errorf("inserting backup: %w", err)
+		}
+		if r.Seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		d, err := r.doc()
+		if err != nil {
+			return err
+		}
+		created = true
+		return writeTerms(ctx, tx, "backup_terms", r.Seq, d)
+	})
+	return created, err
+}

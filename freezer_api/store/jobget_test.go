@@ -8,10 +8,10 @@ import (
 	"freezer.dev/freezer/freezer_api/apiv2"
 )
 
-// A round of gets of any size answers every id it was given, in queries
+// A read of any number of ids answers every job it was given, in queries
 // of a few fixed shapes: the statement cache (first come, bounded) must
 // not fill up with one statement per batch size.
-func TestJobGetRoundsAnswerEveryIDInFewStatements(t *testing.T) {
+func TestReadJobsByIDAnswersEveryIDInFewStatements(t *testing.T) {
 	ctx := context.Background()
 	sc := Scope{ProjectID: "p1", UserID: "u1"}
 	s := openWithClient(t, sc, "c1")
@@ -24,18 +24,18 @@ func TestJobGetRoundsAnswerEveryIDInFewStatements(t *testing.T) {
 		ids = append(ids, id)
 	}
 	for n := 1; n <= len(ids); n++ {
-		in := append(append([]string(nil), ids[:n]...), ids[0], "missing") // a repeat and a miss
-		out, err := s.readJobGets(ctx, "p1", in)
+		in := append(append([]string(nil), ids[:n]...), "missing") // and a miss
+		jobs, err := s.ReadJobsByID(ctx, "p1", in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, id := range ids[:n] {
-			if v := out[id]; len(v) != 1 || v[0].row.ID != id {
-				t.Fatalf("round of %d ids: %s answered %d views", n, id, len(v))
-			}
+		if len(jobs) != n {
+			t.Fatalf("%d ids and a missing one: %d jobs", n, len(jobs))
 		}
-		if v, ok := out["missing"]; ok && len(v) != 0 {
-			t.Fatalf("round of %d ids: a missing id answered %d views", n, len(v))
+		for i, id := range ids[:n] { // created in seq order
+			if jobs[i].JobID != id {
+				t.Fatalf("%d ids: job %d is %s, want %s", n, i, jobs[i].JobID, id)
+			}
 		}
 	}
 	s.stmts.mu.Lock()

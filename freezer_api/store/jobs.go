@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -389,45 +390,33 @@ func (s *Store) ReplaceJob(ctx context.Context, sc Scope, id string, j apiv2.Job
 
 // GetJob returns one job of the project.
 func (s *Store) GetJob(ctx context.Context, sc Scope, id string) (apiv2.Job, error) {
-	v, err := s.GetJobView(ctx, sc, id)
+	var rows []jobRow
+	if err := s.db.SelectContext(ctx, &rows, "SELECT * FROM jobs WHERE project_id = ? AND id = ?", sc.ProjectID, id); err != nil {
+		return apiv2.Job{}, fmt.Errorf("reading job: %w", err)
+	}
+	if len(rows) == 0 {
+		return apiv2.Job{}, errf(KindNotFound, "Job not found with ID %s", id)
+	}
+	docs, err := s.jobDocs(ctx, s.db, rows)
 	if err != nil {
 		return apiv2.Job{}, err
 	}
-	return v.Job()
-}
-
-// GetJobView returns one job of the project, encoded for an answer.
-func (s *Store) GetJobView(ctx context.Context, sc Scope, id string) (JobView, error) {
-	jobs, err := s.cachedReadJobs(ctx, sc.ProjectID, jobGetTail, []any{sc.ProjectID, id}, func(ctx context.Context) ([]JobView, error) {
-		return s.batchedJobGet(ctx, sc.ProjectID, id)
-	})
-	if err != nil {
-		return JobView{}, fmt.Errorf("reading job: %w", err)
-	}
-	if len(jobs) == 0 {
-		return JobView{}, errf(KindNotFound, "Job not found with ID %s", id)
-	}
-	return jobs[0], nil
+	return docs[0], nil
 }
 
 // ListJobs lists the jobs of a project, or of every project when
 // projectID is "".
 func (s *Store) ListJobs(ctx context.Context, projectID string, f Filter, p Page) ([]apiv2.Job, error) {
-	views, err := s.ListJobViews(ctx, projectID, f, p)
-	if err != nil {
-		return nil, err
+	tail, args := jobListTail(projectID, f, p)
+	var rows []jobRow
+	if err := s.db.SelectContext(ctx, &rows, "SELECT d.* FROM jobs d WHERE 1 = 1"+tail, args...); err != nil {
+		return nil, fmt.Errorf("listing jobs: %w", err)
 	}
-	out := make([]apiv2.Job, len(views))
-	for i := range views {
-		if out[i], err = views[i].Job(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return s.jobDocs(ctx, s.db, rows)
 }
 
-// ListJobViews is ListJobs with the jobs encoded for an answer.
-func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p Page) ([]JobView, error) {
+// jobListTail is the condition, order and window of a job list.
+func jobListTail(projectID string, f Filter, p Page) (string, []any) {
 	w, args := f.where("job_terms", jobStatusColumns)
 	ps, pargs := p.sql()
 	var cond string
@@ -436,18 +425,67 @@ func (s *Store) ListJobViews(ctx context.Context, projectID string, f Filter, p 
 		cond = " AND d.project_id = ?"
 		all = append(all, projectID)
 	}
-	all = append(append(all, args...), pargs...)
-	var jobs []JobView
-	var err error
-	if projectID != "" {
-		jobs, err = s.cachedReadJobs(ctx, projectID, cond+w+ps, all, nil)
-	} else {
-		jobs, err = s.readJobs(ctx, cond+w+ps, all) // every project: rare (admin), not cached
-	}
+	return cond + w + ps, append(append(all, args...), pargs...)
+}
+
+// ReadJobs is ListJobs for an answer: the jobs as stored, read in one
+// query (readJobs), for a JobRenderer.
+func (s *Store) ReadJobs(ctx context.Context, projectID string, f Filter, p Page) ([]apiv2.StoredJob, error) {
+	tail, args := jobListTail(projectID, f, p)
+	jobs, err := s.readJobs(ctx, tail, args)
 	if err != nil {
 		return nil, fmt.Errorf("listing jobs: %w", err)
 	}
 	return jobs, nil
+}
+
+// jobGetTail restricts readJobs to one job of one project: a job get.
+const jobGetTail = " AND d.project_id = ? AND d.id = ?"
+
+// jobGetSizes are the lengths of the IN lists of ReadJobsByID's queries:
+// a list of ids is padded (with its last id) to the next one, so that
+// these few statements are all it prepares (the statement cache holds
+// maxCachedStmts, first come); more ids are read in several queries.
+var jobGetSizes = [...]int{8, 32, 100}
+
+// ReadJobsByID returns the jobs of projectID with one of the ids, as
+// stored, in seq order; ids that match none are left out. One id is the
+// plain query of a get, with the database's own comparison (MariaDB's PAD
+// SPACE collations match "x " to "x"); in a list of several, the caller
+// finds each job by its exact id.
+func (s *Store) ReadJobsByID(ctx context.Context, projectID string, ids []string) ([]apiv2.StoredJob, error) {
+	if len(ids) == 1 {
+		jobs, err := s.readJobs(ctx, jobGetTail, []any{projectID, ids[0]})
+		if err != nil {
+			return nil, fmt.Errorf("reading job: %w", err)
+		}
+		return jobs, nil
+	}
+	var out []apiv2.StoredJob
+	for len(ids) > 0 {
+		n := min(len(ids), jobGetSizes[len(jobGetSizes)-1])
+		size := jobGetSizes[0]
+		for _, sz := range jobGetSizes {
+			if size = sz; sz >= n {
+				break
+			}
+		}
+		args := append(make([]any, 0, size+1), projectID)
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		for len(args) < size+1 {
+			args = append(args, ids[n-1])
+		}
+		ids = ids[n:]
+		tail := " AND d.project_id = ? AND d.id IN (?" + strings.Repeat(", ?", size-1) + ")"
+		jobs, err := s.readJobs(ctx, tail, args)
+		if err != nil {
+			return nil, fmt.Errorf("reading jobs: %w", err)
+		}
+		out = append(out, jobs...)
+	}
+	return out, nil
 }
 
 // jobReadColumns are the columns readJobs selects: what a view shows of
@@ -468,7 +506,7 @@ const jobReadColumns = `d.seq, d.id, d.project_id, d.user_id, d.client_id, d.des
 // derived table holds only seq and the outer query has no ORDER BY, so
 // MariaDB needs no temporary table of TEXT columns and no filesort; the
 // order (jobs by seq, actions by position) is restored here.
-func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobView, error) {
+func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.StoredJob, error) {
 	q := "SELECT " + jobReadColumns + " FROM (SELECT d.seq FROM jobs d WHERE 1 = 1" + tail + `) p
 	JOIN jobs d ON d.seq = p.seq
 	LEFT JOIN job_actions ja ON ja.job_seq = d.seq LEFT JOIN actions a ON a.seq = ja.action_seq`
@@ -477,18 +515,20 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobVie
 		return nil, err
 	}
 	defer rows.Close()
-	type posAction struct {
-		pos int64
-		a   actionView
-	}
 	var (
-		order   []int64
-		jobs    = map[int64]*jobRow{}
-		actions = map[int64][]posAction{}
+		order []int64
+		jobs  = map[int64]*apiv2.StoredJob{}
 	)
-	// The action columns are scanned into one value reused for every row:
-	// they are copied out below, and Scan's pointers make whatever they
-	// point into escape to the heap.
+	// The columns are scanned into values reused for every row: they are
+	// copied out below, and Scan's pointers make whatever they point into
+	// escape to the heap.
+	var j struct {
+		Seq                                          int64
+		ID, ProjectID, UserID, ClientID, Description string
+		SessionID, Schedule                          string
+		SessionTag                                   int
+		Credentials                                  sql.NullString
+	}
 	var a struct {
 		Pos, Seq                       sql.NullInt64
 		ID, ProjectID, UserID, FA      sql.NullString
@@ -496,47 +536,37 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]JobVie
 		Mandatory                      sql.NullBool
 	}
 	for rows.Next() {
-		var r jobRow
-		if err := rows.Scan(&r.Seq, &r.ID, &r.ProjectID, &r.UserID, &r.ClientID, &r.Description, &r.SessionID,
-			&r.SessionTag, &r.Schedule, &r.UserCredentials,
+		if err := rows.Scan(&j.Seq, &j.ID, &j.ProjectID, &j.UserID, &j.ClientID, &j.Description, &j.SessionID,
+			&j.SessionTag, &j.Schedule, &j.Credentials,
 			&a.Pos,
 			&a.Seq, &a.ID, &a.ProjectID, &a.UserID, &a.MaxRetries, &a.MaxRetriesInterval, &a.Mandatory,
 			&a.FA); err != nil {
 			return nil, err
 		}
-		if _, seen := jobs[r.Seq]; !seen {
-			jobs[r.Seq] = &r
-			order = append(order, r.Seq)
+		if _, seen := jobs[j.Seq]; !seen {
+			jobs[j.Seq] = &apiv2.StoredJob{JobID: j.ID, ProjectID: j.ProjectID, UserID: j.UserID,
+				ClientID: j.ClientID, Description: j.Description, SessionID: j.SessionID, SessionTag: j.SessionTag,
+				Schedule: j.Schedule, UserCredentials: j.Credentials.String}
+			order = append(order, j.Seq)
 		}
 		if !a.Seq.Valid {
 			continue
 		}
-		ar := actionRow{Seq: a.Seq.Int64, ID: a.ID.String, ProjectID: a.ProjectID.String, UserID: a.UserID.String,
-			MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval,
-			Mandatory: a.Mandatory.Bool, FreezerAction: a.FA.String}
-		ad, err := s.actionViewOf(&ar)
-		if err != nil {
-			return nil, err
-		}
-		actions[r.Seq] = append(actions[r.Seq], posAction{a.Pos.Int64, ad})
+		ar := actionRow{MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval, Mandatory: a.Mandatory.Bool}
+		sa := apiv2.StoredAction{Position: a.Pos.Int64, ActionID: a.ID.String, ProjectID: a.ProjectID.String,
+			UserID: a.UserID.String, FreezerAction: a.FA.String}
+		sa.MaxRetries, sa.MaxRetriesInterval, sa.Mandatory = ar.options()
+		sj := jobs[j.Seq]
+		sj.Actions = append(sj.Actions, sa)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	slices.Sort(order)
-	out := make([]JobView, 0, len(order))
-	for _, seq := range order {
-		acts := actions[seq]
-		slices.SortFunc(acts, func(x, y posAction) int { return cmp.Compare(x.pos, y.pos) })
-		views := make([]actionView, len(acts))
-		for i, pa := range acts {
-			views[i] = pa.a
-		}
-		v, err := s.jobView(jobs[seq], views)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	out := make([]apiv2.StoredJob, len(order))
+	for i, seq := range order {
+		out[i] = *jobs[seq]
+		slices.SortFunc(out[i].Actions, func(x, y apiv2.StoredAction) int { return cmp.Compare(x.Position, y.Position) })
 	}
 	return out, nil
 }
@@ -684,4 +714,61 @@ func (s *Store) DeleteJob(ctx context.Context, sc Scope, id string) (string, err
 		return deleteTerms(ctx, tx, "job_terms", r.Seq)
 	})
 	return orphan, err
+}
+
+// ImportJob creates the job as it was, with that id, unless the project
+// has it, and reports whether it did: without the client checks of the
+// API (its client may have been deleted since); an action entry with an
+// action_id of the project is that action, one with a freezer_action a
+// new action, and a reference to an action that no longer exists is
+// dropped.
+func (s *Store) ImportJob(ctx context.Context, sc Scope, id string, j apiv2.Job) (bool, error) {
+	created := false
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
+		if _, err := s.getJobRow(ctx, tx, sc.ProjectID, id, false); err == nil {
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var acts []actionRow
+		for _, e := range j.JobActions {
+			if e.ActionID != "" {
+				if r, err := s.getActionRow(ctx, tx, sc.ProjectID, e.ActionID, false); err == nil {
+					acts = append(acts, r)
+					continue
+				}
+			}
+			if e.FreezerAction == nil {
+				continue // a reference to an action that no longer exists
+			}
+			aid := e.ActionID
+			if aid == "" {
+				aid = s.newID()
+			}
+			r, err := s.insertAction(ctx, tx, sc, aid, e)
+			if err != nil {
+				return err
+			}
+			acts = append(acts, r)
+		}
+		now := s.now().Unix()
+		r := jobRow{ID: id, ProjectID: sc.ProjectID, UserID: sc.UserID, ClientID: j.ClientID, Description: j.Description,
+			SessionID: j.SessionID, SessionTag: j.SessionTag, Version: 1, CreatedAt: now, UpdatedAt: now}
+		r.setSchedule(j.JobSchedule)
+		r.setCredentials(j.UserCredentials)
+		res, err := tx.NamedExecContext(ctx, `INSERT INTO jobs (id, project_id, user_id, client_id, description, session_id, session_tag, schedule, status, event, user_credentials, trust_id, version, created_at, updated_at)
+			VALUES (:id, :project_id, :user_id, :client_id, :description, :session_id, :session_tag, :schedule, :status, :event, :user_credentials, :trust_id, :version, :created_at, :updated_at)`, r)
+		if err != nil {
+			return fmt.Errorf("inserting job: %w", err)
+		}
+		if r.Seq, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if err := s.setJobActions(ctx, tx, r.Seq, acts); err != nil {
+			return err
+		}
+		created = true
+		return s.reindexJob(ctx, tx, r.Seq)
+	})
+	return created, err
 }

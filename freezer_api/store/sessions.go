@@ -102,7 +102,9 @@ func applySessionPatch(d *apiv2.Session, p apiv2.SessionPatch) {
 	}
 }
 
-func newSessionDoc() apiv2.Session {
+// NewSessionDoc is a session as CreateSession starts it: active, no jobs,
+// hold_off 30 and every time -1.
+func NewSessionDoc() apiv2.Session {
 	return apiv2.Session{HoldOff: 30, Status: "active", TimeStart: -1, TimeEnd: -1, TimeStarted: -1, TimeEnded: -1,
 		Jobs: map[string]apiv2.SessionJob{}}
 }
@@ -173,7 +175,7 @@ func (s *Store) lockSession(ctx context.Context, tx *sqlx.Tx, sc Scope, id strin
 // jobs empty; absent hold_off is 30 and absent times -1.
 func (s *Store) CreateSession(ctx context.Context, sc Scope, p apiv2.SessionPatch) (string, error) {
 	id := s.newID()
-	d := newSessionDoc()
+	d := NewSessionDoc()
 	p.Jobs, p.Status = nil, nil
 	applySessionPatch(&d, p)
 	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
@@ -190,7 +192,7 @@ func (s *Store) ReplaceSession(ctx context.Context, sc Scope, id string, p apiv2
 	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
 		r, d, err := s.lockSession(ctx, tx, sc, id)
 		if KindOf(err) == KindNotFound {
-			d = newSessionDoc()
+			d = NewSessionDoc()
 			applySessionPatch(&d, p)
 			r, err = s.insertSession(ctx, tx, sc, id, d)
 			version = r.Version
@@ -420,4 +422,21 @@ func (s *Store) SessionEnd(ctx context.Context, sc Scope, sessionID, jobID, jobR
 		return s.saveSession(ctx, tx, &r)
 	})
 	return "success", outTag, err
+}
+
+// ImportSession creates the session as it is, with that id, unless the
+// project has it; it reports whether it did.
+func (s *Store) ImportSession(ctx context.Context, sc Scope, id string, d apiv2.Session) (bool, error) {
+	created := false
+	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
+		if _, err := s.getSessionRow(ctx, tx, sc.ProjectID, id, false); err == nil {
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err := s.insertSession(ctx, tx, sc, id, d)
+		created = err == nil
+		return err
+	})
+	return created, err
 }

@@ -80,13 +80,6 @@ type Options struct {
 	ConnMaxIdleTime time.Duration // idle connections beyond this are closed
 	Now             func() time.Time
 	NewID           func() string
-	// JobCacheBytes bounds the cache of job reads (jobCache); 0 disables
-	// it. [api] job_cache_size in MiB.
-	JobCacheBytes int
-	// CheckJobCache makes every cache hit also read the database and
-	// fail on a difference: for tests, so that any write path that does
-	// not bump the job generation fails them.
-	CheckJobCache bool
 	// DriverLog receives what the MySQL driver reports on its own, such
 	// as "closing bad idle connection" after a database restart. Without
 	// it the driver writes those lines to stderr in its own format, in
@@ -106,12 +99,6 @@ type Store struct {
 	now     func() time.Time
 	newID   func() string
 	stmts   stmtCache
-	// rendered caches the answer encoding of stored JSON texts.
-	rendered renderCache
-	// jobs caches job reads, validated by the project's job generation.
-	jobs jobCache
-	gens rounds[struct{}, int64]              // generation reads (sharedJobGeneration)
-	gets rounds[string, map[string][]JobView] // job gets' reads (batchedJobGet)
 }
 
 // NewID returns a random 32-character lower-case hex id, the format of
@@ -244,7 +231,6 @@ func Open(ctx context.Context, rawURL string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s database: %w", d, err)
 	}
 	s := &Store{db: db, dialect: d, now: o.Now, newID: o.NewID}
-	s.jobs.max, s.jobs.check = o.JobCacheBytes, o.CheckJobCache
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -541,12 +527,12 @@ func isDuplicate(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-// docRow is a table row that renders as its API document.
+// docRow is a table row that decodes into its API document.
 type docRow[D any] interface{ doc() (D, error) }
 
 // listProjectDocs is the list query shared by the resources that belong to
 // exactly one project (actions, backups, sessions): the project's rows that
-// match the search filter, one page, rendered as documents.
+// match the search filter, one page, as documents.
 func listProjectDocs[R docRow[D], D any](ctx context.Context, s *Store, table, terms string, sc Scope, f Filter, p Page) ([]D, error) {
 	w, args := f.where(terms, nil)
 	ps, pargs := p.sql()
@@ -562,6 +548,48 @@ func listProjectDocs[R docRow[D], D any](ctx context.Context, s *Store, table, t
 			return nil, err
 		}
 		out = append(out, d)
+	}
+	return out, nil
+}
+
+// ScanTable returns every row of a table of any schema, as its columns'
+// values in text (NULL columns absent): for reading an upstream database
+// (package upstream), whose tables are not this package's.
+func (s *Store) ScanTable(ctx context.Context, table string) ([]map[string]string, error) {
+	for _, c := range table {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return nil, fmt.Errorf("table name %q", table)
+		}
+	}
+	rows, err := s.db.QueryxContext(ctx, "SELECT * FROM "+table)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out []map[string]string
+	for rows.Next() {
+		m := map[string]any{}
+		if err := rows.MapScan(m); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", table, err)
+		}
+		r := make(map[string]string, len(m))
+		for k, v := range m {
+			switch x := v.(type) {
+			case nil:
+			case []byte:
+				r[k] = string(x)
+			case string:
+				r[k] = x
+			case bool:
+				r[k] = strconv.FormatBool(x)
+			default:
+				r[k] = fmt.Sprint(x)
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", table, err)
 	}
 	return out, nil
 }

@@ -153,14 +153,17 @@ func TestStatusColumnsSelectAsTheTerms(t *testing.T) {
 	}
 	ids := func(cols map[string]string, f Filter) string {
 		w, args := f.where("job_terms", cols)
-		views, err := s.readJobs(ctx, " AND d.project_id = ?"+w+" ORDER BY d.seq LIMIT 100 OFFSET 0", append([]any{"p1"}, args...))
+		jobs, err := s.readJobs(ctx, " AND d.project_id = ?"+w+" ORDER BY d.seq LIMIT 100 OFFSET 0", append([]any{"p1"}, args...))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []string
-		for _, v := range views {
-			j, _ := v.Job()
-			out = append(out, j.JobSchedule.Status+"/"+j.JobSchedule.Event)
+		for _, j := range jobs {
+			var js apiv2.JobSchedule
+			if err := json.Unmarshal([]byte(j.Schedule), &js); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, js.Status+"/"+js.Event)
 		}
 		return strings.Join(out, ",")
 	}

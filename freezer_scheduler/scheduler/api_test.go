@@ -18,6 +18,7 @@ import (
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/freezer_api/auth"
 	"freezer.dev/freezer/freezer_api/client"
+	"freezer.dev/freezer/freezer_api/jobcache"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
 	"freezer.dev/freezer/freezer_scheduler/agentrun"
@@ -45,7 +46,7 @@ func apiServer(t *testing.T) *client.Client {
 	}
 	lg := logrus.New()
 	lg.SetOutput(io.Discard)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Policy: pol, Logger: logrus.NewEntry(lg),
+	srv := httptest.NewServer(server.New(server.Config{Store: jobcache.New(st, jobcache.Options{}), Policy: pol, Logger: logrus.NewEntry(lg),
 		Auth: auth.NoAuth{ProjectID: "p1", UserID: "u1", Roles: []string{"member"}}}))
 	t.Cleanup(srv.Close)
 	c, err := client.NewNoAuth(srv.URL, "p1", "", nil)

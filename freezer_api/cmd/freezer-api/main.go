@@ -26,6 +26,7 @@ import (
 
 	"freezer.dev/freezer/freezer_api/apiconf"
 	"freezer.dev/freezer/freezer_api/auth"
+	"freezer.dev/freezer/freezer_api/jobcache"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
 	"freezer.dev/freezer/internal/config"
@@ -146,7 +147,8 @@ func serve(ctx context.Context, s apiconf.Settings, log *logrus.Entry, ready fun
 	}
 	h := server.New(server.Config{
 		Trusts: trusts,
-		Store:  st, Auth: authn, Policy: pol, Logger: log,
+		Store:  jobcache.New(st, jobcache.Options{Bytes: s.JobCacheMiB << 20}),
+		Auth:   authn, Policy: pol, Logger: log,
 		MaxBodyBytes: s.MaxBodyBytes, MaxLimit: s.MaxLimit,
 		HealthcheckDisableFile: s.HealthcheckFile, WWWAuthenticate: s.Keystone.WWWAuthenticateURI,
 	})

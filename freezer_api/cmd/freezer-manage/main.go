@@ -16,6 +16,7 @@ import (
 
 	"freezer.dev/freezer/freezer_api/apiconf"
 	"freezer.dev/freezer/freezer_api/store"
+	"freezer.dev/freezer/freezer_api/upstream"
 	"freezer.dev/freezer/internal/config"
 	"freezer.dev/freezer/internal/logging"
 	"freezer.dev/freezer/internal/version"
@@ -151,7 +152,7 @@ func importUpstream(ctx context.Context, st *store.Store, srcURL string, stdout 
 		return fmt.Errorf("opening the upstream database: %w", err)
 	}
 	defer src.Close()
-	stats, err := st.ImportUpstream(ctx, src)
+	stats, err := upstream.Import(ctx, st, src)
 	for _, s := range stats.Skipped {
 		fmt.Fprintf(stdout, "skipped %s\n", s)
 	}

@@ -34,6 +34,7 @@ import (
 	"freezer.dev/freezer/freezer_api/apiv2"
 	"freezer.dev/freezer/freezer_api/auth"
 	"freezer.dev/freezer/freezer_api/client"
+	"freezer.dev/freezer/freezer_api/jobcache"
 	"freezer.dev/freezer/freezer_api/server"
 	"freezer.dev/freezer/freezer_api/store"
 	"freezer.dev/freezer/internal/testutil/testenv"
@@ -137,7 +138,7 @@ func newWorld(t *testing.T) *world {
 	}
 	lg := logrus.New()
 	lg.SetOutput(io.Discard)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Auth: ks, Policy: pol, Logger: logrus.NewEntry(lg)}))
+	srv := httptest.NewServer(server.New(server.Config{Store: jobcache.New(st, jobcache.Options{}), Auth: ks, Policy: pol, Logger: logrus.NewEntry(lg)}))
 	t.Cleanup(srv.Close)
 	w := &world{t: t, env: env, url: srv.URL, bin: binaries(t),
 		prefix: fmt.Sprintf("it%d", time.Now().UnixNano()%1_000_000_000)}

@@ -1,10 +1,10 @@
-package store
+package jobcache
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,17 +12,52 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_api/store"
 )
 
-// openCached opens the SQLite database at path with the job cache on;
-// the clock is *now.
-func openCached(t *testing.T, path string, now *time.Time, check bool) *Store {
+// openStore opens and migrates the database at url.
+func openStore(t testing.TB, url string, o store.Options) *store.Store {
 	t.Helper()
-	return openTestAt(t, path, Options{JobCacheBytes: 1 << 20, CheckJobCache: check, Now: func() time.Time { return *now }})
+	ctx := context.Background()
+	st, err := store.Open(ctx, url, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// behindItsBack runs a statement on the database at url the way an
+// operator's SQL would: on a connection of its own, outside the store, so
+// that no job generation is bumped.
+func behindItsBack(t *testing.T, url, query string) {
+	t.Helper()
+	d, dsn, err := store.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open(string(d), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(query); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// openCached opens the database at url with the job cache on; the clock
+// is *now.
+func openCached(t *testing.T, url string, now *time.Time, check bool) *Store {
+	t.Helper()
+	return New(openStore(t, url, store.Options{MaxOpenConns: 4}), Options{Bytes: 1 << 20, Check: check, Now: func() time.Time { return *now }})
 }
 
 // withJob registers client c1 in sc's project and creates one job of it.
-func withJob(t *testing.T, s *Store, sc Scope, description string) string {
+func withJob(t *testing.T, s *Store, sc store.Scope, description string) string {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
@@ -35,35 +70,44 @@ func withJob(t *testing.T, s *Store, sc Scope, description string) string {
 	return id
 }
 
-// cachedWithJob is a new cached store (a fixed clock) with one job in
-// project p1.
-func cachedWithJob(t *testing.T, check bool, description string) (*Store, Scope, string) {
+// cachedWithJob is a new cached store (a fixed clock) on a new database
+// with one job in project p1, and the database's URL.
+func cachedWithJob(t *testing.T, check bool, description string) (*Store, store.Scope, string, string) {
 	t.Helper()
 	now := time.Unix(1_700_000_000, 0)
-	s := openCached(t, filepath.Join(t.TempDir(), "f.db"), &now, check)
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
-	return s, sc, withJob(t, s, sc, description)
+	url := testDatabaseURL(t)
+	s := openCached(t, url, &now, check)
+	sc := store.Scope{ProjectID: "p1", UserID: "u1"}
+	return s, sc, withJob(t, s, sc, description), url
 }
 
 func descriptions(t *testing.T, s *Store, project string) []string {
 	t.Helper()
-	views, err := s.ListJobViews(context.Background(), project, Filter{}, Page{Limit: 10})
+	views, err := s.ListJobViews(context.Background(), project, store.Filter{}, store.Page{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for i := range views {
-		out = append(out, views[i].row.Description)
+		j, err := views[i].Job()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, j.Description)
 	}
 	return out
 }
 
+// The coherence rule, on SQLite (`make test`) and MariaDB (`make
+// integration`): every write through a store, this instance's or another
+// one's on the same database, shows in the next read; a write outside
+// them shows only once the entry expires.
 func TestJobCacheFollowsEveryWrite(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_700_000_000, 0)
-	path := filepath.Join(t.TempDir(), "f.db")
-	a := openCached(t, path, &now, false)
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	url := testDatabaseURL(t)
+	a := openCached(t, url, &now, false)
+	sc := store.Scope{ProjectID: "p1", UserID: "u1"}
 	id := withJob(t, a, sc, "one")
 	if d := descriptions(t, a, "p1"); len(d) != 1 || d[0] != "one" {
 		t.Fatalf("first read: %q", d)
@@ -71,9 +115,7 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 
 	// A write the cache cannot know of (no generation bump) shows that
 	// the next read is a hit: it still answers the old description.
-	if _, err := a.db.ExecContext(ctx, "UPDATE jobs SET description = 'behind its back'"); err != nil {
-		t.Fatal(err)
-	}
+	behindItsBack(t, url, "UPDATE jobs SET description = 'behind its back'")
 	if d := descriptions(t, a, "p1"); d[0] != "one" {
 		t.Fatalf("second read was not a cache hit: %q", d)
 	}
@@ -88,13 +130,17 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 		if d := descriptions(t, reader, "p1"); d[0] != desc {
 			t.Fatalf("list after PatchJob(%q): %q", desc, d)
 		}
-		if v, err := reader.GetJobView(ctx, sc, id); err != nil || v.row.Description != desc {
-			t.Fatalf("get after PatchJob(%q): %v %v", desc, v.row, err)
+		v, err := reader.GetJobView(ctx, sc, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j, _ := v.Job(); j.Description != desc {
+			t.Fatalf("get after PatchJob(%q): %q", desc, j.Description)
 		}
 	}
 	patchAndRead(a, a, "two")
 	// Another instance on the same database writes: this one sees it.
-	b := openCached(t, path, &now, false)
+	b := openCached(t, url, &now, false)
 	patchAndRead(b, a, "three")
 	if _, err := b.DeleteJob(ctx, sc, id); err != nil {
 		t.Fatal(err)
@@ -102,20 +148,18 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 	if d := descriptions(t, a, "p1"); len(d) != 0 {
 		t.Fatalf("after delete: %q", d)
 	}
-	if _, err := a.GetJobView(ctx, sc, id); KindOf(err) != KindNotFound {
+	if _, err := a.GetJobView(ctx, sc, id); store.KindOf(err) != store.KindNotFound {
 		t.Fatalf("get after delete: %v", err)
 	}
 
 	// Another project's writes leave this project's entries alone, and
-	// entries expire: an out-of-band write shows after jobCacheMaxAge.
+	// entries expire: an out-of-band write shows after maxAge.
 	if _, err := a.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", Description: "four"}); err != nil {
 		t.Fatal(err)
 	}
 	descriptions(t, a, "p1")
-	if _, err := a.db.ExecContext(ctx, "UPDATE jobs SET description = 'five'"); err != nil {
-		t.Fatal(err)
-	}
-	other := Scope{ProjectID: "p2", UserID: "u2"}
+	behindItsBack(t, url, "UPDATE jobs SET description = 'five'")
+	other := store.Scope{ProjectID: "p2", UserID: "u2"}
 	if _, err := a.RegisterClient(ctx, other, apiv2.ClientInfo{ClientID: "c2", Hostname: "h"}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,38 +169,36 @@ func TestJobCacheFollowsEveryWrite(t *testing.T) {
 	if d := descriptions(t, a, "p1"); d[0] != "four" {
 		t.Fatalf("p2's write dropped p1's entry: %q", d)
 	}
-	now = now.Add(jobCacheMaxAge)
+	now = now.Add(maxAge)
 	if d := descriptions(t, a, "p1"); d[0] != "five" {
-		t.Fatalf("entry outlived jobCacheMaxAge: %q", d)
+		t.Fatalf("entry outlived maxAge: %q", d)
 	}
 }
 
-// CheckJobCache is what makes the API tests a test of every write path:
+// Options.Check is what makes the API tests a test of every write path:
 // it must catch a write that did not bump the generation.
 func TestCheckJobCacheCatchesAStaleHit(t *testing.T) {
 	ctx := context.Background()
-	s, sc, id := cachedWithJob(t, true, "one")
+	s, sc, id, url := cachedWithJob(t, true, "one")
 	descriptions(t, s, "p1")
 	if _, err := s.GetJobView(ctx, sc, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, "UPDATE jobs SET description = 'behind its back'"); err != nil {
-		t.Fatal(err)
+	behindItsBack(t, url, "UPDATE jobs SET description = 'behind its back'")
+	if _, err := s.ListJobViews(ctx, "p1", store.Filter{}, store.Page{Limit: 10}); !errors.Is(err, errStale) {
+		t.Fatalf("list: %v, want errStale", err)
 	}
-	if _, err := s.ListJobViews(ctx, "p1", Filter{}, Page{Limit: 10}); !errors.Is(err, errJobCacheStale) {
-		t.Fatalf("list: %v, want errJobCacheStale", err)
-	}
-	if _, err := s.GetJobView(ctx, sc, id); !errors.Is(err, errJobCacheStale) {
-		t.Fatalf("get: %v, want errJobCacheStale", err)
+	if _, err := s.GetJobView(ctx, sc, id); !errors.Is(err, errStale) {
+		t.Fatalf("get: %v, want errStale", err)
 	}
 }
 
 func TestJobCacheStaysWithinItsBound(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_700_000_000, 0)
-	s := openCached(t, filepath.Join(t.TempDir(), "f.db"), &now, false)
-	s.jobs.max = 16 << 10
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	s := openCached(t, testDatabaseURL(t), &now, false)
+	s.max = 16 << 10
+	sc := store.Scope{ProjectID: "p1", UserID: "u1"}
 	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: "c1", Hostname: "h"}); err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +215,8 @@ func TestJobCacheStaysWithinItsBound(t *testing.T) {
 			if _, err := s.GetJobView(ctx, sc, id); err != nil {
 				t.Fatal(err)
 			}
-			if s.jobs.bytes > s.jobs.max {
-				t.Fatalf("cache holds %d bytes, bound %d", s.jobs.bytes, s.jobs.max)
+			if s.bytes > s.max {
+				t.Fatalf("cache holds %d bytes, bound %d", s.bytes, s.max)
 			}
 		}
 	}
@@ -191,39 +233,52 @@ func TestJobCacheStaysWithinItsBound(t *testing.T) {
 		if _, err := s.GetJobView(ctx, sc, id); err != nil {
 			t.Fatal(err)
 		}
-		if s.jobs.bytes > s.jobs.max {
-			t.Fatalf("cache holds %d bytes, bound %d", s.jobs.bytes, s.jobs.max)
+		if s.bytes > s.max {
+			t.Fatalf("cache holds %d bytes, bound %d", s.bytes, s.max)
 		}
 	}
 	sum := 0
-	for _, e := range s.jobs.m {
+	for _, e := range s.m {
 		sum += e.size
 	}
-	if sum != s.jobs.bytes || len(s.jobs.m) == 0 || len(s.jobs.m) >= len(ids) {
-		t.Fatalf("accounting: %d entries, sum %d, bytes %d", len(s.jobs.m), sum, s.jobs.bytes)
+	if sum != s.bytes || len(s.m) == 0 || len(s.m) >= len(ids) {
+		t.Fatalf("accounting: %d entries, sum %d, bytes %d", len(s.m), sum, s.bytes)
 	}
 }
 
 func TestJobCacheKeyIsUnambiguous(t *testing.T) {
-	keys := map[string][]any{}
-	for _, args := range [][]any{
-		{"a\x00sb"}, {"a", "b"}, {"a\x00s1:b"}, {"1"}, {1}, {int64(1)}, {true}, {"true"}, {"", ""}, {""}, {},
-	} {
-		k := jobCacheKey(" AND d.project_id = ?", args)
-		if prev, dup := keys[k]; dup && !(len(prev) == 1 && len(args) == 1 && isInt(prev[0]) && isInt(args[0])) {
-			t.Fatalf("%#v and %#v share the key %q", prev, args, k)
+	keys := map[string]string{}
+	add := func(what, k string) {
+		t.Helper()
+		if prev, dup := keys[k]; dup {
+			t.Fatalf("%s and %s share the key %q", prev, what, k)
 		}
-		keys[k] = args
+		keys[k] = what
 	}
-}
-
-// isInt: int and int64 of one value are the same query argument.
-func isInt(v any) bool {
-	switch v.(type) {
-	case int, int64:
-		return true
+	for _, id := range []string{"a\x00sb", "a", "b", "", "1:a", "l"} {
+		for _, p := range []string{"p", "p\x001:a", ""} {
+			add(fmt.Sprintf("get %q of %q", id, p), getKey(p, id))
+		}
 	}
-	return false
+	c := func(k, v string) store.Cond { return store.Cond{Key: k, Value: v} }
+	for i, f := range []store.Filter{
+		{},
+		{Match: []store.Cond{c("a", "s:b")}},
+		{MatchNot: []store.Cond{c("a", "s:b")}},
+		{Match: []store.Cond{c("a", "s:b"), c("c", "s:d")}},
+		{Match: []store.Cond{c("a\x00", "s:b")}},
+		{Match: []store.Cond{c("a", "s:b\x00c:s:d")}},
+		{Text: []string{"a"}},
+		{NotText: []string{"a"}},
+		{Text: []string{"a", "b"}},
+		{Text: []string{"a\x00b"}},
+	} {
+		for _, pg := range []store.Page{{Limit: 10}, {Limit: 10, Offset: 1}, {Limit: 1, Offset: 0}, {Limit: 101}} {
+			for _, p := range []string{"p", "q", ""} {
+				add(fmt.Sprintf("list %d %v of %q", i, pg, p), listKey(p, f, pg))
+			}
+		}
+	}
 }
 
 // Shared generation reads must never answer a request with a generation
@@ -231,9 +286,9 @@ func isInt(v any) bool {
 // concurrency they must actually be shared.
 func TestSharedJobGenerationIsNeverOlderThanTheRequest(t *testing.T) {
 	ctx := context.Background()
-	s, sc, id := cachedWithJob(t, false, "d")
+	s, sc, id, _ := cachedWithJob(t, false, "d")
 	var committed atomic.Int64 // the latest generation known committed
-	if g, err := s.jobGeneration(ctx, "p1"); err != nil || g == 0 {
+	if g, err := s.JobGeneration(ctx, "p1"); err != nil || g == 0 {
 		t.Fatalf("generation after a write: %d, %v", g, err)
 	} else {
 		committed.Store(g)
@@ -254,7 +309,7 @@ func TestSharedJobGenerationIsNeverOlderThanTheRequest(t *testing.T) {
 				writerDone <- err
 				return
 			}
-			g, err := s.jobGeneration(ctx, "p1")
+			g, err := s.JobGeneration(ctx, "p1")
 			if err != nil {
 				writerDone <- err
 				return
@@ -270,7 +325,7 @@ func TestSharedJobGenerationIsNeverOlderThanTheRequest(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < reads; i++ {
 				before := committed.Load()
-				g, err := s.sharedJobGeneration(ctx, "p1")
+				g, err := s.sharedGeneration(ctx, "p1")
 				if err != nil {
 					errs <- err
 					return

@@ -1,4 +1,4 @@
-package server_test
+package jobcache
 
 import (
 	"context"
@@ -18,16 +18,8 @@ import (
 func TestJobCacheAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	url := testDatabaseURL(t)
-	open := func() *store.Store {
-		st, err := store.Open(ctx, url, store.Options{MaxOpenConns: 4, JobCacheBytes: 1 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		if _, err := st.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return st
+	open := func() *Store {
+		return New(openStore(t, url, store.Options{MaxOpenConns: 4}), Options{Bytes: 1 << 20})
 	}
 	a, b := open(), open()
 	sc := store.Scope{ProjectID: "p1", UserID: "u1"}
@@ -38,7 +30,7 @@ func TestJobCacheAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := func(st *store.Store) (list, get string) {
+	read := func(st *Store) (list, get string) {
 		t.Helper()
 		views, err := st.ListJobViews(ctx, "p1", store.Filter{}, store.Page{Limit: 10})
 		if err != nil || len(views) != 1 {
@@ -71,7 +63,7 @@ func TestJobCacheAcrossInstances(t *testing.T) {
 			}
 		}
 		for round := 0; round < 2; round++ { // the second read of each is a cache hit
-			for name, st := range map[string]*store.Store{"a": a, "b": b} {
+			for name, st := range map[string]*Store{"a": a, "b": b} {
 				if l, g := read(st); l != want || g != want {
 					t.Fatalf("instance %s, round %d: list %q, get %q, want %q", name, round, l, g, want)
 				}
@@ -88,14 +80,7 @@ func TestJobCacheAcrossInstances(t *testing.T) {
 // (MariaDB: "id " equals "id") answers as a get alone does.
 func TestJobGetsShareReads(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, testDatabaseURL(t), store.Options{MaxOpenConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := New(openStore(t, testDatabaseURL(t), store.Options{MaxOpenConns: 8}), Options{})
 	p1, p2 := store.Scope{ProjectID: "p1", UserID: "u1"}, store.Scope{ProjectID: "p2", UserID: "u2"}
 	var ids []string
 	for _, sc := range []store.Scope{p1, p2} {

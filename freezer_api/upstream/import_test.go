@@ -1,11 +1,14 @@
-package store
+package upstream
 
 import (
 	"context"
-	"freezer.dev/freezer/freezer_api/apiv2"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_api/store"
 )
 
 // TestImportUpstreamMasterSchemaFixture imports from upstream master's
@@ -16,11 +19,23 @@ import (
 // test.
 func TestImportUpstreamMasterSchemaFixture(t *testing.T) {
 	ctx := context.Background()
-	src, err := Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "upstream.db"), Options{})
+	srcURL := "sqlite:///" + filepath.Join(t.TempDir(), "upstream.db")
+	src, err := store.Open(ctx, srcURL, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	// The upstream tables are written on a connection of their own: the
+	// store has no statement for tables that are not its own.
+	d, dsn, err := store.ParseURL(srcURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcDB, err := sql.Open(string(d), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srcDB.Close()
 	for _, q := range []string{
 		`CREATE TABLE clients (created_at DATETIME, updated_at DATETIME, deleted_at DATETIME, deleted BOOLEAN, id VARCHAR(255) PRIMARY KEY, project_id VARCHAR(36), user_id VARCHAR(64) NOT NULL, client_id VARCHAR(255) NOT NULL, hostname VARCHAR(128), description VARCHAR(255), uuid VARCHAR(36) NOT NULL, supported_actions VARCHAR(255), supported_modes VARCHAR(255), supported_storages VARCHAR(255), supported_engines VARCHAR(255), is_central BOOLEAN NOT NULL DEFAULT 0)`,
 		`CREATE TABLE actions (created_at DATETIME, updated_at DATETIME, deleted_at DATETIME, deleted BOOLEAN, id VARCHAR(36) PRIMARY KEY, action VARCHAR(255) NOT NULL, project_id VARCHAR(36), user_id VARCHAR(64) NOT NULL, actionmode VARCHAR(255), path_to_backup VARCHAR(255), backup_name VARCHAR(255), container VARCHAR(255), log_file VARCHAR(255), timeout INT, priority INT, max_retries INT, max_retries_interval INT, mandatory BOOLEAN, backup_metadata TEXT)`,
@@ -40,16 +55,23 @@ func TestImportUpstreamMasterSchemaFixture(t *testing.T) {
 		`INSERT INTO sessions VALUES (NULL,NULL,NULL,0,'s1',4,'sess',60,'{}','{"j1":{"client_id":"central1","status":"running","result":"","time_started":5,"time_ended":""}}','p1','usr',10,-1,-1,-1,'running','')`,
 		`INSERT INTO backups VALUES (NULL,NULL,NULL,0,'b1','j1','p1','usr','error','{"container":"c","hostname":"h","backup_name":"b"}')`,
 	} {
-		if _, err := src.db.Exec(q); err != nil {
+		if _, err := srcDB.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	dst := openTest(t)
-	st, err := dst.ImportUpstream(ctx, src)
+	dst, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "f.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if _, err := dst.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Import(ctx, dst, src)
 	if err != nil || st.Clients != 1 || st.Actions != 2 || st.Jobs != 1 || st.Sessions != 1 || st.Backups != 1 || len(st.Skipped) != 0 {
 		t.Fatalf("%+v %v", st, err)
 	}
-	sc := Scope{ProjectID: "p1"}
+	sc := store.Scope{ProjectID: "p1"}
 	j, err := dst.GetJob(ctx, sc, "j1")
 	if err != nil || len(j.JobActions) != 2 || j.JobActions[0].ActionID != "a1" || j.JobActions[1].ActionID != "a2" ||
 		j.UserCredentials == nil || j.UserCredentials.TrustID != "trust-1" || j.JobSchedule.CurrentPID != 9 {
@@ -58,7 +80,7 @@ func TestImportUpstreamMasterSchemaFixture(t *testing.T) {
 	if a, _ := dst.GetAction(ctx, sc, "a1"); *a.MaxRetries != 2 || !*a.Mandatory {
 		t.Fatalf("action %+v", a)
 	}
-	if c, _ := dst.GetClient(ctx, Scope{ProjectID: "other"}, "central1"); !c.Client.IsCentral || len(c.Client.SupportedStorages) != 1 {
+	if c, _ := dst.GetClient(ctx, store.Scope{ProjectID: "other"}, "central1"); !c.Client.IsCentral || len(c.Client.SupportedStorages) != 1 {
 		t.Fatalf("client %+v", c)
 	}
 	if s, _ := dst.GetSession(ctx, sc, "s1"); s.SessionTag != 4 || s.HoldOff != 60 || s.Jobs["j1"].ClientID != "central1" || s.TimeStart != 10 {
@@ -69,28 +91,28 @@ func TestImportUpstreamMasterSchemaFixture(t *testing.T) {
 	}
 	// Again: nothing is imported twice, and a client changed here since
 	// is left as it is (not overwritten by the upstream row).
-	if _, err := dst.RegisterClient(ctx, Scope{ProjectID: "p1"}, apiv2.ClientInfo{ClientID: "central1", IsCentral: true,
+	if _, err := dst.RegisterClient(ctx, store.Scope{ProjectID: "p1"}, apiv2.ClientInfo{ClientID: "central1", IsCentral: true,
 		Description: "changed here", SupportedStorages: []string{"swift"}}); err != nil {
 		t.Fatal(err)
 	}
-	st, err = dst.ImportUpstream(ctx, src)
+	st, err = Import(ctx, dst, src)
 	if err != nil || st.Clients != 0 || st.Actions != 0 || st.Jobs != 0 || st.Sessions != 0 || st.Backups != 0 || len(st.Skipped) != 0 {
 		t.Fatalf("second import: %+v %v", st, err)
 	}
-	if c, _ := dst.GetClient(ctx, Scope{ProjectID: "p1"}, "central1"); c.Client.Description != "changed here" {
+	if c, _ := dst.GetClient(ctx, store.Scope{ProjectID: "p1"}, "central1"); c.Client.Description != "changed here" {
 		t.Fatalf("second import overwrote the client: %+v", c.Client)
 	}
 	// A client of another project whose id is a central client here is
 	// reported as skipped, not taken for one already imported.
-	if _, err := src.db.Exec(`INSERT INTO clients VALUES (NULL,NULL,NULL,0,'u9','p2','usr','central1','host9',NULL,'u9','[]','[]','[]','[]',0)`); err != nil {
+	if _, err := srcDB.Exec(`INSERT INTO clients VALUES (NULL,NULL,NULL,0,'u9','p2','usr','central1','host9',NULL,'u9','[]','[]','[]','[]',0)`); err != nil {
 		t.Fatal(err)
 	}
-	st, err = dst.ImportUpstream(ctx, src)
+	st, err = Import(ctx, dst, src)
 	if err != nil || st.Clients != 0 || len(st.Skipped) != 1 || !strings.Contains(st.Skipped[0], "another project") {
 		t.Fatalf("clashing client: %+v %v", st, err)
 	}
 	// A Go database is not an upstream one.
-	if _, err := dst.ImportUpstream(ctx, dst); err == nil {
+	if _, err := Import(ctx, dst, dst); err == nil {
 		t.Fatal("imported from itself")
 	}
 }

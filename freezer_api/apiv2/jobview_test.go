@@ -1,24 +1,60 @@
-package store
+package apiv2_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"freezer.dev/freezer/freezer_api/apiv2"
+	"freezer.dev/freezer/freezer_api/store"
 )
 
-// A job view's bytes are exactly the encoding of the job document built
-// from the same rows by the document path (jobRow.doc, actionRow.doc) that
-// every other read uses, for contents that exercise the encoder: HTML
+// openWithClient opens a new SQLite store with client clientID registered
+// in sc's project.
+func openWithClient(t testing.TB, sc store.Scope, clientID string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, "sqlite:///"+filepath.Join(t.TempDir(), "f.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RegisterClient(ctx, sc, apiv2.ClientInfo{ClientID: clientID, Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// views renders the stored jobs of project p1 with r.
+func views(t testing.TB, s *store.Store, r *apiv2.JobRenderer) []apiv2.JobView {
+	t.Helper()
+	jobs, err := s.ReadJobs(context.Background(), "p1", store.Filter{}, store.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]apiv2.JobView, len(jobs))
+	for i := range jobs {
+		if out[i], err = r.View(&jobs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// A job view's bytes are exactly the encoding of the job document the
+// store builds from the same rows (store.ListJobs), for contents that exercise the encoder: HTML
 // characters (not escaped by the API), U+2028, quotes, control characters,
 // numbers as written, nested values, nulls, absent optional fields,
 // credentials, a process id, several actions in order and none at all.
 func TestJobViewEncodesAsTheDocument(t *testing.T) {
 	ctx := context.Background()
-	sc := Scope{ProjectID: "p1", UserID: "u<1>"}
+	sc := store.Scope{ProjectID: "p1", UserID: "u<1>"}
 	s := openWithClient(t, sc, "c&1")
 	three, ten := 3, 10
 	no := false
@@ -46,19 +82,16 @@ func TestJobViewEncodesAsTheDocument(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var rows []jobRow
-	if err := s.db.SelectContext(ctx, &rows, "SELECT * FROM jobs ORDER BY seq"); err != nil {
-		t.Fatal(err)
-	}
-	docs, err := s.jobDocs(ctx, s.db, rows)
+	docs, err := s.ListJobs(ctx, "p1", store.Filter{}, store.Page{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Twice: the second read comes from the render cache.
+	var r apiv2.JobRenderer
+	// Twice: the second rendering comes from the render cache.
 	for round := 0; round < 2; round++ {
-		views, err := s.ListJobViews(ctx, "p1", Filter{}, Page{Limit: 10})
-		if err != nil || len(views) != len(docs) {
-			t.Fatalf("views %d, %v; want %d", len(views), err, len(docs))
+		views := views(t, s, &r)
+		if len(views) != len(docs) {
+			t.Fatalf("views %d; want %d", len(views), len(docs))
 		}
 		for i, d := range docs {
 			full, err := apiv2.Marshal(d)
@@ -88,18 +121,14 @@ func TestJobViewEncodesAsTheDocument(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(string(mustAppend(t, s, 0)), `"current_pid":4242`) {
+	if !strings.Contains(string(mustAppend(t, s, &r, 0)), `"current_pid":4242`) {
 		t.Fatal("a view without hidePID lost the process id")
 	}
 }
 
-func mustAppend(t *testing.T, s *Store, i int) []byte {
+func mustAppend(t *testing.T, s *store.Store, r *apiv2.JobRenderer, i int) []byte {
 	t.Helper()
-	views, err := s.ListJobViews(context.Background(), "p1", Filter{}, Page{Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := views[i].AppendJSON(nil, false, false)
+	b, err := views(t, s, r)[i].AppendJSON(nil, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,39 +136,46 @@ func mustAppend(t *testing.T, s *Store, i int) []byte {
 }
 
 // The render cache is keyed by the stored text: a changed schedule or
-// freezer_action shows at once, and the cache stays within its bound.
+// freezer_action shows at once. (Its bound: TestRenderCacheStaysWithinItsBound.)
 func TestRenderCacheFollowsTheStoredText(t *testing.T) {
 	ctx := context.Background()
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	sc := store.Scope{ProjectID: "p1", UserID: "u1"}
 	s := openWithClient(t, sc, "c1")
 	id, err := s.CreateJob(ctx, sc, apiv2.Job{ClientID: "c1", JobSchedule: apiv2.JobSchedule{Status: "scheduled"},
 		JobActions: []apiv2.Action{{FreezerAction: apiv2.FreezerAction{"action": "backup", "backup_name": "one"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := s.GetJob(ctx, sc, id)
-	if err != nil || before.JobSchedule.Status != "scheduled" || before.JobActions[0].FreezerAction.String("backup_name") != "one" {
-		t.Fatalf("before: %+v, %v", before, err)
+	var r apiv2.JobRenderer
+	get := func() apiv2.Job {
+		t.Helper()
+		jobs, err := s.ReadJobsByID(ctx, "p1", []string{id})
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("reading %s: %d jobs, %v", id, len(jobs), err)
+		}
+		v, err := r.View(&jobs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := v.Job()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	before := get()
+	if before.JobSchedule.Status != "scheduled" || before.JobActions[0].FreezerAction.String("backup_name") != "one" {
+		t.Fatalf("before: %+v", before)
 	}
 	running := apiv2.JobSchedule{Status: "running", CurrentPID: 7}
 	if _, err := s.PatchJob(ctx, sc, id, apiv2.JobPatch{JobSchedule: &running,
 		JobActions: []apiv2.Action{{FreezerAction: apiv2.FreezerAction{"action": "backup", "backup_name": "two"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	after, err := s.GetJob(ctx, sc, id)
-	if err != nil || after.JobSchedule.Status != "running" || after.JobSchedule.CurrentPID != 7 ||
+	after := get()
+	if after.JobSchedule.Status != "running" || after.JobSchedule.CurrentPID != 7 ||
 		after.JobActions[0].FreezerAction.String("backup_name") != "two" {
-		t.Fatalf("after: %+v, %v", after, err)
-	}
-	var c renderCache
-	for i := 0; i < 3*renderCacheMaxBytes/renderCacheMaxEntry; i++ {
-		text := strings.Repeat("x", renderCacheMaxEntry/4) + string(rune('a'+i%26)) + strings.Repeat("y", i)
-		if _, err := c.get('s', text, func() (*renderedJSON, error) { return &renderedJSON{json: []byte(text)}, nil }); err != nil {
-			t.Fatal(err)
-		}
-		if c.bytes > renderCacheMaxBytes {
-			t.Fatalf("cache holds %d bytes, bound %d", c.bytes, renderCacheMaxBytes)
-		}
+		t.Fatalf("after: %+v", after)
 	}
 }
 
@@ -149,8 +185,9 @@ func FuzzJobView(f *testing.F) {
 	f.Add("nightly", []byte(`{"mode":"fs","n":1.50,"x":{"b":[1,null]}}`))
 	f.Add("a<b>&\u2028\x01\"\\", []byte(`{"k":"\ud800","big":123456789012345678901234567890,"e":-0.0e-7}`))
 	ctx := context.Background()
-	sc := Scope{ProjectID: "p1", UserID: "u1"}
+	sc := store.Scope{ProjectID: "p1", UserID: "u1"}
 	s := openWithClient(f, sc, "c1")
+	var r apiv2.JobRenderer
 	f.Fuzz(func(t *testing.T, desc string, faJSON []byte) {
 		var fa apiv2.FreezerAction
 		dec := json.NewDecoder(bytes.NewReader(faJSON))
@@ -168,19 +205,19 @@ func FuzzJobView(f *testing.F) {
 			t.Log(err)
 			return // not storable (e.g. invalid UTF-8 refused by the driver): nothing to read
 		}
-		var rows []jobRow
-		if err := s.db.SelectContext(ctx, &rows, "SELECT * FROM jobs WHERE id = ?", id); err != nil || len(rows) != 1 {
+		doc, err := s.GetJob(ctx, sc, id)
+		if err != nil {
 			t.Fatalf("reading back: %v", err)
 		}
-		docs, err := s.jobDocs(ctx, s.db, rows)
+		want, err := apiv2.Marshal(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := apiv2.Marshal(docs[0])
-		if err != nil {
-			t.Fatal(err)
+		jobs, err := s.ReadJobsByID(ctx, "p1", []string{id})
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("reading %s: %d jobs, %v", id, len(jobs), err)
 		}
-		v, err := s.GetJobView(ctx, sc, id)
+		v, err := r.View(&jobs[0])
 		if err != nil {
 			t.Fatal(err)
 		}
