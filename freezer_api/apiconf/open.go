@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"freezer.dev/freezer/internal/wait"
+
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer_api/store"
@@ -28,10 +30,8 @@ func OpenStore(ctx context.Context, s Settings, log *logrus.Entry) (*store.Store
 			return nil, err
 		}
 		log.WithError(err).Warnf("database not reachable, retrying in %s", s.RetryInterval)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("connecting to database: %w", ctx.Err())
-		case <-time.After(s.RetryInterval):
+		if err := wait.Sleep(ctx, s.RetryInterval); err != nil {
+			return nil, fmt.Errorf("connecting to database: %w", err)
 		}
 	}
 }

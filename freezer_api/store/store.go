@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"freezer.dev/freezer/internal/wait"
+
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -469,10 +471,8 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 			return err
 		}
 		backoff := time.Duration(attempt*attempt) * 5 * time.Millisecond
-		select {
-		case <-ctx.Done():
+		if wait.Sleep(ctx, backoff) != nil {
 			return err
-		case <-time.After(backoff):
 		}
 	}
 }

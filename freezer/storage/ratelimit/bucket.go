@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/internal/wait"
 )
 
 // Bucket is a token bucket of bytes: it fills at Rate bytes per second up
@@ -27,7 +27,7 @@ type Bucket struct {
 // of a second's worth (at least 16 KiB), small enough that the rate holds
 // over any window of a second or more.
 func NewBucket(rate int64) *Bucket {
-	return newBucket(rate, time.Now, storage.Sleep)
+	return newBucket(rate, time.Now, wait.Sleep)
 }
 
 func newBucket(rate int64, now func() time.Time, sleep func(context.Context, time.Duration) error) *Bucket {

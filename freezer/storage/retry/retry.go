@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"freezer.dev/freezer/internal/wait"
+
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
 )
@@ -48,7 +50,7 @@ func (p Policy) withDefaults() Policy {
 		p.Retryable = storage.IsTransient
 	}
 	if p.Sleep == nil {
-		p.Sleep = storage.Sleep
+		p.Sleep = wait.Sleep
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Float64
