@@ -186,6 +186,18 @@ func (a *Agent) readMetadata(ctx context.Context, r backup.Ref) (backup.Metadata
 	return m, nil
 }
 
+// compressor returns the named payload compressor: the engine's own
+// stream for that name if it has one (backup.PayloadCompressor), else the
+// common codec.
+func (a *Agent) compressor(name string) (backup.Codec, error) {
+	if pc, ok := a.Engine.(backup.PayloadCompressor); ok {
+		if c, ok := pc.PayloadCompressor(name); ok {
+			return c, nil
+		}
+	}
+	return a.Codecs.Compressor(name)
+}
+
 // readPassphrase reads the passphrase exactly as `openssl enc -pass file:`
 // does (codec.ReadPassFile), so a file that works with the Python agent
 // works here; an empty passphrase is refused as a usage error.

@@ -58,7 +58,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		if name == "" {
 			name = o.Compression // upstream's fallback for a missing key
 		}
-		if l.comp, err = a.Codecs.Compressor(name); err != nil {
+		if l.comp, err = a.compressor(name); err != nil {
 			return nil, fmt.Errorf("backup %s: %w", r, err)
 		}
 		if md.Encryption {
@@ -227,7 +227,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	decs = append(decs, d)
 	decoded := &errRecorder{r: d}
 
-	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
+	req := backup.RestoreRequest{Dir: dir, Metadata: md, DryRun: dryRun, List: a.stdout()}
 	if prog != nil {
 		req.Progress = prog.engine
 	}
