@@ -49,6 +49,7 @@ type backupRun struct {
 	req backup.BackupRequest
 
 	bs       int
+	recent   int64  // ctimes from here on (ns) are not trusted next level
 	srcDir   string // what entry paths are relative to
 	excluded func(string) bool
 	old      *oldState
@@ -134,6 +135,7 @@ func (r *backupRun) run(out io.Writer) error {
 		return fmt.Errorf("--rsync-block-size %d: want %d..%d", r.bs, minBlockSize, maxBlockSize)
 	}
 	r.stats.BlockSize = r.bs
+	r.recent = r.e.now().Add(-recentMargin).UnixNano()
 	for _, p := range []**os.File{&r.hdrF, &r.jobsF, &r.recsF, &r.idxF, &r.sigF} {
 		if *p, err = r.scratch(); err != nil {
 			return err
@@ -337,6 +339,9 @@ func (r *backupRun) visit(p string, st inode) error {
 		return nil
 	}
 	newLevel := o != nil && o.mode == st.mode
+	if st.ctimeNs >= r.recent {
+		rec.ctimeNs = -1
+	}
 
 	lname := ""
 	if isLnk(st.mode) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"time"
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/codec"
@@ -35,13 +36,23 @@ type Options struct {
 	TempDir string
 	// Workers is how many goroutines hash blocks; 0 means GOMAXPROCS.
 	Workers int
+	// Now returns the current time (see recentMargin); nil means
+	// time.Now.
+	Now func() time.Time
 }
+
+// recentMargin: a file whose ctime is this close to the start of a backup
+// may change again within the same tick of the coarse file-time clock
+// without its ctime moving, so its state records no ctime and the next
+// level compares its blocks instead of trusting its times.
+const recentMargin = time.Second
 
 // Engine is the "rsync" engine (upstream's rsyncv2). It is safe for
 // concurrent use: each Backup and Restore call has its own state.
 type Engine struct {
 	tempDir string
 	workers int
+	now     func() time.Time
 }
 
 var (
@@ -51,7 +62,10 @@ var (
 
 // New returns an rsync engine.
 func New(opts Options) *Engine {
-	e := &Engine{tempDir: opts.TempDir, workers: opts.Workers}
+	e := &Engine{tempDir: opts.TempDir, workers: opts.Workers, now: opts.Now}
+	if e.now == nil {
+		e.now = time.Now
+	}
 	if e.workers <= 0 {
 		e.workers = runtime.GOMAXPROCS(0)
 	}

@@ -50,6 +50,10 @@ type restorer struct {
 	entF, idxF *os.File
 	uids, gids map[string]int
 	dirs       []hdrEntry // directory attributes, applied last
+	// touched holds the times of directories whose entries this level
+	// changes, as they were before: a directory the level does not list
+	// is unchanged in the source, so its times are put back.
+	touched map[string][2]unix.Timespec
 	chownWarn  bool
 	buf        []byte
 }
@@ -121,6 +125,9 @@ func (rs *restorer) run(in io.Reader) error {
 	if _, err := m.r.Peek(1); err == nil {
 		return corruptf("data after the last file of the archive")
 	} else if err != io.EOF {
+		return err
+	}
+	if err := rs.untouch(); err != nil {
 		return err
 	}
 	for i := len(rs.dirs) - 1; i >= 0; i-- {
@@ -304,6 +311,9 @@ func (rs *restorer) apply(e hdrEntry, data *bufio.Reader, idx *bufio.Reader) err
 	st, exists, err := lstatAt(fd, base)
 	if err != nil {
 		return fmt.Errorf("checking %s: %w", e.path, err)
+	}
+	if err := rs.touch(e.path, fd); err != nil {
+		return err
 	}
 	if e.deleted {
 		if exists {
@@ -561,4 +571,53 @@ func (rs *restorer) owner(name string, id int64, cache map[string]int, lookup fu
 		return int(id)
 	}
 	return -1
+}
+
+// touch records the times of rel's directory before its first change.
+func (rs *restorer) touch(rel string, fd int) error {
+	dir := path.Dir(rel)
+	if _, ok := rs.touched[dir]; ok {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("checking the directory of %s: %w", rel, err)
+	}
+	if rs.touched == nil {
+		rs.touched = map[string][2]unix.Timespec{}
+	}
+	rs.touched[dir] = [2]unix.Timespec{st.Atim, st.Mtim}
+	return nil
+}
+
+// untouch puts back the times of the directories this level changed but
+// does not list; listed ones get theirs from the header afterwards.
+func (rs *restorer) untouch() error {
+	listed := map[string]bool{}
+	for _, d := range rs.dirs {
+		listed[d.path] = true
+	}
+	for dir, ts := range rs.touched {
+		if listed[dir] {
+			continue
+		}
+		if dir == "." {
+			// the target itself is not in any level
+			if err := unix.UtimesNanoAt(rs.rootFd, ".", ts[:], 0); err != nil {
+				return fmt.Errorf("setting the times of %s: %w", rs.req.Dir, err)
+			}
+			continue
+		}
+		fd, base, err := rs.parent(dir)
+		if errors.Is(err, errMissingParent) {
+			continue // removed later in the level
+		}
+		if err != nil {
+			return err
+		}
+		if err := unix.UtimesNanoAt(fd, base, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("setting the times of %s: %w", dir, err)
+		}
+	}
+	return nil
 }
