@@ -53,9 +53,9 @@ type restorer struct {
 	// touched holds the times of directories whose entries this level
 	// changes, as they were before: a directory the level does not list
 	// is unchanged in the source, so its times are put back.
-	touched map[string][2]unix.Timespec
-	chownWarn  bool
-	buf        []byte
+	touched   map[string][2]unix.Timespec
+	chownWarn bool
+	buf       []byte
 }
 
 func (rs *restorer) close() {
