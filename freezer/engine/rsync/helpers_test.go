@@ -29,7 +29,7 @@ type level struct {
 
 // runBackup backs src up against prev (nil for a level 0), compressing
 // the state with comp as the agent's request says.
-func runBackup(t *testing.T, e *Engine, src string, prev *level, comp string, bs int) level {
+func runBackup(t testing.TB, e *Engine, src string, prev *level, comp string, bs int) level {
 	t.Helper()
 	var payload, state bytes.Buffer
 	req := backup.BackupRequest{Path: src, State: &state, Compression: comp, BlockSize: bs}
@@ -44,7 +44,7 @@ func runBackup(t *testing.T, e *Engine, src string, prev *level, comp string, bs
 	return level{payload: payload.Bytes(), state: state.Bytes(), comp: comp, stats: st}
 }
 
-func runRestore(t *testing.T, e *Engine, l level, dir string) backup.Stats {
+func runRestore(t testing.TB, e *Engine, l level, dir string) backup.Stats {
 	t.Helper()
 	st, err := e.Restore(context.Background(), backup.RestoreRequest{Dir: dir, Metadata: backup.Metadata{RsyncBlockSize: l.stats.BlockSize}}, bytes.NewReader(l.payload))
 	if err != nil {
@@ -180,14 +180,14 @@ func strconvFormat(v uint64, base uint64) string {
 	return string(b)
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func write(t *testing.T, p string, data []byte) {
+func write(t testing.TB, p string, data []byte) {
 	t.Helper()
 	must(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	must(t, os.WriteFile(p, data, 0o644))
