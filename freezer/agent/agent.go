@@ -198,6 +198,17 @@ func (a *Agent) compressor(name string) (backup.Codec, error) {
 	return a.Codecs.Compressor(name)
 }
 
+// streamName names the stream a compressor writes, which the openssl
+// format recognises after decryption. An engine's own compressor recorded
+// under another name (rsync's "gzip" is a zlib stream) says so with
+// Stream.
+func streamName(c backup.Codec) string {
+	if s, ok := c.(interface{ Stream() string }); ok {
+		return s.Stream()
+	}
+	return c.Name()
+}
+
 // readPassphrase reads the passphrase exactly as `openssl enc -pass file:`
 // does (codec.ReadPassFile), so a file that works with the Python agent
 // works here; an empty passphrase is refused as a usage error.

@@ -49,7 +49,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if enc, err = a.Codecs.Cipher(o.EncryptionFormat, pass, comp.Name()); err != nil {
+		if enc, err = a.Codecs.Cipher(o.EncryptionFormat, pass, streamName(comp)); err != nil {
 			return nil, withKind(ErrUsage, fmt.Errorf("--encryption-format: %w", err))
 		}
 	}

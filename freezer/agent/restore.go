@@ -74,7 +74,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 			if format == "" {
 				format = "openssl" // what upstream writes, unnamed
 			}
-			if l.enc, err = a.Codecs.Cipher(format, pass, l.comp.Name()); err != nil {
+			if l.enc, err = a.Codecs.Cipher(format, pass, streamName(l.comp)); err != nil {
 				return nil, fmt.Errorf("backup %s: %w", r, err)
 			}
 		}

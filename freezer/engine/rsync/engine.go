@@ -96,6 +96,10 @@ type renamed struct {
 
 func (r renamed) Name() string { return r.name }
 
+// Stream names the stream written, for a format that checks it after
+// decryption (openssl).
+func (r renamed) Stream() string { return r.Codec.Name() }
+
 // stateCodec returns the compressor of an engine_metadata: upstream
 // compresses it in one shot with the payload's algorithm, zlib for "gzip".
 func stateCodec(name string) (backup.Codec, error) {

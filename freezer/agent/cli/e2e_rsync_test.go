@@ -1,0 +1,122 @@
+//go:build linux
+
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRsyncRoundTripChains is TestRoundTripChains for --engine rsyncv2:
+// levels 0..3 for every compression × encryption, the newest state and
+// every level's state by date restored and compared.
+func TestRsyncRoundTripChains(t *testing.T) {
+	pass := filepath.Join(t.TempDir(), "pass")
+	must(t, os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600))
+	encs := map[string][]string{
+		"plain":   nil,
+		"openssl": {"--encrypt-pass-file", pass, "--encryption-format", "openssl"},
+		"fzae1":   {"--encrypt-pass-file", pass},
+	}
+	for _, comp := range []string{"gzip", "bzip2", "xz", "zstd"} {
+		for encName, encArgs := range encs {
+			t.Run(comp+"/"+encName, func(t *testing.T) {
+				if raceEnabled && (comp == "bzip2" || comp == "xz") && encName != "plain" {
+					t.Skip("race build: bzip2/xz with encryption run without -race")
+				}
+				h := newHarness(t, "--engine", "rsyncv2", "--max-level", "5")
+				src := filepath.Join(t.TempDir(), "src")
+				must(t, os.Mkdir(src, 0o755))
+				var states []map[string]entry
+				var stamps []int64
+				for level := 0; level <= 3; level++ {
+					mutate(t, src, level)
+					m := h.backup(src, append([]string{"--compression", comp}, encArgs...)...)
+					if m["curr_backup_level"] != float64(level) || m["engine_name"] != "rsync" {
+						t.Fatalf("level %d backup: %v", level, m)
+					}
+					states = append(states, manifest(t, src))
+					stamps = append(stamps, int64(m["time_stamp"].(float64)))
+				}
+				dst := filepath.Join(t.TempDir(), "dst")
+				h.restore(dst, encArgs...)
+				sameTree(t, "newest", states[3], manifest(t, dst))
+				for level, ts := range stamps[:3] {
+					dst := filepath.Join(t.TempDir(), "dst")
+					date := time.Unix(ts, 0).UTC().Format("2006-01-02T15:04:05")
+					h.restore(dst, append([]string{"--restore-from-date", date}, encArgs...)...)
+					sameTree(t, fmt.Sprintf("state of level %d by date", level), states[level], manifest(t, dst))
+				}
+			})
+		}
+	}
+}
+
+// TestRsyncLayoutAndLevels: the objects go under data/rsync and
+// metadata/rsync whichever of rsync and rsyncv2 is named, the metadata
+// carries rsync_block_size, "gzip" is a zlib stream as upstream writes it,
+// always-level takes differentials, a chain keeps its block size, and
+// admin removes old chains.
+func TestRsyncLayoutAndLevels(t *testing.T) {
+	h := newHarness(t, "--always-level", "2")
+	src := filepath.Join(t.TempDir(), "src")
+	must(t, os.Mkdir(src, 0o755))
+	mutate(t, src, 0)
+	var states []map[string]entry
+	var stamps []int64
+	for i, engine := range []string{"rsyncv2", "rsync", "rsyncv2", "rsync"} {
+		if i > 0 {
+			mutate(t, src, i)
+		}
+		m := h.backup(src, "--engine", engine, "--rsync-block-size", []string{"8192", "4096", "4096", "512"}[i])
+		if want := []float64{0, 1, 2, 2}[i]; m["curr_backup_level"] != want {
+			t.Fatalf("backup %d: level %v, want %v", i, m["curr_backup_level"], want)
+		}
+		states = append(states, manifest(t, src))
+		stamps = append(stamps, int64(m["time_stamp"].(float64)))
+	}
+	metas, err := filepath.Glob(filepath.Join(h.store, "metadata", "rsync", "h_b", "*", "*", "metadata"))
+	must(t, err)
+	if len(metas) != 4 {
+		t.Fatalf("metadata objects %v", metas)
+	}
+	for _, p := range metas {
+		b, err := os.ReadFile(p)
+		must(t, err)
+		var md map[string]any
+		must(t, json.Unmarshal(b, &md))
+		if md["engine_name"] != "rsync" || md["compression"] != "gzip" || md["rsync_block_size"] != float64(8192) {
+			t.Errorf("%s: %s (the chain's block size is the level 0's)", p, b)
+		}
+		data, err := os.ReadFile(filepath.Join(strings.Replace(filepath.Dir(p), "/metadata/", "/data/", 1), "data"))
+		must(t, err)
+		if len(data) < 2 || data[0] != 0x78 {
+			t.Errorf("%s: payload starts % x, want a zlib stream", p, data[:min(len(data), 2)])
+		}
+	}
+	for i, ts := range stamps {
+		dst := filepath.Join(t.TempDir(), "dst")
+		h.restore(dst, "--engine", "rsync", "--restore-from-date", time.Unix(ts, 0).UTC().Format(time.RFC3339))
+		sameTree(t, fmt.Sprintf("backup %d by date", i), states[i], manifest(t, dst))
+	}
+	code, out, errOut := h.run("--action", "info", "--engine", "rsyncv2")
+	if code != 0 {
+		t.Fatalf("info: %d %s %s", code, out, errOut)
+	}
+	// A new chain, then retention of everything older than it (the
+	// harness clock moves 100 s per run; 0.0017 days is 147 s).
+	h.backup(src, "--engine", "rsyncv2", "--always-level", "0")
+	if code, _, errOut := h.run("--action", "admin", "--engine", "rsyncv2", "--remove-older-than", "0.0017"); code != 0 {
+		t.Fatalf("admin: %s", errOut)
+	}
+	chains, err := os.ReadDir(filepath.Join(h.store, "metadata", "rsync", "h_b"))
+	must(t, err)
+	if len(chains) != 1 {
+		t.Errorf("after admin: %d chains, want the newest only", len(chains))
+	}
+}
