@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,4 +120,37 @@ func TestRsyncLayoutAndLevels(t *testing.T) {
 	if len(chains) != 1 {
 		t.Errorf("after admin: %d chains, want the newest only", len(chains))
 	}
+}
+
+// TestRsyncRestoresUpstreamLevel0: a level 0 written by Debian's Python
+// agent (13.0.0, whose rsyncv2 backup works while its restore does not)
+// restores with ours.
+func TestRsyncRestoresUpstreamLevel0(t *testing.T) {
+	py := "/usr/bin/freezer-agent"
+	if _, err := os.Stat(py); err != nil {
+		t.Skip("needs Debian's python3-freezer (/usr/bin/freezer-agent)")
+	}
+	h := newHarness(t, "--engine", "rsyncv2")
+	src := filepath.Join(t.TempDir(), "src")
+	must(t, os.Mkdir(src, 0o755))
+	mutate(t, src, 0)
+	home := t.TempDir()
+	cmd := exec.Command(py, "--action", "backup", "--mode", "fs", "--engine", "rsyncv2", "--storage", "local",
+		"--container", h.store, "--hostname", "h", "--backup-name", "b", "--path-to-backup", src,
+		"--no-incremental", "true", "--log-file", filepath.Join(home, "log"))
+	cmd.Dir = src
+	// The Python agent wants an auth URL even for local storage.
+	cmd.Env = append(os.Environ(), "HOME="+home, "OS_AUTH_URL=http://127.0.0.1:5000/v3")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python agent: %v\n%s", err, out)
+	}
+	dst := filepath.Join(t.TempDir(), "dst")
+	h.restore(dst)
+	want := manifest(t, src)
+	// upstream stores every name of a hard link as a copy
+	for p, e := range want {
+		e.Link = ""
+		want[p] = e
+	}
+	sameTree(t, "upstream level 0", want, manifest(t, dst))
 }
