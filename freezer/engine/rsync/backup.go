@@ -175,6 +175,9 @@ func (r *backupRun) run(out io.Writer) error {
 		return fmt.Errorf("writing scratch file: %w", err)
 	}
 
+	if r.e.betweenPasses != nil {
+		r.e.betweenPasses()
+	}
 	// The payload: header list, then file bytes.
 	hw := newMPWriter(out)
 	hw.array32Header(uint32(r.nHdr))

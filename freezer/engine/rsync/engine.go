@@ -53,6 +53,9 @@ type Engine struct {
 	tempDir string
 	workers int
 	now     func() time.Time
+	// betweenPasses, when set, runs after a backup's first pass; tests
+	// change files there.
+	betweenPasses func()
 }
 
 var (

@@ -182,3 +182,44 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestSignaturesAreOfStoredBytes changes a file between the pass that
+// finds its changed blocks and the pass that stores them: the state must
+// sign what was stored (the newest bytes of a stored block, the old bytes
+// of a block not stored), so the next level stores the block the restore
+// lacks and the chain restores the file as it is.
+func TestSignaturesAreOfStoredBytes(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	p := filepath.Join(src, "f")
+	write(t, p, randBytes(21, 8*4096))
+	e := New(Options{TempDir: t.TempDir(), Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	l0 := runBackup(t, e, src, nil, "gzip", 0)
+	poke := func(blk int64, s string) {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		must(t, err)
+		_, err = f.WriteAt([]byte(s), blk*4096)
+		must(t, err)
+		must(t, f.Close())
+	}
+	poke(0, "first")
+	e.betweenPasses = func() {
+		poke(0, "again") // a block being stored changes again
+		poke(5, "later") // a block found unchanged changes now
+	}
+	l1 := runBackup(t, e, src, &l0, "gzip", 0)
+	e.betweenPasses = nil
+	_, idx, _ := decodeHeader(t, l1.payload)
+	if len(idx) != 1 || len(idx[0]) != 1 || idx[0][0] != 0 {
+		t.Fatalf("level 1 blocks %v, want [[0]]", idx)
+	}
+	l2 := runBackup(t, e, src, &l1, "gzip", 0)
+	_, idx, _ = decodeHeader(t, l2.payload)
+	if len(idx) != 1 || len(idx[0]) != 1 || idx[0][0] != 5 {
+		t.Fatalf("level 2 blocks %v, want [[5]]: the block changed after level 1 read it", idx)
+	}
+	dst := t.TempDir()
+	for _, l := range []level{l0, l1, l2} {
+		runRestore(t, e, l, dst)
+	}
+	compareTrees(t, snapshot(t, src), snapshot(t, dst))
+}
