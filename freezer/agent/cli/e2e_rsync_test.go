@@ -123,8 +123,9 @@ func TestRsyncLayoutAndLevels(t *testing.T) {
 }
 
 // TestRsyncRestoresUpstreamLevel0: a level 0 written by Debian's Python
-// agent (13.0.0, whose rsyncv2 backup works while its restore does not)
-// restores with ours.
+// agent (13.0.0, whose rsyncv2 backup works while its restore and
+// incremental backup do not) restores with ours, and ours continues its
+// chain.
 func TestRsyncRestoresUpstreamLevel0(t *testing.T) {
 	py := "/usr/bin/freezer-agent"
 	if _, err := os.Stat(py); err != nil {
@@ -153,4 +154,16 @@ func TestRsyncRestoresUpstreamLevel0(t *testing.T) {
 		want[p] = e
 	}
 	sameTree(t, "upstream level 0", want, manifest(t, dst))
+
+	// Our level 1 continues the Python agent's chain: its engine_metadata
+	// lists files in os.walk order, which is read through a sorted index.
+	mutate(t, src, 1)
+	if m := h.backup(src, "--max-level", "3"); m["curr_backup_level"] != float64(1) {
+		t.Fatalf("our backup after upstream's level 0: %v", m)
+	}
+	dst = filepath.Join(t.TempDir(), "dst")
+	h.restore(dst)
+	// The new link to hard1 changed its inode's ctime, so every name of
+	// it is in level 1, as one file and links.
+	sameTree(t, "our level 1 on upstream's level 0", manifest(t, src), manifest(t, dst))
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 )
 
 // The engine_metadata (state) is upstream's, one msgpack map compressed in
@@ -71,6 +72,16 @@ type oldState struct {
 	prev      string
 	cur       *oldFile // the entry next returns, nil at the end
 	started   bool
+	// order, for a state not written in walk order (by the Python agent),
+	// holds the offsets of its entries sorted by path; nil for ours, which
+	// are read as they come.
+	order []int64
+}
+
+// indexEntry locates one entry of a foreign state.
+type indexEntry struct {
+	path string
+	off  int64
 }
 
 // openOldState decompresses r into f and positions at the files map.
@@ -127,7 +138,53 @@ func openOldState(r io.Reader, dec func(io.Reader) (io.ReadCloser, error), f *os
 	if s.left, err = s.files.readMapHeader(); err != nil {
 		return nil, fmt.Errorf("previous engine state: %w", err)
 	}
-	return s, nil
+	return s, s.indexIfUnsorted()
+}
+
+// indexIfUnsorted checks that the entries are in walk order. If they are
+// not (upstream writes os.walk order), it builds an index sorted by path,
+// so a chain the Python agent started can be continued; that index is the
+// one part of a state held in memory, and only for foreign states.
+func (s *oldState) indexIfUnsorted() error {
+	// scan calls fn with each entry's path and offset, in stored order.
+	scan := func(fn func(p string, off int64)) error {
+		m := newMPReader(io.NewSectionReader(s.f, s.files.off, math.MaxInt64-s.files.off), s.files.off)
+		for range s.left {
+			off := m.off
+			p, err := m.readString()
+			if err != nil {
+				return fmt.Errorf("previous engine state: %w", err)
+			}
+			if err := m.skip(); err != nil {
+				return fmt.Errorf("previous engine state, %q: %w", p, err)
+			}
+			fn(p, off)
+		}
+		return nil
+	}
+	sorted, first, prev := true, true, ""
+	err := scan(func(p string, _ int64) {
+		if !first && pathCompare(prev, p) >= 0 {
+			sorted = false
+		}
+		first, prev = false, p
+	})
+	if err != nil || sorted {
+		return err
+	}
+	var idx []indexEntry
+	if err := scan(func(p string, off int64) { idx = append(idx, indexEntry{p, off}) }); err != nil {
+		return err
+	}
+	slices.SortFunc(idx, func(a, b indexEntry) int { return pathCompare(a.path, b.path) })
+	s.order = make([]int64, len(idx))
+	for i, e := range idx {
+		if i > 0 && idx[i-1].path == e.path {
+			return fmt.Errorf("previous engine state lists %q twice", e.path)
+		}
+		s.order[i] = e.off
+	}
+	return nil
 }
 
 // peek returns the next entry without consuming it; nil at the end.
@@ -140,6 +197,11 @@ func (s *oldState) peek() (*oldFile, error) {
 	}
 	s.left--
 	m := s.files
+	if s.order != nil {
+		off := s.order[0]
+		s.order = s.order[1:]
+		m = newMPReader(io.NewSectionReader(s.f, off, math.MaxInt64-off), off)
+	}
 	p, err := m.readString()
 	if err != nil {
 		return nil, fmt.Errorf("previous engine state: %w", err)
