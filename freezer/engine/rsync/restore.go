@@ -90,8 +90,8 @@ func (rs *restorer) run(in io.Reader) error {
 	if rs.idxF, err = rs.e.tempFile(); err != nil {
 		return err
 	}
-	m := newMPReader(in, 0)
-	m.r = bufio.NewReaderSize(in, 1<<20)
+	// One buffered reader for the header and the file bytes after it.
+	m := &mpReader{r: bufio.NewReaderSize(in, 1<<20)}
 	count, err := rs.spoolHeader(m)
 	if err != nil {
 		return err

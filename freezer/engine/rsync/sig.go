@@ -35,8 +35,10 @@ func getSum(p []byte) blockSum {
 // split between cores rather than hashed on the reading goroutine.
 func hashBlocks(data []byte, bs, workers int, sums []blockSum) []blockSum {
 	n := (len(data) + bs - 1) / bs
-	sums = sums[:0]
-	sums = append(sums, make([]blockSum, n)...)
+	if cap(sums) < n {
+		sums = make([]blockSum, n)
+	}
+	sums = sums[:n]
 	one := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			b := data[i*bs : min((i+1)*bs, len(data))]
