@@ -167,3 +167,21 @@ func TestRsyncRestoresUpstreamLevel0(t *testing.T) {
 	// it is in level 1, as one file and links.
 	sameTree(t, "our level 1 on upstream's level 0", manifest(t, src), manifest(t, dst))
 }
+
+// TestRsyncRestartAlwaysLevel: --restart-always-level starts a new chain
+// once the chain's level 0 is older than the given days (the harness
+// clock moves 100 s per run; 0.002 days is 173 s).
+func TestRsyncRestartAlwaysLevel(t *testing.T) {
+	h := newHarness(t, "--engine", "rsyncv2", "--always-level", "3", "--restart-always-level", "0.002")
+	src := filepath.Join(t.TempDir(), "src")
+	must(t, os.Mkdir(src, 0o755))
+	for i, want := range []float64{0, 1, 0, 1} {
+		mutate(t, src, i)
+		if m := h.backup(src); m["curr_backup_level"] != want {
+			t.Fatalf("backup %d: level %v, want %v", i, m["curr_backup_level"], want)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "dst")
+	h.restore(dst)
+	sameTree(t, "newest", manifest(t, src), manifest(t, dst))
+}
