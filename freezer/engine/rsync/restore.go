@@ -360,6 +360,11 @@ func (rs *restorer) apply(e hdrEntry, data *bufio.Reader, idx *bufio.Reader) err
 			return rs.link(e, fd, base)
 		}
 		if patch {
+			if st.Nlink > 1 {
+				if err := rs.unshare(e.path, fd, base); err != nil {
+					return err
+				}
+			}
 			return rs.patch(e, fd, base, data, idx)
 		}
 		return rs.create(e, fd, base, data)
@@ -456,6 +461,40 @@ func allZero(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// unshare gives base its own copy of its content before a patch: in the
+// target it may still share an inode with a name the source has since
+// separated (a replaced file), which must not see the patch. If the names
+// are still linked in the source, this level links them again.
+func (rs *restorer) unshare(rel string, fd int, base string) error {
+	const tmp = ".freezer-rsync-unshare"
+	if err := unix.Unlinkat(fd, tmp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unsharing %s: %w", rel, err)
+	}
+	sfd, err := unix.Openat(fd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("unsharing %s: %w", rel, err)
+	}
+	src := os.NewFile(uintptr(sfd), rel)
+	defer src.Close()
+	dfd, err := unix.Openat(fd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("unsharing %s: %w", rel, err)
+	}
+	dst := os.NewFile(uintptr(dfd), tmp)
+	_, err = io.Copy(dst, src)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat(fd, tmp, fd, base)
+	}
+	if err != nil {
+		unix.Unlinkat(fd, tmp, 0)
+		return fmt.Errorf("unsharing %s: %w", rel, err)
+	}
+	return nil
 }
 
 // patch writes the changed blocks of an existing file and cuts it to size.

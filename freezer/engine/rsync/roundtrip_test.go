@@ -151,3 +151,31 @@ func TestLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestPatchSeparatedHardLink: two names of one file at level 0; at level
+// 1 the first is replaced by a copy with a different block. Its patch
+// lands on a target file still linked to the other name, which must keep
+// its content: the patch unshares the file first. (The other name, stored
+// as a link at level 0, has no signature, so it is rewritten whole
+// afterwards anyway; the unsharing makes the patch safe on its own.)
+func TestPatchSeparatedHardLink(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	content := randBytes(31, 6*4096)
+	write(t, filepath.Join(src, "a"), content)
+	must(t, os.Link(filepath.Join(src, "a"), filepath.Join(src, "b")))
+	e := New(Options{TempDir: t.TempDir(), Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	l0 := runBackup(t, e, src, nil, "gzip", 0)
+	changed := append([]byte(nil), content...)
+	copy(changed[2*4096:], "different")
+	write(t, filepath.Join(src, "a.tmp"), changed)
+	must(t, os.Rename(filepath.Join(src, "a.tmp"), filepath.Join(src, "a")))
+	l1 := runBackup(t, e, src, &l0, "gzip", 0)
+	es, _, _ := decodeHeader(t, l1.payload)
+	if len(es) < 1 || es[0].path != "a" || !es[0].hasDeltas {
+		t.Fatalf("level 1 header %+v: want a patch of a first", es)
+	}
+	dst := t.TempDir()
+	runRestore(t, e, l0, dst)
+	runRestore(t, e, l1, dst)
+	compareTrees(t, snapshot(t, src), snapshot(t, dst))
+}
