@@ -75,6 +75,8 @@ type backupRun struct {
 	links          map[[2]uint64]string // (dev, ino) → first path, for nlink > 1
 	unames, gnames map[uint32]string
 	sums           []blockSum
+	buf            []byte  // storeFile's chunk, reused across files
+	first          []int64 // block indices of the blocks in buf
 	stats          backup.Stats
 }
 
@@ -648,8 +650,12 @@ func (r *backupRun) storeFile(out io.Writer, p string, size, slot int64, isDelta
 		defer f.Close()
 	}
 	bs := int64(r.bs)
-	buf := make([]byte, 0, r.chunkBytes())
-	var first []int64 // block index of each block in buf
+	if r.buf == nil {
+		r.buf = make([]byte, 0, r.chunkBytes())
+	}
+	buf := r.buf[:0]
+	first := r.first[:0] // block index of each block in buf
+	defer func() { r.first = first }()
 	short := false
 	flush := func() error {
 		if len(buf) == 0 {

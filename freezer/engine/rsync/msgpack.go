@@ -188,7 +188,14 @@ type mpReader struct {
 }
 
 func newMPReader(r io.Reader, off int64) *mpReader {
-	return &mpReader{r: bufio.NewReaderSize(r, 64<<10), off: off}
+	return newMPReaderSize(r, off, 64<<10)
+}
+
+// newMPReaderSize buffers size bytes: small for the many short values of a
+// state (one file's signature), where a large buffer would read and copy
+// far more than the value.
+func newMPReaderSize(r io.Reader, off int64, size int) *mpReader {
+	return &mpReader{r: bufio.NewReaderSize(r, min(max(size, 16), 64<<10)), off: off}
 }
 
 func (m *mpReader) byte() (byte, error) {

@@ -200,7 +200,7 @@ func (s *oldState) peek() (*oldFile, error) {
 	if s.order != nil {
 		off := s.order[0]
 		s.order = s.order[1:]
-		m = newMPReader(io.NewSectionReader(s.f, off, math.MaxInt64-off), off)
+		m = newMPReaderSize(io.NewSectionReader(s.f, off, math.MaxInt64-off), off, 4<<10)
 	}
 	p, err := m.readString()
 	if err != nil {
@@ -253,7 +253,7 @@ func (s *oldState) sigs(o *oldFile) (*oldSigs, error) {
 	if o.sigOff < 0 {
 		return &oldSigs{}, nil
 	}
-	m := newMPReader(io.NewSectionReader(s.f, o.sigOff, math.MaxInt64-o.sigOff), o.sigOff)
+	m := newMPReaderSize(io.NewSectionReader(s.f, o.sigOff, math.MaxInt64-o.sigOff), o.sigOff, 4<<10)
 	if n, err := m.readArrayHeader(); err != nil || n != 2 {
 		return nil, fmt.Errorf("previous engine state, signature of %q: want [weak, strong] (%v)", o.path, err)
 	}
@@ -274,8 +274,8 @@ func (s *oldState) sigs(o *oldFile) (*oldSigs, error) {
 	strongOff := m.off
 	return &oldSigs{
 		n:      nw,
-		weak:   newMPReader(io.NewSectionReader(s.f, weakOff, math.MaxInt64-weakOff), weakOff),
-		strong: newMPReader(io.NewSectionReader(s.f, strongOff, math.MaxInt64-strongOff), strongOff),
+		weak:   newMPReaderSize(io.NewSectionReader(s.f, weakOff, math.MaxInt64-weakOff), weakOff, int(min(nw, 1<<16))*5),
+		strong: newMPReaderSize(io.NewSectionReader(s.f, strongOff, math.MaxInt64-strongOff), strongOff, int(min(nw, 1<<16))*42),
 	}, nil
 }
 
@@ -365,6 +365,7 @@ func composeState(w io.Writer, absPath string, bs int, recs io.Reader, count int
 	m.lenHeader(int(count), 0x80, 15, 0, 0xde, 0xdf)
 	rr := newMPReader(recs, 0)
 	var hexbuf [2 * slotSize]byte
+	sr := bufio.NewReaderSize(nil, 64<<10) // reset for each file's signatures
 	for range count {
 		r, err := readRecord(rr)
 		if err != nil {
@@ -393,7 +394,7 @@ func composeState(w io.Writer, absPath string, bs int, recs io.Reader, count int
 		m.arrayHeader(2)
 		for pass := 0; pass < 2; pass++ {
 			m.arrayHeader(int(r.blocks))
-			sr := bufio.NewReaderSize(io.NewSectionReader(sigs, r.sigSlot*slotSize, r.blocks*slotSize), 64<<10)
+			sr.Reset(io.NewSectionReader(sigs, r.sigSlot*slotSize, r.blocks*slotSize))
 			var slot [slotSize]byte
 			for range r.blocks {
 				if _, err := io.ReadFull(sr, slot[:]); err != nil {
