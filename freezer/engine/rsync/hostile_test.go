@@ -184,7 +184,7 @@ func TestDeltaDamage(t *testing.T) {
 			t.Errorf("cut at %d of %d: %v, want a corrupt-archive error", cut, len(l1.payload), err)
 		}
 	}
-	for i := 0; i < len(l1.payload); i += 7 {
+	for i := 0; i < len(l1.payload); i += max(1, len(l1.payload)/80) {
 		p := bytes.Clone(l1.payload)
 		p[i] ^= 0x5a
 		err := try(t, p)

@@ -56,6 +56,7 @@ type restorer struct {
 	touched   map[string][2]unix.Timespec
 	chownWarn bool
 	buf       []byte
+	zero      []byte // a page of zeros, to find holes
 }
 
 func (rs *restorer) close() {
@@ -105,6 +106,7 @@ func (rs *restorer) run(in io.Reader) error {
 		}
 	}
 	rs.buf = make([]byte, 1<<20)
+	rs.zero = make([]byte, 4096)
 	em := newMPReader(rs.entF, 0)
 	ir := bufio.NewReaderSize(rs.idxF, 64<<10)
 	for range count {
@@ -434,9 +436,9 @@ func (rs *restorer) create(e hdrEntry, fd int, base string, data *bufio.Reader) 
 		}
 		for k := 0; k < len(p); {
 			end := min(k+4096, len(p))
-			if !allZero(p[k:end]) {
+			if !allZero(p[k:end], rs.zero) {
 				// extend over the following non-zero pieces
-				for end < len(p) && !allZero(p[end:min(end+4096, len(p))]) {
+				for end < len(p) && !allZero(p[end:min(end+4096, len(p))], rs.zero) {
 					end = min(end+4096, len(p))
 				}
 				if _, err := f.WriteAt(p[k:end], off+int64(k)); err != nil {
@@ -452,15 +454,6 @@ func (rs *restorer) create(e hdrEntry, fd int, base string, data *bufio.Reader) 
 		return fmt.Errorf("writing %s: %w", e.path, err)
 	}
 	return rs.setAttrsAt(e, fd, base)
-}
-
-func allZero(p []byte) bool {
-	for _, c := range p {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // unshare gives base its own copy of its content before a patch: in the
