@@ -190,6 +190,29 @@ func (a *Agent) readMetadata(ctx context.Context, r backup.Ref) (backup.Metadata
 	return m, nil
 }
 
+// compressor returns the named payload compressor: the engine's own
+// stream for that name if it has one (backup.PayloadCompressor), else the
+// common codec.
+func (a *Agent) compressor(name string) (backup.Codec, error) {
+	if pc, ok := a.Engine.(backup.PayloadCompressor); ok {
+		if c, ok := pc.PayloadCompressor(name); ok {
+			return c, nil
+		}
+	}
+	return a.Codecs.Compressor(name)
+}
+
+// streamName names the stream a compressor writes, which the openssl
+// format recognises after decryption. An engine's own compressor recorded
+// under another name (rsync's "gzip" is a zlib stream) says so with
+// Stream.
+func streamName(c backup.Codec) string {
+	if s, ok := c.(interface{ Stream() string }); ok {
+		return s.Stream()
+	}
+	return c.Name()
+}
+
 // readPassphrase reads the passphrase through Codecs.ReadPassFile; an empty
 // passphrase is refused as a usage error.
 func (a *Agent) readPassphrase(path string) ([]byte, error) {

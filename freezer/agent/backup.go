@@ -39,7 +39,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		}
 		return nil, fmt.Errorf("checking --path-to-backup: %w", err)
 	}
-	comp, err := a.Codecs.Compressor(o.Compression)
+	comp, err := a.compressor(o.Compression)
 	if err != nil {
 		return nil, withKind(ErrUsage, fmt.Errorf("--compression: %w", err))
 	}
@@ -49,7 +49,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if enc, err = a.Codecs.Cipher(o.EncryptionFormat, pass, comp.Name()); err != nil {
+		if enc, err = a.Codecs.Cipher(o.EncryptionFormat, pass, streamName(comp)); err != nil {
 			return nil, withKind(ErrUsage, fmt.Errorf("--encryption-format: %w", err))
 		}
 	}
@@ -82,6 +82,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	log.WithField("storage", a.Storage.String()).Info("starting backup")
 
 	var prevState io.Reader
+	var prevMD backup.Metadata
 	if prev != nil {
 		f, err := a.spool(ctx, prev.EngineMetadataKey())
 		switch {
@@ -97,6 +98,9 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		default:
 			defer f.Close()
 			prevState = f
+			if prevMD, err = a.readMetadata(ctx, *prev); err != nil {
+				return nil, err
+			}
 		}
 	}
 	state, err := os.CreateTemp(a.TempDir, "freezer-state-*")
@@ -107,11 +111,14 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	defer state.Close()
 
 	req := backup.BackupRequest{
-		Path:        src,
-		Exclude:     o.Exclude,
-		Dereference: o.DereferenceSymlink,
-		PrevState:   prevState,
-		State:       state,
+		Path:         src,
+		Exclude:      o.Exclude,
+		Dereference:  o.DereferenceSymlink,
+		PrevState:    prevState,
+		PrevMetadata: prevMD,
+		Compression:  comp.Name(),
+		BlockSize:    o.RsyncBlockSize,
+		State:        state,
 	}
 	var prog *progress
 	if a.Progress {
@@ -133,6 +140,8 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		Encryption:  enc != nil,
 		DataSize:    res.stored,
 		DataSHA256:  res.sha256,
+		// upstream's rsyncv2 records its block size; 0 (tar) is omitted
+		RsyncBlockSize: res.stats.BlockSize,
 	}
 	if enc != nil {
 		md.EncryptionFormat = enc.Name()

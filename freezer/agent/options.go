@@ -46,6 +46,7 @@ type Options struct {
 
 	Exclude            []string
 	DereferenceSymlink string
+	RsyncBlockSize     int // block size of a new rsync chain; 0 = the engine's default
 
 	Overwrite           bool
 	DryRun              bool

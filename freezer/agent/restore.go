@@ -58,7 +58,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		if name == "" {
 			name = o.Compression // upstream's fallback for a missing key
 		}
-		if l.comp, err = a.Codecs.Compressor(name); err != nil {
+		if l.comp, err = a.compressor(name); err != nil {
 			return nil, fmt.Errorf("backup %s: %w", r, err)
 		}
 		if md.Encryption {
@@ -74,7 +74,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 			if format == "" {
 				format = "openssl" // what upstream writes, unnamed
 			}
-			if l.enc, err = a.Codecs.Cipher(format, pass, l.comp.Name()); err != nil {
+			if l.enc, err = a.Codecs.Cipher(format, pass, streamName(l.comp)); err != nil {
 				return nil, fmt.Errorf("backup %s: %w", r, err)
 			}
 		}
@@ -227,7 +227,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	decs = append(decs, d)
 	decoded := readerr.New(d)
 
-	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
+	req := backup.RestoreRequest{Dir: dir, Metadata: md, DryRun: dryRun, List: a.stdout()}
 	if prog != nil {
 		req.Progress = prog.engine
 	}

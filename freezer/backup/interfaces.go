@@ -86,6 +86,17 @@ type BackupRequest struct {
 	// PrevState is the engine metadata of the backup this level is taken
 	// against; nil for a level 0.
 	PrevState io.Reader
+	// PrevMetadata is the metadata object of that backup (zero for a level
+	// 0). An engine whose state is stored compressed, as upstream's rsync
+	// engines do, reads its compression here; a block engine reads the
+	// chain's block size (rsync_block_size), which later levels keep.
+	PrevMetadata Metadata
+	// Compression names the payload's compression ("gzip", ...); an engine
+	// that compresses its state, as upstream's rsync engines do, uses it.
+	Compression string
+	// BlockSize is the block size a block engine uses for a new chain
+	// (--rsync-block-size); 0 means the engine's default. Ignored by tar.
+	BlockSize int
 	// State receives this backup's engine metadata: the state after it, to
 	// be stored as engine_metadata. Must not be nil.
 	State io.Writer
@@ -98,6 +109,9 @@ type BackupRequest struct {
 type RestoreRequest struct {
 	// Dir is the restore target; it exists.
 	Dir string
+	// Metadata is the level's metadata object; a block engine reads its
+	// block size (rsync_block_size) here.
+	Metadata Metadata
 	// DryRun lists the archive to List instead of writing anything.
 	DryRun bool
 	List   io.Writer
@@ -113,6 +127,18 @@ type Stats struct {
 	Bytes    int64 // file content bytes
 	Deleted  int64 // entries removed on restore because a level's dumpdir no longer lists them
 	Warnings []string
+	// BlockSize is the block size a block engine's backup used; the agent
+	// records it in the metadata (rsync_block_size) as upstream does.
+	BlockSize int
+}
+
+// PayloadCompressor is implemented by an engine whose payload uses its own
+// stream for a compression name: upstream's rsync engines write a zlib
+// stream where the metadata says "gzip". ok false means the common codec.
+// The agent asks it for backup and restore alike, so the name in the
+// metadata stays upstream's.
+type PayloadCompressor interface {
+	PayloadCompressor(name string) (c Codec, ok bool)
 }
 
 // Codec is one stream transform in the chain between engine and storage:

@@ -30,6 +30,8 @@ PACKAGES=(
   # the upstream Python Freezer, for interoperability tests and benchmarks
   # (python3-freezer ships /usr/bin/freezer-agent)
   python3-freezer freezer-scheduler python3-freezer-api python3-freezerclient
+  # msgpack decodes our rsync engine_metadata in a unit test, as upstream would
+  python3-msgpack
   python3-migrate
   # the Horizon Freezer panel (its API layer drives our API in a test)
   python3-freezer-web-ui

@@ -413,6 +413,7 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 		Mode:                s.str("mode"),
 		Engine:              s.str("engine_name"),
 		PathToBackup:        expandHome(s.str("path_to_backup"), getenv),
+		RsyncBlockSize:      s.int("rsync_block_size"),
 		BackupName:          s.str("backup_name"),
 		Hostname:            s.str("hostname"),
 		Container:           s.str("container"),

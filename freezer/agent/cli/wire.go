@@ -7,6 +7,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/codec"
+	"freezer.dev/freezer/freezer/engine/rsync"
 	"freezer.dev/freezer/freezer/engine/tar"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/registry"
@@ -25,8 +26,12 @@ func newEngine(name string) (backup.Engine, error) {
 	switch name {
 	case "tar":
 		return tar.New(tar.Options{}), nil
+	case "rsync", "rsyncv2":
+		// upstream's rsync (v1) never worked in Python 3 and shares the
+		// storage name "rsync" with rsyncv2: both mean rsyncv2 here
+		return rsync.New(rsync.Options{}), nil
 	}
-	return nil, fmt.Errorf("engine %q is not supported by this agent (supported: tar)", name)
+	return nil, fmt.Errorf("engine %q is not supported by this agent (supported: tar, rsyncv2, rsync)", name)
 }
 
 // codecs adapts package codec to agent.Codecs.
