@@ -28,8 +28,12 @@ test:
 
 # Integration tests: need `make testenv-up` (real Keystone, Swift, S3,
 # MariaDB, sshd, vsftpd on loopback). They fail, never skip, without it.
+# tools/integcheck reads the JSON stream (kept in build/integration.json)
+# and fails the run when a test of an integration-tagged file did not run
+# or when any test skipped outside tools/integcheck/allowed-skips.txt.
 integration: build
-	FREEZER_BUILD_DIR=$(CURDIR)/$(BUILD) $(GO) test -tags integration $(INTEGRATION_FLAGS) ./...
+	set -o pipefail; FREEZER_BUILD_DIR=$(CURDIR)/$(BUILD) $(GO) test -tags integration -json $(INTEGRATION_FLAGS) ./... 2>&1 \
+		| tee $(BUILD)/integration.json | $(GO) run ./tools/integcheck
 
 bench: build
 	bash tools/bench/run.sh
