@@ -251,6 +251,9 @@ func (p *Process) Abort() {
 			defer t.Stop()
 			select {
 			case <-p.done:
+				if !killTreeAfterExit {
+					return
+				}
 			case <-t.C:
 			}
 			// Children that ignored TERM go too.

@@ -28,6 +28,10 @@ func (r *Runner) command(files Files, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// killTreeAfterExit: children left in the group are killed even when the
+// agent has exited; a group id is not reused while a member lives.
+const killTreeAfterExit = true
+
 // terminate signals the process group pgid: SIGTERM, or SIGKILL if force.
 func terminate(pgid int, force bool) {
 	sig := syscall.SIGTERM

@@ -25,6 +25,11 @@ func (r *Runner) command(_ Files, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// killTreeAfterExit: Windows reuses pids quickly, and taskkill /T by the pid
+// of an agent that has exited could end another program's tree; children
+// the agent left behind are left alone.
+const killTreeAfterExit = false
+
 // terminate sends CTRL_BREAK to the agent's process group (the agent takes
 // it for an interrupt and cleans up; it only arrives when the scheduler has
 // a console, which a service has not), or, if force, ends the whole process
