@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -43,7 +42,8 @@ type Runner struct {
 	Env []string
 	// AbortGrace is the SIGTERM to SIGKILL delay; 0 means DefaultAbortGrace.
 	AbortGrace time.Duration
-	// Shell runs the wrapper; "" means /bin/sh.
+	// Shell runs the wrapper; "" means /bin/sh. Unused on Windows, where
+	// the agent runs without a wrapper.
 	Shell string
 }
 
@@ -99,7 +99,8 @@ type Process struct {
 	abortOne sync.Once
 }
 
-// Pid is the wrapper's process id, which is also the process group id.
+// Pid is the wrapper's process id (on Windows, the agent's), which is
+// also the process group id.
 func (p *Process) Pid() int { return p.pid }
 
 // Files are the run's files.
@@ -134,17 +135,9 @@ func (r *Runner) StartEnv(ctx context.Context, files Files, action map[string]an
 		return nil, fmt.Errorf("creating the agent error file: %w", err)
 	}
 	defer errf.Close()
-	shell := r.Shell
-	if shell == "" {
-		shell = "/bin/sh"
-	}
-	cmd := exec.Command(shell, "-c", wrapper, files.RC(), r.AgentPath, "--metadata-out", "-", "--config", files.INI())
+	cmd := r.command(files, "--metadata-out", "-", "--config", files.INI())
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, errf
-	// Its own process group: abort reaches the agent's children (tar,
-	// gzip, ssh) too, and a SIGKILLed scheduler does not take the agent
-	// down with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if _, err := os.Stat(r.AgentPath); err != nil {
 		files.Remove()
 		return nil, fmt.Errorf("starting agent: %w", err)
@@ -162,6 +155,9 @@ func (r *Runner) StartEnv(ctx context.Context, files Files, action map[string]an
 			code = -int(ws.Signal())
 		} else if err != nil && code == 0 {
 			code = -1
+		}
+		if !wrapperWritesRC {
+			_ = writeRC(files.RC(), code)
 		}
 		p.finish(code, false)
 	}()
@@ -219,38 +215,13 @@ func Adopt(pid int, files Files, grace time.Duration) *Process {
 	return p
 }
 
-// IsRun reports whether pid is alive and is the wrapper of the run with
-// these files (and not some process that reused the pid).
+// IsRun reports whether pid is alive and is the agent run with these
+// files (and not some process that reused the pid).
 func IsRun(pid int, files Files) bool {
 	if pid <= 0 {
 		return false
 	}
-	// Right after exec the kernel can show an empty cmdline for a moment
-	// (seen here about once in twenty starts); an alive process with no
-	// arguments yet is asked again rather than taken for another program.
-	var b []byte
-	for try := 0; ; try++ {
-		var err error
-		b, err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		if err != nil {
-			return false
-		}
-		if len(b) > 0 || try == 50 {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
-		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
-			return false
-		}
-	}
-	for _, arg := range strings.Split(string(b), "\x00") {
-		if arg == files.RC() {
-			return true
-		}
-	}
-	return false
+	return isRun(pid, files)
 }
 
 // Wait blocks until the agent has exited and returns its result.
@@ -264,27 +235,40 @@ func (p *Process) Wait() Result {
 // Done is closed when the agent has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
-// Abort stops the agent's process group: SIGTERM, then SIGKILL if it is
-// still there after the grace period. It returns at once; Wait reports the
-// outcome. Calling it more than once is harmless.
+// Abort stops the agent's process group: SIGTERM (on Windows, CTRL_BREAK),
+// then SIGKILL (taskkill /T /F) if it is still there after the grace
+// period. It returns at once; Wait reports the outcome. Calling it more
+// than once is harmless.
 func (p *Process) Abort() {
 	p.abortOne.Do(func() {
 		p.mu.Lock()
 		p.aborted = true
 		p.mu.Unlock()
 		pgid := p.pid
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		terminate(pgid, false)
 		go func() {
 			t := time.NewTimer(p.grace)
 			defer t.Stop()
 			select {
 			case <-p.done:
+				if !killTreeAfterExit {
+					return
+				}
 			case <-t.C:
 			}
 			// Children that ignored TERM go too.
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			terminate(pgid, true)
 		}()
 	})
+}
+
+// writeRC records an exit status as the wrapper does: through a temporary
+// file, so that a reader never sees half of it.
+func writeRC(path string, code int) error {
+	if err := os.WriteFile(path+".tmp", []byte(strconv.Itoa(code)+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
 }
 
 func readHead(path string, limit int64) []byte {

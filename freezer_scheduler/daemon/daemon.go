@@ -51,17 +51,11 @@ func (p PidFile) Running() int {
 	return pid
 }
 
+// isOurs reports whether pid is a live process (not a zombie) whose
+// command line holds name.
 func isOurs(pid int, name string) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
-	}
-	if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
-		if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
-			return false
-		}
-	}
-	return name == "" || strings.Contains(string(b), name)
+	cmdline, ok := commandLine(pid)
+	return ok && (name == "" || strings.Contains(cmdline, name))
 }
 
 // Acquire writes our pid into the file, failing if a live scheduler holds
@@ -88,12 +82,14 @@ func (p PidFile) Release() {
 }
 
 // Signal sends sig to the running scheduler. It returns 0 if none runs.
+// On Windows only SIGTERM and SIGKILL are understood, and both end the
+// process at once (TerminateProcess).
 func (p PidFile) Signal(sig syscall.Signal) (int, error) {
 	pid := p.Running()
 	if pid == 0 {
 		return 0, nil
 	}
-	if err := syscall.Kill(pid, sig); err != nil {
+	if err := sendSignal(pid, sig); err != nil {
 		return pid, fmt.Errorf("signalling pid %d: %w", pid, err)
 	}
 	return pid, nil
@@ -120,8 +116,9 @@ func (p PidFile) Stop(timeout time.Duration) (int, error) {
 const EnvDaemonized = "FREEZER_SCHEDULER_DAEMONIZED"
 
 // Spawn starts self again in the background, detached from the terminal
-// (new session, stdin from /dev/null, output to logPath), and waits until
-// it has written the pid file or exited.
+// (new session, or on Windows a detached process; stdin from the null
+// device, output to logPath), and waits until it has written the pid file
+// or exited.
 func Spawn(self string, args []string, p PidFile, logPath string, wait time.Duration) (int, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
@@ -136,8 +133,7 @@ func Spawn(self string, args []string, p PidFile, logPath string, wait time.Dura
 	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), EnvDaemonized+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Dir = "/"
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting the daemon: %w", err)
 	}

@@ -35,6 +35,10 @@ PACKAGES=(
   python3-migrate
   # the Horizon Freezer panel (its API layer drives our API in a test)
   python3-freezer-web-ui
+  # the race detector (make test runs -race) links with cgo: a C compiler and libc headers
+  gcc libc6-dev
+  # time zones (schedule tests across a DST change skip without them)
+  tzdata
   # tools used by the build: shell lint, release notes
   shellcheck python3-reno python3-docutils
   # systemd-analyze checks the service units (etc/freezer/systemd)

@@ -5,7 +5,9 @@
 //	freezer-scheduler [options] start|stop|restart|status|reload
 //
 // "start" daemonizes unless --no-daemon is given (the systemd way: run in
-// the foreground, SIGTERM stops, SIGHUP reloads the configuration).
+// the foreground, SIGTERM stops, SIGHUP reloads the configuration) or the
+// Windows service control manager started it (Stop stops, paramchange
+// reloads).
 package main
 
 import (
@@ -101,7 +103,7 @@ func run(args []string) int {
 		}
 	}
 	// start (or the start half of restart)
-	if p.Values.Bool(options.GroupScheduler, "no_daemon") || os.Getenv(daemon.EnvDaemonized) != "" {
+	if p.Values.Bool(options.GroupScheduler, "no_daemon") || os.Getenv(daemon.EnvDaemonized) != "" || isService() {
 		if os.Getenv(daemon.EnvDaemonized) == "" {
 			fmt.Println("Freezer Scheduler running in no-daemon mode")
 		}
@@ -178,6 +180,7 @@ func foreground(args []string, p *options.Parsed, pf daemon.PidFile, home string
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	defer serveControls(sigs)() // a Windows service's Stop comes as SIGTERM
 
 	s, err := build(ctx, p, log, sigs, cancel)
 	if err != nil {
