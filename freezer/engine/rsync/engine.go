@@ -2,7 +2,6 @@ package rsync
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"time"
@@ -127,18 +126,6 @@ func (e *Engine) tempFile() (*os.File, error) {
 	}
 	os.Remove(f.Name())
 	return f, nil
-}
-
-// countingWriter counts what passes to w.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // File type bits of st_mode.

@@ -1,7 +1,6 @@
 package rsync
 
 import (
-	"errors"
 	"fmt"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -32,14 +31,6 @@ func (e *corruptError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
 
 func corruptf(format string, args ...any) error {
 	return &corruptError{err: fmt.Errorf(format, args...)}
-}
-
-// asCorrupt marks a decoding error as archive damage.
-func asCorrupt(err error) error {
-	if err == nil || errors.Is(err, ErrCorrupt) {
-		return err
-	}
-	return &corruptError{err: err}
 }
 
 func unsafef(format string, args ...any) error {

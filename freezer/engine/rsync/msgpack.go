@@ -65,8 +65,6 @@ func (m *mpWriter) flush() error {
 	return m.err
 }
 
-func (m *mpWriter) nil() { m.write([]byte{0xc0}) }
-
 func (m *mpWriter) bool(v bool) {
 	if v {
 		m.write([]byte{0xc3})
