@@ -115,6 +115,9 @@ func Run(ctx context.Context, env Env) int {
 		writeHelp(env.Stdout, opts)
 		return ExitOK
 	}
+	if hasCapabilitiesFlag(env.Args) {
+		return printCapabilities(env.Stdout, opts)
+	}
 	if cl.version {
 		fmt.Fprintln(env.Stdout, version.String())
 		return ExitOK
@@ -257,12 +260,18 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		if env.SetMemoryLimit != nil {
 			env.SetMemoryLimit(storage.BufferBytes(st) + memoryHeadroom)
 		}
-		if env.Deps.NewEngine == nil {
-			return fail(env, log, quiet, errors.New("this build has no engines"))
-		}
-		eng, err := env.Deps.NewEngine(o.Engine)
+		src, eng, err := setupMode(ctx, s, &o, log, env.Getenv) // modes.go
 		if err != nil {
-			return fail(env, log, quiet, withUsage(fmt.Errorf("--engine: %w", err)))
+			return fail(env, log, quiet, err)
+		}
+		a.Source = src
+		if eng == nil {
+			if env.Deps.NewEngine == nil {
+				return fail(env, log, quiet, errors.New("this build has no engines"))
+			}
+			if eng, err = env.Deps.NewEngine(o.Engine); err != nil {
+				return fail(env, log, quiet, withUsage(fmt.Errorf("--engine: %w", err)))
+			}
 		}
 		a.Engine = eng
 	}

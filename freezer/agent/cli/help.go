@@ -34,7 +34,7 @@ Options are spelled with dashes here (--path-to-backup) and with
 underscores in a --config job file (path_to_backup = /data). Boolean options
 take no value; --noNAME turns one off (--nosync).
 `, version.String(), version.Upstream)
-	groups := []string{gGeneral, gLevels, gData, gRestore, gStorage, gLog}
+	groups := []string{gGeneral, gModes, gLevels, gData, gRestore, gStorage, gLog}
 	for _, g := range groups {
 		fmt.Fprintf(w, "\n%s:\n", g)
 		for _, o := range opts {
@@ -52,12 +52,14 @@ take no value; --noNAME turns one off (--nosync).
 	}
 	fmt.Fprintf(w, `
 %s (jobs written for it keep loading; the
-ones that need LVM, databases or OpenStack resources fail with a clear
-message when set):
+ones that need OpenStack resources fail with a clear message when set):
 %s
 
   -h, --help            show this help and exit
   --version             print the version and exit
+  --print-capabilities  print the engines, modes, storages, compressions,
+                        encryption formats and snapshot kinds this agent
+                        supports as JSON, and exit (the scheduler asks)
   --print-sample-config print a commented job file (--config) with every
                         option, its help and default, and exit
 

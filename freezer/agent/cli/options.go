@@ -44,13 +44,10 @@ const (
 // options lists every option, in help order within each group. It is a
 // function so there is no package-level mutable table.
 func options() []opt {
-	noLVM := "LVM/VSS snapshots are not supported by this agent"
 	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
-	return []opt{
+	return append(modeOptions(), []opt{
 		{Name: "action", Kind: str, Default: "backup", Group: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
-		{Name: "mode", Short: "-m", Kind: str, Default: "fs", Group: gGeneral,
-			Help: "What to back up: fs (files and directories). Other upstream modes (mysql, mongo, ...) are not supported."},
 		{Name: "engine_name", Short: "-e", Aliases: []string{"--engine"}, Kind: str, Default: "tar", Group: gGeneral, Choices: []string{"tar"},
 			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed)."},
 		{Name: "path_to_backup", Short: "-F", Kind: str, Group: gGeneral, Help: "File or directory to back up."},
@@ -137,16 +134,6 @@ func options() []opt {
 		{Name: "debug", Short: "-d", Kind: boolean, Default: "False", Group: gLog, Help: "Log at debug level."},
 		{Name: "quiet", Short: "-q", Kind: boolean, Default: "False", Group: gLog, Help: "No progress, no stats line, no error message on standard error (the exit status and the log still tell)."},
 
-		{Name: "snapshot", Short: "-s", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_auto_snap", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_srcvol", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_snapname", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_snap_perm", Kind: str, Default: "ro", Group: gCompat, Ignored: true},
-		{Name: "lvm_snapsize", Kind: str, Default: "1G", Group: gCompat, Ignored: true},
-		{Name: "lvm_dirmount", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "lvm_volgroup", Kind: str, Group: gCompat, Unsupported: noLVM},
-		{Name: "mysql_conf", Kind: str, Group: gCompat, Unsupported: "the mysql mode is not supported by this agent"},
-		{Name: "sql_server_conf", Kind: str, Group: gCompat, Unsupported: "the sqlserver mode is not supported by this agent"},
 		{Name: "cinder_vol_id", Kind: str, Group: gCompat, Unsupported: noOS},
 		{Name: "cinder_vol_name", Kind: str, Group: gCompat, Unsupported: noOS},
 		{Name: "cindernative_vol_id", Kind: str, Group: gCompat, Unsupported: noOS},
@@ -168,7 +155,7 @@ func options() []opt {
 		{Name: "use_journal", Kind: boolean, Group: gCompat, Ignored: true},
 		{Name: "syslog_log_facility", Kind: str, Group: gCompat, Ignored: true},
 		{Name: "watch_log_file", Kind: boolean, Group: gCompat, Ignored: true},
-	}
+	}...)
 }
 
 // storageKeys are the options a storage constructor may read; they are

@@ -82,6 +82,8 @@ func parseArgs(args []string, opts []opt) (cmdline, error) {
 		case "--print-sample-config":
 			c.sample = true
 			continue
+		case "--print-capabilities": // modes.go
+			continue
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			unknown = append(unknown, a)

@@ -1,0 +1,174 @@
+package cli
+
+// This file wires --mode and --snapshot (packages mode and snapshot) into
+// the command line: the options, the Source and engine a mode needs, and
+// --print-capabilities. It is kept apart from the option parser so either
+// can change without the other.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"freezer.dev/freezer/freezer/agent"
+	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/mode"
+	"freezer.dev/freezer/freezer/snapshot"
+	"freezer.dev/freezer/freezer/snapshot/btrfs"
+	"freezer.dev/freezer/freezer/snapshot/lvm"
+)
+
+const gModes = "Snapshots and application modes"
+
+func modeOptions() []opt {
+	return []opt{
+		{Name: "mode", Short: "-m", Kind: str, Default: "fs", Group: gModes, Choices: []string{"fs", "mysql", "postgresql", "mongo", "sqlserver"},
+			Help: "What to back up. fs: files and directories. mysql: a MariaDB/MySQL server (--mysql-conf); with --snapshot its data directory (--path-to-backup) is read from a snapshot taken under FLUSH TABLES WITH READ LOCK, released as soon as the snapshot exists; without --snapshot a hot backup is streamed by mariadb-backup (which must be installed; else the run fails and names --snapshot, because copying live InnoDB files under a read lock, as the Python agent does, is not consistent). postgresql: a PostgreSQL server (--postgresql-conf), streamed by pg_basebackup with its WAL. mongo: refuses unless this host is the replica set's primary, then an fs backup. sqlserver: Windows only (not in this build)."},
+		{Name: "snapshot", Short: "-s", Kind: str, Group: gModes,
+			Help: "Back up from a snapshot of --path-to-backup's file system, removed afterwards (also after a failure, SIGTERM, or, through a journal, after a crash: on the next run). btrfs: a read-only snapshot of the btrfs subvolume holding the path. lvm: an LVM snapshot of the logical volume holding it, as the Python agent (--lvm-* options). Any other true value (True, yes, auto) picks btrfs when the path is on btrfs, else lvm; when neither applies the backup fails, it never reads the live files instead. The kind used is recorded in the backup's metadata (snapshot)."},
+		{Name: "snapshot_journal", Kind: str, Group: gModes,
+			Help: "Directory where live snapshots are journaled, so that the next run removes one a killed run left. Default: /var/lib/freezer/snapshots as root, else ~/.freezer/snapshots."},
+		{Name: "lvm_srcvol", Kind: str, Group: gModes, Help: "lvm snapshot: the logical volume to snapshot, e.g. /dev/vg0/data. Default: found from the mount table (/dev/mapper/<vg>-<lv>)."},
+		{Name: "lvm_snapname", Kind: str, Group: gModes, Help: "Name of the snapshot (lvm; also btrfs). Default: freezer_backup_snap_<random hex>."},
+		{Name: "lvm_snap_perm", Kind: str, Default: "ro", Group: gModes, Choices: []string{"ro", "rw"}, Help: "lvm snapshot: permission of the snapshot volume and its mount."},
+		{Name: "lvm_snapsize", Kind: str, Default: "1G", Group: gModes, Help: "lvm snapshot: size of the snapshot (lvcreate --size); with a % it is lvcreate --extents, e.g. 80%FREE."},
+		{Name: "lvm_dirmount", Kind: str, Group: gModes, Help: "lvm snapshot: where the snapshot is mounted. Default: /var/lib/freezer/mount_<random hex>."},
+		{Name: "lvm_volgroup", Kind: str, Group: gModes, Help: "lvm snapshot: the volume group. Default: from the volume's name."},
+		{Name: "lvm_auto_snap", Kind: str, Group: gCompat, Ignored: true},
+		{Name: "mysql_conf", Kind: str, Group: gModes,
+			Help: "mysql mode: INI file with a [default] section holding host, port (3306), user, password, and optionally socket, as the Python agent reads it."},
+		{Name: "postgresql_conf", Kind: str, Group: gModes,
+			Help: "postgresql mode: INI file with a [default] section holding host (or a socket directory), port (5432), user, password, and optionally dbname."},
+		{Name: "sql_server_conf", Kind: str, Group: gModes,
+			Help: "sqlserver mode (Windows only): INI file with a [default] section holding instance."},
+	}
+}
+
+// hasCapabilitiesFlag reports whether the command line asks for
+// --print-capabilities, which like --help needs no other option.
+func hasCapabilitiesFlag(args []string) bool {
+	for _, a := range args {
+		if a == "--print-capabilities" {
+			return true
+		}
+	}
+	return false
+}
+
+// Capabilities is what --print-capabilities prints: what this agent can
+// do, so the scheduler advertises exactly that.
+type Capabilities struct {
+	Engines           []string `json:"engines"`
+	Modes             []string `json:"modes"`
+	Storages          []string `json:"storages"`
+	Compressions      []string `json:"compressions"`
+	EncryptionFormats []string `json:"encryption_formats"`
+	Snapshots         []string `json:"snapshots"`
+}
+
+func capabilities(opts []opt) Capabilities {
+	choices := func(name string) []string {
+		for _, o := range opts {
+			if o.Name == name {
+				return nonEmpty(o.Choices)
+			}
+		}
+		return nil
+	}
+	var modes []string
+	for _, m := range choices("mode") {
+		if m != "sqlserver" { // Windows only
+			modes = append(modes, m)
+		}
+	}
+	return Capabilities{
+		Engines:           append(choices("engine_name"), "stream"),
+		Modes:             modes,
+		Storages:          choices("storage"),
+		Compressions:      choices("compression"),
+		EncryptionFormats: choices("encryption_format"),
+		Snapshots:         []string{"btrfs", "lvm"},
+	}
+}
+
+func printCapabilities(w io.Writer, opts []opt) int {
+	b, _ := json.Marshal(capabilities(opts))
+	fmt.Fprintf(w, "%s\n", b)
+	return ExitOK
+}
+
+// snapshotKind maps --snapshot to a kind: "" (none), btrfs, lvm or auto.
+func snapshotKind(v string) string {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "false", "none", "no", "0", "off":
+		return ""
+	case "btrfs", "lvm":
+		return strings.ToLower(strings.TrimSpace(v))
+	}
+	return "auto"
+}
+
+func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager {
+	journal := expandHome(s.str("snapshot_journal"), getenv)
+	if journal == "" {
+		if os.Geteuid() == 0 {
+			journal = "/var/lib/freezer/snapshots"
+		} else {
+			journal = expandHome("~/.freezer/snapshots", getenv)
+		}
+	}
+	return &snapshot.Manager{
+		Journal: journal,
+		Providers: []snapshot.Provider{
+			btrfs.New(btrfs.Options{Name: s.str("lvm_snapname")}),
+			lvm.New(lvm.Options{
+				SrcVol:   s.str("lvm_srcvol"),
+				VolGroup: s.str("lvm_volgroup"),
+				SnapName: s.str("lvm_snapname"),
+				Perm:     s.str("lvm_snap_perm"),
+				SnapSize: s.str("lvm_snapsize"),
+				DirMount: s.str("lvm_dirmount"),
+			}),
+		},
+	}
+}
+
+// setupMode returns the Source a backup reads through (nil: the live
+// path) and, for modes whose payload is a command's output, the engine to
+// use instead of --engine (nil: --engine). Before any backup it removes
+// the snapshots a killed run left.
+func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string) (agent.Source, backup.Engine, error) {
+	kind := snapshotKind(s.str("snapshot"))
+	if o.Action != agent.ActionBackup {
+		return nil, nil, nil
+	}
+	mgr := s.snapshotManager(getenv)
+	gone, err := mgr.Recover(ctx)
+	for _, r := range gone {
+		log.WithFields(logrus.Fields{"snapshot": r.Name, "kind": r.Kind, "created": r.Created}).Warn("removed a snapshot left by an earlier, interrupted run")
+	}
+	if err != nil {
+		log.WithError(err).Error("removing snapshots left by earlier runs")
+	}
+	var hooks mode.Hooks
+	switch o.Mode {
+	case "fs":
+	default:
+		return nil, nil, withUsage(fmt.Errorf("--mode %s is not supported by this agent yet", o.Mode))
+	}
+	if hooks == nil && kind == "" {
+		return nil, nil, nil
+	}
+	if kind != "" {
+		if _, err := os.Stat(filepath.Clean(o.PathToBackup)); err != nil {
+			return nil, nil, nil // the agent reports the missing path
+		}
+	}
+	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind}, nil, nil
+}
