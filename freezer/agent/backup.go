@@ -146,6 +146,17 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	for _, w := range res.stats.Warnings {
 		log.Warn(w)
 	}
+	extra := map[string]any{}
+	for k, v := range prep.Stats {
+		extra[k] = v
+	}
+	// An engine that runs a tool (mariadb-backup) may report what it
+	// measured, such as how long writes were blocked.
+	if rs, ok := a.Engine.(interface{ ResultStats() map[string]any }); ok {
+		for k, v := range rs.ResultStats() {
+			extra[k] = v
+		}
+	}
 
 	md := backup.Metadata{
 		EngineName:  engine,
@@ -178,7 +189,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	fields := map[string]any{
 		"files": res.stats.Files, "bytes_in": res.in, "bytes_stored": res.stored, "seconds": elapsed.Seconds(),
 	}
-	for k, v := range prep.Stats {
+	for k, v := range extra {
 		fields[k] = v
 	}
 	log.WithFields(fields).Info("backup done")
@@ -188,7 +199,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	m := backupResult(o, ref, md, res, checksum, src, elapsed)
 	m["vol_snap_path"] = read
 	m["snapshot"] = prep.Snapshot
-	for k, v := range prep.Stats {
+	for k, v := range extra {
 		m[k] = v
 	}
 	return &Result{Metadata: m}, nil

@@ -8,17 +8,19 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer/agent"
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/engine/stream"
 	"freezer.dev/freezer/freezer/mode"
+	"freezer.dev/freezer/freezer/mode/mysql"
 	"freezer.dev/freezer/freezer/snapshot"
 	"freezer.dev/freezer/freezer/snapshot/btrfs"
 	"freezer.dev/freezer/freezer/snapshot/lvm"
@@ -143,9 +145,23 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 // path) and, for modes whose payload is a command's output, the engine to
 // use instead of --engine (nil: --engine). Before any backup it removes
 // the snapshots a killed run left.
+//
+// A hot-backup mode (mysql without --snapshot, postgresql) stores its
+// payload with the stream engine; the other actions of such a mode use it
+// too unless --engine is given (a mysql backup taken with --snapshot is a
+// tar backup: restore it with --engine tar).
 func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string) (agent.Source, backup.Engine, error) {
 	kind := snapshotKind(s.str("snapshot"))
+	explicitEngine := s.setBy["engine_name"] != "default"
 	if o.Action != agent.ActionBackup {
+		if explicitEngine {
+			return nil, nil, nil
+		}
+		switch o.Mode {
+		case "mysql":
+			o.Engine = stream.Name
+			return nil, stream.New(mysql.HotBackup(mysql.Config{}, "", nil)), nil
+		}
 		return nil, nil, nil
 	}
 	mgr := s.snapshotManager(getenv)
@@ -157,18 +173,35 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 		log.WithError(err).Error("removing snapshots left by earlier runs")
 	}
 	var hooks mode.Hooks
+	var eng backup.Engine
 	switch o.Mode {
 	case "fs":
+	case "mysql":
+		conf := expandHome(s.str("mysql_conf"), getenv)
+		if conf == "" {
+			return nil, nil, withUsage(errors.New("--mode mysql needs --mysql-conf"))
+		}
+		cfg, err := mysql.LoadConfig(conf)
+		if err != nil {
+			return nil, nil, withUsage(err)
+		}
+		if kind != "" {
+			hooks = &mysql.Lock{Config: cfg}
+			break
+		}
+		if !mysql.Available() {
+			return nil, nil, withUsage(mysql.ErrNoHotBackup)
+		}
+		eng = stream.New(mysql.HotBackup(cfg, "", nil))
 	default:
 		return nil, nil, withUsage(fmt.Errorf("--mode %s is not supported by this agent yet", o.Mode))
 	}
+	if eng != nil {
+		// The tool makes a complete, consistent copy each time.
+		o.Engine, o.Incremental = stream.Name, false
+	}
 	if hooks == nil && kind == "" {
-		return nil, nil, nil
+		return nil, eng, nil
 	}
-	if kind != "" {
-		if _, err := os.Stat(filepath.Clean(o.PathToBackup)); err != nil {
-			return nil, nil, nil // the agent reports the missing path
-		}
-	}
-	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind}, nil, nil
+	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind}, eng, nil
 }
