@@ -83,12 +83,8 @@ func capabilities(opts []opt) Capabilities {
 		}
 		return nil
 	}
-	var modes []string
-	for _, m := range choices("mode") {
-		if m != "sqlserver" { // Windows only
-			modes = append(modes, m)
-		}
-	}
+	// The modes setupMode runs on this platform (sqlserver needs Windows).
+	modes := []string{"fs", "mysql"}
 	return Capabilities{
 		Engines:           append(choices("engine_name"), "stream"),
 		Modes:             modes,
