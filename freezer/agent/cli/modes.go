@@ -21,6 +21,7 @@ import (
 	"freezer.dev/freezer/freezer/engine/stream"
 	"freezer.dev/freezer/freezer/mode"
 	"freezer.dev/freezer/freezer/mode/mysql"
+	"freezer.dev/freezer/freezer/mode/postgresql"
 	"freezer.dev/freezer/freezer/snapshot"
 	"freezer.dev/freezer/freezer/snapshot/btrfs"
 	"freezer.dev/freezer/freezer/snapshot/lvm"
@@ -84,7 +85,7 @@ func capabilities(opts []opt) Capabilities {
 		return nil
 	}
 	// The modes setupMode runs on this platform (sqlserver needs Windows).
-	modes := []string{"fs", "mysql"}
+	modes := []string{"fs", "mysql", "postgresql"}
 	return Capabilities{
 		Engines:           append(choices("engine_name"), "stream"),
 		Modes:             modes,
@@ -157,6 +158,9 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 		case "mysql":
 			o.Engine = stream.Name
 			return nil, stream.New(mysql.HotBackup(mysql.Config{}, "", nil)), nil
+		case "postgresql":
+			o.Engine = stream.Name
+			return nil, stream.New(postgresql.BaseBackup(postgresql.Config{}, "")), nil
 		}
 		return nil, nil, nil
 	}
@@ -189,6 +193,22 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 			return nil, nil, withUsage(mysql.ErrNoHotBackup)
 		}
 		eng = stream.New(mysql.HotBackup(cfg, "", nil))
+	case "postgresql":
+		conf := expandHome(s.str("postgresql_conf"), getenv)
+		if conf == "" {
+			return nil, nil, withUsage(errors.New("--mode postgresql needs --postgresql-conf"))
+		}
+		cfg, err := postgresql.LoadConfig(conf)
+		if err != nil {
+			return nil, nil, withUsage(err)
+		}
+		if kind != "" {
+			return nil, nil, withUsage(errors.New("--mode postgresql takes a base backup with pg_basebackup, which is consistent by itself: drop --snapshot"))
+		}
+		if !postgresql.Available() {
+			return nil, nil, withUsage(errors.New("--mode postgresql needs pg_basebackup, and it is not installed"))
+		}
+		eng = stream.New(postgresql.BaseBackup(cfg, ""))
 	default:
 		return nil, nil, withUsage(fmt.Errorf("--mode %s is not supported by this agent yet", o.Mode))
 	}
