@@ -20,8 +20,10 @@ import (
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/engine/stream"
 	"freezer.dev/freezer/freezer/mode"
+	"freezer.dev/freezer/freezer/mode/mongo"
 	"freezer.dev/freezer/freezer/mode/mysql"
 	"freezer.dev/freezer/freezer/mode/postgresql"
+	"freezer.dev/freezer/freezer/mode/sqlserver"
 	"freezer.dev/freezer/freezer/snapshot"
 	"freezer.dev/freezer/freezer/snapshot/btrfs"
 	"freezer.dev/freezer/freezer/snapshot/lvm"
@@ -85,7 +87,7 @@ func capabilities(opts []opt) Capabilities {
 		return nil
 	}
 	// The modes setupMode runs on this platform (sqlserver needs Windows).
-	modes := []string{"fs", "mysql", "postgresql"}
+	modes := []string{"fs", "mysql", "postgresql", "mongo"}
 	return Capabilities{
 		Engines:           append(choices("engine_name"), "stream"),
 		Modes:             modes,
@@ -209,8 +211,17 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 			return nil, nil, withUsage(errors.New("--mode postgresql needs pg_basebackup, and it is not installed"))
 		}
 		eng = stream.New(postgresql.BaseBackup(cfg, ""))
+	case "mongo":
+		hooks = &mongo.Check{Host: o.Hostname}
+	case "sqlserver":
+		if conf := expandHome(s.str("sql_server_conf"), getenv); conf != "" {
+			if _, err := sqlserver.LoadInstance(conf); err != nil {
+				return nil, nil, withUsage(err)
+			}
+		}
+		return nil, nil, withUsage(errors.New("--mode sqlserver needs a VSS snapshot (Windows), which this agent does not have"))
 	default:
-		return nil, nil, withUsage(fmt.Errorf("--mode %s is not supported by this agent yet", o.Mode))
+		return nil, nil, withUsage(fmt.Errorf("--mode %s is not supported by this agent", o.Mode))
 	}
 	if eng != nil {
 		// The tool makes a complete, consistent copy each time.
