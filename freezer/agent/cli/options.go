@@ -45,7 +45,7 @@ const (
 // function so there is no package-level mutable table.
 func options() []opt {
 	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
-	return append(modeOptions(), []opt{
+	return append([]opt{
 		{Name: "action", Kind: str, Default: "backup", Group: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
 		{Name: "engine_name", Short: "-e", Aliases: []string{"--engine"}, Kind: str, Default: "tar", Group: gGeneral, Choices: []string{"tar"},
@@ -155,7 +155,7 @@ func options() []opt {
 		{Name: "use_journal", Kind: boolean, Group: gCompat, Ignored: true},
 		{Name: "syslog_log_facility", Kind: str, Group: gCompat, Ignored: true},
 		{Name: "watch_log_file", Kind: boolean, Group: gCompat, Ignored: true},
-	}...)
+	}, modeOptions()...) // modes.go
 }
 
 // storageKeys are the options a storage constructor may read; they are
