@@ -70,7 +70,7 @@ func SupportedActions() []string { return []string{"backup", "restore", "info", 
 
 // SupportedModes lists the values of ClientInfo.SupportedModes.
 func SupportedModes() []string {
-	return []string{"fs", "mongo", "mysql", "sqlserver", "cinder", "glance", "cindernative", "nova", "postgresql"}
+	return []string{"fs", "mongo", "mysql", "sqlserver", "cinder", "glance", "cindernative", "nova"}
 }
 
 // SupportedStorages lists the values of ClientInfo.SupportedStorages.
@@ -78,7 +78,7 @@ func SupportedStorages() []string { return []string{"local", "swift", "ssh", "s3
 
 // SupportedEngines lists the values of ClientInfo.SupportedEngines.
 func SupportedEngines() []string {
-	return []string{"tar", "rsync", "rsyncv2", "nova", "osbrick", "glance", "stream"}
+	return []string{"tar", "rsync", "rsyncv2", "nova", "osbrick", "glance"}
 }
 
 // ---------------------------------------------------------------- jobs
