@@ -141,6 +141,16 @@ func (s *Snapshot) Remove(ctx context.Context) error {
 	return nil
 }
 
+// Release drops this process's hold on the snapshot's journal entry
+// without removing the snapshot, as if the process had died: the next
+// Recover removes it. For tests and for handing a snapshot over.
+func (s *Snapshot) Release() {
+	if s != nil && s.lock != nil && !s.done {
+		s.lock.Close()
+		s.done = true
+	}
+}
+
 // Manager takes snapshots through its providers and keeps a journal of the
 // live ones, so that a snapshot left by a crashed or killed run is removed
 // by the next one (Recover).
@@ -281,6 +291,13 @@ func (m *Manager) Recover(ctx context.Context) ([]Record, error) {
 			continue
 		}
 		rec, err := readRecord(f)
+		if errors.Is(err, errEmptyEntry) {
+			// Killed between creating the entry and writing it: the
+			// snapshot is only created after the entry is on disk.
+			os.Remove(name)
+			f.Close()
+			continue
+		}
 		if err != nil {
 			f.Close()
 			errs = append(errs, fmt.Errorf("journal entry %s: %w", name, err))
@@ -304,6 +321,8 @@ func (m *Manager) Recover(ctx context.Context) ([]Record, error) {
 	return done, errors.Join(errs...)
 }
 
+var errEmptyEntry = errors.New("empty journal entry")
+
 func readRecord(f *os.File) (Record, error) {
 	var rec Record
 	b, err := os.ReadFile(f.Name())
@@ -311,7 +330,7 @@ func readRecord(f *os.File) (Record, error) {
 		return rec, err
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
-		return rec, errors.New("empty (a crash while it was written, before any snapshot)")
+		return rec, errEmptyEntry
 	}
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return rec, err

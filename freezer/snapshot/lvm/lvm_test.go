@@ -266,3 +266,33 @@ func TestFakeLVMRecoverAfterCrash(t *testing.T) {
 	}
 	journalEmpty(t, m)
 }
+
+// When the cleanup itself fails (umount refuses), the journal keeps the
+// entry and the next run's Recover finishes the job.
+func TestFakeLVMFailedCleanupIsRetriedByTheNextRun(t *testing.T) {
+	f := newFake("xfs")
+	f.fail["umount"] = []string{"umount: target is busy"}
+	m, dir := setup(t, f, Options{})
+	s, err := m.Take(context.Background(), "lvm", "/var/lib/mysql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(context.Background()); err == nil {
+		t.Fatal("Remove succeeded")
+	}
+	if ents, _ := os.ReadDir(m.Journal); len(ents) != 1 {
+		t.Fatalf("journal has %d entries, want 1", len(ents))
+	}
+	// The owner is gone (its lock with it); a new run recovers.
+	s.Release()
+	f.calls = nil
+	got, err := m.Recover(context.Background())
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Recover = %v, %v", got, err)
+	}
+	want := []string{"umount -l -f " + dir, "lvremove -f /dev/my-vg/snap1"}
+	if !reflect.DeepEqual(f.calls, want) {
+		t.Errorf("commands %v, want %v", f.calls, want)
+	}
+	journalEmpty(t, m)
+}
