@@ -49,7 +49,7 @@ func modeOptions() []opt {
 		{Name: "mysql_conf", Kind: str, Group: gModes,
 			Help: "mysql mode: INI file with a [default] section holding host, port (3306), user, password, and optionally socket, as the Python agent reads it."},
 		{Name: "postgresql_conf", Kind: str, Group: gModes,
-			Help: "postgresql mode: INI file with a [default] section holding host (or a socket directory), port (5432), user, password, and optionally dbname."},
+			Help: "postgresql mode: INI file with a [default] section holding host (or a socket directory), port (5432), user (a role with REPLICATION) and password."},
 		{Name: "sql_server_conf", Kind: str, Group: gModes,
 			Help: "sqlserver mode (Windows only): INI file with a [default] section holding instance."},
 	}

@@ -1,6 +1,6 @@
 // Package postgresql is the postgresql mode (beyond upstream): a base
 // backup of a PostgreSQL server described by --postgresql-conf (INI,
-// [default] with host, port, user, password, dbname — the same style as
+// [default] with host, port, user, password — the same style as
 // --mysql-conf), taken by `pg_basebackup -Ft -X fetch -D -`, whose single
 // tar (the data directory with the WAL needed to make it consistent) is
 // the payload of the stream engine. A restore extracts that tar into the
@@ -28,7 +28,6 @@ type Config struct {
 	Port     int
 	User     string
 	Password string
-	DBName   string
 }
 
 // LoadConfig reads --postgresql-conf.
@@ -37,7 +36,7 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("--postgresql-conf: %w", err)
 	}
-	c := Config{Host: v["host"], User: v["user"], Password: v["password"], DBName: v["dbname"], Port: 5432}
+	c := Config{Host: v["host"], User: v["user"], Password: v["password"], Port: 5432}
 	if p := v["port"]; p != "" {
 		if c.Port, err = strconv.Atoi(p); err != nil || c.Port <= 0 || c.Port > 65535 {
 			return Config{}, fmt.Errorf("--postgresql-conf %s: port %q is not a port number", path, p)
