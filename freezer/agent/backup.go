@@ -194,7 +194,12 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	}
 	log.WithFields(fields).Info("backup done")
 	if !a.Quiet {
-		fmt.Fprintln(a.stderr(), statsLine("backup", res.stats.Files, res.in, res.stored, elapsed))
+		line := statsLine("backup", res.stats.Files, res.in, res.stored, elapsed)
+		if lock, ok := extra["lock_seconds"].(float64); ok {
+			// How long the mode kept writers waiting (a database lock).
+			line += fmt.Sprintf(", writes blocked %s", time.Duration(lock*float64(time.Second)).Round(time.Millisecond))
+		}
+		fmt.Fprintln(a.stderr(), line)
 	}
 	m := backupResult(o, ref, md, res, checksum, src, elapsed)
 	m["vol_snap_path"] = read

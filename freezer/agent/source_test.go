@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"freezer.dev/freezer/freezer/storage/faulty"
@@ -43,12 +44,17 @@ func TestSourceReadAndReleased(t *testing.T) {
 	a, _ := newTestAgent(t)
 	fs := &fakeSource{snap: snap}
 	a.Source = fs
+	var stderr strings.Builder
+	a.Stderr = &stderr
 	res, err := a.Run(ctx, backupOpts(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fs.prepared != 1 || fs.released != 1 {
 		t.Errorf("prepared %d, released %d", fs.prepared, fs.released)
+	}
+	if !strings.Contains(stderr.String(), "writes blocked 250ms") {
+		t.Errorf("stats line %q", stderr.String())
 	}
 	m := res.Metadata
 	if m["snapshot"] != "fake" || m["vol_snap_path"] != snap || m["fs_real_path"] != src || m["lock_seconds"] != 0.25 {
