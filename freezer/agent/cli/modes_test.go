@@ -54,3 +54,17 @@ func runCLIWithDeps(t *testing.T, args ...string) (code int, stdout, stderr stri
 	code = Run(context.Background(), Env{Args: args, Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Log: logger, Deps: DefaultDeps()})
 	return code, out.String(), errb.String()
 }
+
+// Without mariadb-backup, --mode mysql without --snapshot refuses and
+// says to use --snapshot (never upstream's inconsistent copy).
+func TestMySQLWithoutHotBackupToolNamesSnapshot(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	conf := filepath.Join(t.TempDir(), "my.conf")
+	os.WriteFile(conf, []byte("[default]\nhost = 127.0.0.1\nuser = root\n"), 0o600)
+	code, _, errOut := runCLIWithDeps(t, "--storage", "local", "--container", t.TempDir(), "--backup-name", "b",
+		"--path-to-backup", t.TempDir(), "--nosync", "--snapshot-journal", filepath.Join(t.TempDir(), "j"),
+		"--mode", "mysql", "--mysql-conf", conf)
+	if code != ExitUsage || !strings.Contains(errOut, "mariadb-backup") || !strings.Contains(errOut, "--snapshot") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
