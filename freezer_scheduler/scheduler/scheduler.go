@@ -222,7 +222,8 @@ func (s *Scheduler) register(ctx context.Context) {
 		Description: "freezer-scheduler on " + s.cfg.Hostname,
 		// Only values the API's client schema knows (upstream's): an
 		// agent's extra mode or engine (postgresql, stream) would make
-		// upstream's API refuse the registration. Jobs are still matched
+		// upstream's API (master checks these lists against enums) refuse
+		// the registration. Jobs are still matched
 		// against the full lists.
 		SupportedActions:  known(s.cfg.Capabilities.Actions, apiv2.SupportedActions()),
 		SupportedModes:    known(s.cfg.Capabilities.Modes, apiv2.SupportedModes()),
