@@ -89,7 +89,7 @@ func capabilities(opts []opt) Capabilities {
 	// The modes setupMode runs on this platform (sqlserver needs Windows).
 	modes := []string{"fs", "mysql", "postgresql", "mongo"}
 	return Capabilities{
-		Engines:           append(choices("engine_name"), "stream"),
+		Engines:           choices("engine_name"),
 		Modes:             modes,
 		Storages:          choices("storage"),
 		Compressions:      choices("compression"),
@@ -152,8 +152,11 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string) (agent.Source, backup.Engine, error) {
 	kind := snapshotKind(s.str("snapshot"))
 	explicitEngine := s.setBy["engine_name"] != "default"
+	if o.Engine == stream.Name && o.Mode != "mysql" && o.Mode != "postgresql" {
+		return nil, nil, withUsage(errors.New("--engine stream is for --mode mysql and --mode postgresql"))
+	}
 	if o.Action != agent.ActionBackup {
-		if explicitEngine {
+		if explicitEngine && o.Engine != stream.Name {
 			return nil, nil, nil
 		}
 		switch o.Mode {
@@ -188,6 +191,9 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 			return nil, nil, withUsage(err)
 		}
 		if kind != "" {
+			if explicitEngine && o.Engine == stream.Name {
+				return nil, nil, withUsage(errors.New("--mode mysql: --snapshot copies the data directory with --engine tar; --engine stream is the hot backup, which needs no snapshot"))
+			}
 			hooks = &mysql.Lock{Config: cfg}
 			break
 		}

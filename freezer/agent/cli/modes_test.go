@@ -27,6 +27,7 @@ func TestModeUsageErrors(t *testing.T) {
 		{[]string{"--mode", "postgresql"}, "needs --postgresql-conf"},
 		{[]string{"--mode", "sqlserver", "--sql-server-conf", conf}, "VSS"},
 		{[]string{"--mode", "fs", "--snapshot", "lvm", "--lvm-snap-perm", "rx"}, "--lvm-snap-perm"},
+		{[]string{"--mode", "fs", "--engine", "stream"}, "--engine stream is for"},
 	} {
 		code, _, errOut := runCLIWithDeps(t, append(base, tc.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, tc.want) {

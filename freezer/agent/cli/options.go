@@ -48,8 +48,8 @@ func options() []opt {
 	return append([]opt{
 		{Name: "action", Kind: str, Default: "backup", Group: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
-		{Name: "engine_name", Short: "-e", Aliases: []string{"--engine"}, Kind: str, Default: "tar", Group: gGeneral, Choices: []string{"tar"},
-			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed)."},
+		{Name: "engine_name", Short: "-e", Aliases: []string{"--engine"}, Kind: str, Default: "tar", Group: gGeneral, Choices: []string{"tar", "stream"},
+			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed). stream: a database tool's output, chosen by --mode mysql (without --snapshot) and --mode postgresql."},
 		{Name: "path_to_backup", Short: "-F", Kind: str, Group: gGeneral, Help: "File or directory to back up."},
 		{Name: "backup_name", Short: "-N", Kind: str, Group: gGeneral, Help: "Name of the backup; required for backup, restore and admin."},
 		{Name: "hostname", Kind: str, Group: gGeneral, Help: "Host name the backups belong to. Default: this host's name. Set it to restore or purge another host's backups."},
