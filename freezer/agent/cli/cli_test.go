@@ -50,7 +50,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"--action", "admin", "--backup-name", "b", "--storage", "local", "--container", t.TempDir()},   // no cutoff
 		{"--action", "restore", "--backup-name", "b", "--restore-from-date", "yesterday"},               // bad date
 		{"--action", "exec"}, // no command
-		{"--action", "backup", "--mode", "mysql", "--backup-name", "b", "--path-to-backup", t.TempDir()}, // mode
+		{"--action", "backup", "--mode", "oracle", "--backup-name", "b", "--path-to-backup", t.TempDir()}, // mode
 	} {
 		code, _, errOut := runCLI(t, args...)
 		if code != ExitUsage {
