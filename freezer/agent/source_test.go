@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/faulty"
 )
 
@@ -93,7 +94,7 @@ func TestSourceReleasedOnFailures(t *testing.T) {
 	a, f := newTestAgent(t)
 	fs = &fakeSource{snap: src}
 	a.Source = fs
-	f.Fail(faulty.Rule{Op: faulty.OpPut, KeyContains: "data", After: 100 << 10})
+	f.Fail(faulty.Rule{Op: storage.OpPut, KeyContains: "data", After: 100 << 10})
 	if _, err := a.Run(ctx, backupOpts(src)); err == nil {
 		t.Fatal("backup succeeded")
 	}
