@@ -38,7 +38,7 @@ func modeOptions() config.Schema {
 		{Name: "mode", Short: "m", Default: "fs", Section: gModes, Choices: []string{"fs", "mysql", "postgresql", "mongo", "sqlserver"},
 			Help: "What to back up. fs: files and directories. mysql: a MariaDB/MySQL server (--mysql-conf); with --snapshot its data directory (--path-to-backup) is read from a snapshot taken under FLUSH TABLES WITH READ LOCK, released as soon as the snapshot exists; without --snapshot a hot backup is streamed by mariadb-backup (which must be installed; else the run fails and names --snapshot, because copying live InnoDB files under a read lock, as the Python agent does, is not consistent). Restore such a hot backup with --mode mysql: the stream is extracted (mbstream) and prepared (mariadb-backup --prepare) into --restore-abs-path, ready for mariadbd; restore a --snapshot one with --engine tar. postgresql: a PostgreSQL server (--postgresql-conf), streamed by pg_basebackup with the WAL it needs, restored with --mode postgresql as a data directory. mongo: an fs backup that refuses to run unless the server on --hostname:27017 says this node is the replica set's primary (needs mongosh); combine with --snapshot. sqlserver: needs Windows VSS, refused by this agent."},
 		{Name: "snapshot", Short: "s", Section: gModes,
-			Help: "Back up from a snapshot of --path-to-backup's file system, removed afterwards (also after a failure, SIGTERM, or, through a journal, after a crash: on the next run). btrfs: a read-only snapshot of the btrfs subvolume holding the path. lvm: an LVM snapshot of the logical volume holding it, as the Python agent (--lvm-* options). Any other true value (True, yes, auto) picks btrfs when the path is on btrfs, else lvm; when neither applies the backup fails, it never reads the live files instead. The kind used is recorded in the backup's metadata (snapshot)."},
+			Help: "Back up from a snapshot of --path-to-backup's file system, removed afterwards (also after a failure, SIGTERM, or, through a journal, after a crash: on the next run). btrfs: a read-only snapshot of the btrfs subvolume holding the path. lvm: an LVM snapshot of the logical volume holding it, as the Python agent (--lvm-* options). auto, or a true boolean (True, yes, on, 1), picks btrfs when the path is on btrfs, else lvm; when neither applies the backup fails, it never reads the live files instead. The kind used is recorded in the backup's metadata (snapshot)."},
 		{Name: "snapshot_journal", Section: gModes,
 			Help: "Directory where live snapshots are journaled, so that the next run removes one a killed run left. Default: /var/lib/freezer/snapshots as root, else ~/.freezer/snapshots."},
 		{Name: "lvm_srcvol", Section: gModes, Help: "lvm snapshot: the logical volume to snapshot, e.g. /dev/vg0/data. Default: found from the mount table (/dev/mapper/<vg>-<lv>)."},
@@ -102,14 +102,25 @@ func printCapabilities(w io.Writer, sch config.Schema) int {
 }
 
 // snapshotKind maps --snapshot to a kind: "" (none), btrfs, lvm or auto.
-func snapshotKind(v string) string {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "", "false", "none", "no", "0", "off":
-		return ""
-	case "btrfs", "lvm":
-		return strings.ToLower(strings.TrimSpace(v))
+// A boolean is read by config.ParseBool, as every boolean is: false asks
+// for no snapshot, true for auto. Any other value is an error, so that a
+// misspelt kind is not taken for "auto".
+func snapshotKind(v string) (string, error) {
+	k := strings.ToLower(strings.TrimSpace(v))
+	switch k {
+	case "":
+		return "", nil
+	case "btrfs", "lvm", "auto":
+		return k, nil
 	}
-	return "auto"
+	b, err := config.ParseBool(v)
+	if err != nil {
+		return "", fmt.Errorf("--snapshot %q: want btrfs, lvm, auto or a boolean", v)
+	}
+	if !b {
+		return "", nil
+	}
+	return "auto", nil
 }
 
 func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager {
@@ -147,7 +158,6 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 // too unless --engine is given (a mysql backup taken with --snapshot is a
 // tar backup: restore it with --engine tar).
 func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string) (agent.Source, backup.Engine, error) {
-	kind := snapshotKind(s.str("snapshot"))
 	explicitEngine := s.setBy("engine_name") != ""
 	if o.Engine == stream.Name && o.Mode != "mysql" && o.Mode != "postgresql" {
 		return nil, nil, withUsage(errors.New("--engine stream is for --mode mysql and --mode postgresql"))
@@ -165,6 +175,10 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 			return nil, stream.New(postgresql.BaseBackup(postgresql.Config{}, "")), nil
 		}
 		return nil, nil, nil
+	}
+	kind, err := snapshotKind(s.str("snapshot"))
+	if err != nil {
+		return nil, nil, withUsage(err)
 	}
 	mgr := s.snapshotManager(getenv)
 	gone, err := mgr.Recover(ctx)

@@ -28,10 +28,29 @@ func TestModeUsageErrors(t *testing.T) {
 		{[]string{"--mode", "sqlserver", "--sql-server-conf", conf}, "VSS"},
 		{[]string{"--mode", "fs", "--snapshot", "lvm", "--lvm-snap-perm", "rx"}, "--lvm-snap-perm"},
 		{[]string{"--mode", "fs", "--engine", "stream"}, "--engine stream is for"},
+		{[]string{"--mode", "fs", "--snapshot", "lmv"}, `--snapshot "lmv"`},
 	} {
 		code, _, errOut := runCLIWithDeps(t, append(base, tc.args...)...)
 		if code != ExitUsage || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+// --snapshot takes a kind or a boolean as config.ParseBool reads it.
+func TestSnapshotKind(t *testing.T) {
+	for v, want := range map[string]string{
+		"": "", "False": "", "no": "", "off": "", "0": "",
+		"True": "auto", "yes": "auto", "1": "auto", "auto": "auto",
+		"btrfs": "btrfs", "LVM": "lvm",
+	} {
+		if got, err := snapshotKind(v); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"lmv", "none", "zfs"} {
+		if _, err := snapshotKind(v); err == nil {
+			t.Errorf("%q accepted", v)
 		}
 	}
 }
