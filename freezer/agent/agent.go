@@ -34,6 +34,9 @@ type Agent struct {
 	Storage backup.Storage // not needed by exec
 	Engine  backup.Engine  // needed by backup and restore
 	Codecs  Codecs         // needed by backup and restore
+	// Source, when set, prepares what a backup reads (a mode's lock, a
+	// snapshot); nil reads --path-to-backup as it is.
+	Source Source
 
 	Now    func() time.Time // injected clock; nil = time.Now
 	Stdout io.Writer        // command output (exec), dry-run listings

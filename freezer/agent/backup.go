@@ -24,7 +24,7 @@ type dataResult struct {
 	sha256 string
 }
 
-func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
+func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	start := time.Now()
 	if a.Storage == nil || a.Engine == nil || a.Codecs == nil {
 		return nil, errors.New("backup: agent is missing a storage, engine or codecs")
@@ -56,9 +56,29 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	if o.Sync {
 		syncFilesystems(src)
 	}
+	read := src // what the engine reads: src, or src inside a snapshot
+	var prep Prepared
+	if a.Source != nil {
+		defer func() {
+			if rerr := a.Source.Release(context.WithoutCancel(ctx)); rerr != nil {
+				// The backup (if committed) is good; what was left is
+				// journaled and the next run removes it.
+				a.log().WithError(rerr).Error("releasing the backup source (lock, snapshot)")
+				if err == nil {
+					err = fmt.Errorf("backup done, but releasing its source failed: %w", rerr)
+				}
+			}
+		}()
+		if prep, err = a.Source.Prepare(ctx, src); err != nil {
+			return nil, fmt.Errorf("preparing %s for the backup: %w", src, err)
+		}
+		if prep.Path != "" {
+			read = prep.Path
+		}
+	}
 	checksum := ""
 	if o.ConsistencyCheck {
-		if checksum, err = ConsistencyChecksum(ctx, src, o.Exclude, o.DereferenceSymlink == "soft" || o.DereferenceSymlink == "all"); err != nil {
+		if checksum, err = ConsistencyChecksum(ctx, read, o.Exclude, o.DereferenceSymlink == "soft" || o.DereferenceSymlink == "all"); err != nil {
 			return nil, fmt.Errorf("computing the consistency checksum: %w", err)
 		}
 	}
@@ -111,7 +131,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	defer state.Close()
 
 	req := backup.BackupRequest{
-		Path:         src,
+		Path:         read,
 		Exclude:      o.Exclude,
 		Dereference:  o.DereferenceSymlink,
 		PrevState:    prevState,
@@ -122,7 +142,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	}
 	var prog *progress
 	if a.Progress {
-		prog = startProgress(ctx, a.stderr(), "backup", src, 0)
+		prog = startProgress(ctx, a.stderr(), "backup", read, 0)
 		req.Progress = prog.engine
 	}
 	res, err := a.writeData(ctx, ref.DataKey(), req, comp, enc, o.DryRun, prog)
@@ -133,6 +153,17 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 	for _, w := range res.stats.Warnings {
 		log.Warn(w)
 	}
+	extra := map[string]any{}
+	for k, v := range prep.Stats {
+		extra[k] = v
+	}
+	// An engine that runs a tool (mariadb-backup) may report what it
+	// measured, such as how long writes were blocked.
+	if rs, ok := a.Engine.(interface{ ResultStats() map[string]any }); ok {
+		for k, v := range rs.ResultStats() {
+			extra[k] = v
+		}
+	}
 
 	md := backup.Metadata{
 		EngineName:  engine,
@@ -142,6 +173,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		DataSHA256:  res.sha256,
 		// upstream's rsyncv2 records its block size; 0 (tar) is omitted
 		RsyncBlockSize: res.stats.BlockSize,
+		Snapshot:       prep.Snapshot,
 	}
 	if enc != nil {
 		md.EncryptionFormat = enc.Name()
@@ -163,13 +195,28 @@ func (a *Agent) backup(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	elapsed := time.Since(start)
-	log.WithFields(map[string]any{
+	fields := map[string]any{
 		"files": res.stats.Files, "bytes_in": res.in, "bytes_stored": res.stored, "seconds": elapsed.Seconds(),
-	}).Info("backup done")
-	if !a.Quiet {
-		fmt.Fprintln(a.stderr(), statsLine("backup", res.stats.Files, res.in, res.stored, elapsed))
 	}
-	return &Result{Metadata: backupResult(o, ref, md, res, checksum, src, elapsed)}, nil
+	for k, v := range extra {
+		fields[k] = v
+	}
+	log.WithFields(fields).Info("backup done")
+	if !a.Quiet {
+		line := statsLine("backup", res.stats.Files, res.in, res.stored, elapsed)
+		if lock, ok := extra["lock_seconds"].(float64); ok {
+			// How long the mode kept writers waiting (a database lock).
+			line += fmt.Sprintf(", writes blocked %s", time.Duration(lock*float64(time.Second)).Round(time.Millisecond))
+		}
+		fmt.Fprintln(a.stderr(), line)
+	}
+	m := backupResult(o, ref, md, res, checksum, src, elapsed)
+	m["vol_snap_path"] = read
+	m["snapshot"] = prep.Snapshot
+	for k, v := range extra {
+		m[k] = v
+	}
+	return &Result{Metadata: m}, nil
 }
 
 // writeData runs engine → compress → encrypt → storage.Put as concurrent

@@ -20,7 +20,7 @@ const (
 // nothing here reads flags or files.
 type Options struct {
 	Action       string
-	Mode         string // only "fs" is run by this agent
+	Mode         string // fs, mysql, postgresql, mongo, sqlserver
 	Engine       string // engine name as in the layout, e.g. "tar"
 	PathToBackup string
 	BackupName   string
@@ -102,8 +102,12 @@ func (o Options) Validate() error {
 		}
 		return nil
 	}
-	if o.Mode != "fs" {
-		return usagef("--mode %q is not supported by this agent (supported: fs)", o.Mode)
+	switch o.Mode {
+	case "fs", "mysql", "postgresql", "mongo", "sqlserver":
+		// Which of these this build runs, and how, the command line
+		// decides when it wires the Source and the engine.
+	default:
+		return usagef("--mode %q: want fs, mysql, postgresql, mongo or sqlserver", o.Mode)
 	}
 	if o.Engine == "" {
 		return usagef("no --engine given")

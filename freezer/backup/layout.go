@@ -100,6 +100,9 @@ type Metadata struct {
 	// DataSHA256 is the hex SHA-256 of the stored payload, when known, so a
 	// restore can verify what it read.
 	DataSHA256 string `json:"data_sha256,omitempty"`
+	// Snapshot is the kind of snapshot the backup was read from ("btrfs",
+	// "lvm"); empty when it read the live files. Informational.
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // EncodeMetadata renders m as the one-line JSON object upstream expects.

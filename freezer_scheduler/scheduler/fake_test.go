@@ -71,11 +71,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 // keeps jobs, records every PATCH and backup, and answers session actions
 // from a script.
 type fakeAPI struct {
-	mu        sync.Mutex
-	jobs      map[string]apiv2.Job
-	patches   map[string][]apiv2.JobSchedule
-	backups   []apiv2.BackupMetadata
-	registers int
+	mu         sync.Mutex
+	jobs       map[string]apiv2.Job
+	patches    map[string][]apiv2.JobSchedule
+	backups    []apiv2.BackupMetadata
+	registers  int
+	registered apiv2.ClientInfo
 	// sessionStarts is consumed one answer per start call; when empty,
 	// start answers success with tag+1.
 	sessionStarts []apiv2.SessionActionResult
@@ -92,10 +93,11 @@ func newFakeAPI() *fakeAPI {
 	return &fakeAPI{jobs: map[string]apiv2.Job{}, patches: map[string][]apiv2.JobSchedule{}}
 }
 
-func (f *fakeAPI) RegisterClient(context.Context, apiv2.ClientInfo) (bool, error) {
+func (f *fakeAPI) RegisterClient(_ context.Context, info apiv2.ClientInfo) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.registers++
+	f.registered = info
 	return f.registers > 1, nil
 }
 

@@ -219,9 +219,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) register(ctx context.Context) {
 	info := apiv2.ClientInfo{
 		ClientID: s.cfg.ClientID, Hostname: s.cfg.Hostname, IsCentral: s.cfg.Centralized,
-		Description:      "freezer-scheduler on " + s.cfg.Hostname,
-		SupportedActions: s.cfg.Capabilities.Actions, SupportedModes: s.cfg.Capabilities.Modes,
-		SupportedStorages: s.cfg.Capabilities.Storages, SupportedEngines: s.cfg.Capabilities.Engines,
+		Description: "freezer-scheduler on " + s.cfg.Hostname,
+		// Only values the API's client schema knows (upstream's): an
+		// agent's extra mode or engine (postgresql, stream) would make
+		// upstream's API (master checks these lists against enums) refuse
+		// the registration. Jobs are still matched
+		// against the full lists.
+		SupportedActions:  known(s.cfg.Capabilities.Actions, apiv2.SupportedActions()),
+		SupportedModes:    known(s.cfg.Capabilities.Modes, apiv2.SupportedModes()),
+		SupportedStorages: known(s.cfg.Capabilities.Storages, apiv2.SupportedStorages()),
+		SupportedEngines:  known(s.cfg.Capabilities.Engines, apiv2.SupportedEngines()),
 	}
 	already, err := s.api.RegisterClient(ctx, info)
 	switch {
@@ -322,6 +329,17 @@ func (c Capabilities) unsupported(d apiv2.Job) string {
 		}
 	}
 	return ""
+}
+
+// known returns the values of list that are in schema.
+func known(list, schema []string) []string {
+	var out []string
+	for _, v := range list {
+		if contains(schema, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func contains(list []string, v string) bool {

@@ -18,6 +18,10 @@ elapsed() {
 PACKAGES=(
   # databases and caches
   mariadb-server mariadb-client memcached
+  # the agent's mysql hot backup (mariadb-backup, mbstream) and postgresql
+  # mode (pg_basebackup; the tests start their own servers), and btrfs
+  # snapshots (tests loop-mount a btrfs image)
+  mariadb-backup postgresql btrfs-progs
   # Keystone under uwsgi, and the clients used to seed it
   python3-keystone python3-keystonemiddleware python3-keystoneclient
   python3-keystoneauth1 python3-openstackclient python3-pymysql

@@ -118,6 +118,8 @@ func Run(ctx context.Context, env Env) int {
 	case cl.args.Bool("", "version"):
 		fmt.Fprintln(env.Stdout, version.String())
 		return ExitOK
+	case cl.args.Bool("", "print_capabilities"):
+		return printCapabilities(env.Stdout, sch) // modes.go
 	case cl.args.Bool("", "print_sample_config"):
 		if err := writeSample(env.Stdout, sch); err != nil {
 			fmt.Fprintf(env.Stderr, "Critical Error: %v\n", err)
@@ -252,12 +254,18 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		if env.SetMemoryLimit != nil {
 			env.SetMemoryLimit(storage.BufferBytes(st) + memoryHeadroom)
 		}
-		if env.Deps.NewEngine == nil {
-			return fail(env, log, quiet, errors.New("this build has no engines"))
-		}
-		eng, err := env.Deps.NewEngine(o.Engine)
+		src, eng, err := setupMode(ctx, s, &o, log, env.Getenv) // modes.go
 		if err != nil {
-			return fail(env, log, quiet, withUsage(fmt.Errorf("--engine: %w", err)))
+			return fail(env, log, quiet, err)
+		}
+		a.Source = src
+		if eng == nil {
+			if env.Deps.NewEngine == nil {
+				return fail(env, log, quiet, errors.New("this build has no engines"))
+			}
+			if eng, err = env.Deps.NewEngine(o.Engine); err != nil {
+				return fail(env, log, quiet, withUsage(fmt.Errorf("--engine: %w", err)))
+			}
 		}
 		a.Engine = eng
 	}

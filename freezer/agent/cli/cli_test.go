@@ -50,7 +50,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"--action", "admin", "--backup-name", "b", "--storage", "local", "--container", t.TempDir()},   // no cutoff
 		{"--action", "restore", "--backup-name", "b", "--restore-from-date", "yesterday"},               // bad date
 		{"--action", "exec"}, // no command
-		{"--action", "backup", "--mode", "mysql", "--backup-name", "b", "--path-to-backup", t.TempDir()}, // mode
+		{"--action", "backup", "--mode", "oracle", "--backup-name", "b", "--path-to-backup", t.TempDir()}, // mode
 	} {
 		code, _, errOut := runCLI(t, args...)
 		if code != ExitUsage {
@@ -110,14 +110,14 @@ func TestConfigFileDrivesExec(t *testing.T) {
 // whose stderr a scheduler takes for a failure, nor with --quiet).
 func TestNoEffectOptionsWarn(t *testing.T) {
 	_, out, _ := runCLI(t, "--help")
-	if !strings.Contains(out, "--lvm-snapsize LVM_SNAPSIZE") || !strings.Contains(out, "has no effect") {
-		t.Errorf("--help does not say --lvm-snapsize has no effect:\n%s", out)
+	if !strings.Contains(out, "--lvm-auto-snap LVM_AUTO_SNAP") || !strings.Contains(out, "has no effect") {
+		t.Errorf("--help does not say --lvm-auto-snap has no effect:\n%s", out)
 	}
-	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-snapsize", "1G", "--use-syslog")
+	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-auto-snap", "/data", "--use-syslog")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"level=warning", "option=--lvm-snapsize", "option=--use-syslog", "snapshots"} {
+	for _, want := range []string{"level=warning", "option=--lvm-auto-snap", "option=--use-syslog", "--snapshot"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr %q lacks %q", errOut, want)
 		}
@@ -126,8 +126,12 @@ func TestNoEffectOptionsWarn(t *testing.T) {
 	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--nouse-syslog"); code != 0 || errOut != "" {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
+	// --lvm-snapsize is effective (with --snapshot lvm): no warning.
+	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-snapsize", "2G"); code != 0 || errOut != "" {
+		t.Errorf("--lvm-snapsize: exit %d, stderr %q", code, errOut)
+	}
 	for _, quiet := range [][]string{{"--quiet"}, {"--metadata-out", "-"}} {
-		args := append([]string{"--action", "exec", "--command", "true", "--lvm-snapsize", "1G"}, quiet...)
+		args := append([]string{"--action", "exec", "--command", "true", "--lvm-auto-snap", "/data"}, quiet...)
 		if code, _, errOut := runCLI(t, args...); code != 0 || errOut != "" {
 			t.Errorf("%v: exit %d, stderr %q", quiet, code, errOut)
 		}

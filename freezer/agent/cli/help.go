@@ -15,7 +15,7 @@ func writeHelp(w io.Writer, s config.Schema) {
 	config.WriteHelp(w, config.Help{
 		Usage:       "freezer-agent [options]",
 		Description: fmt.Sprintf(helpIntro, version.String(), version.Upstream),
-		Sections:    []string{gGeneral, gLevels, gData, gRestore, gStorage, gLog, gCompat, gProgram},
+		Sections:    []string{gGeneral, gModes, gLevels, gData, gRestore, gStorage, gLog, gCompat, gProgram},
 		Epilog:      helpEpilog,
 	}, s)
 }

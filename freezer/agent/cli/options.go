@@ -5,6 +5,7 @@ import "freezer.dev/freezer/internal/config"
 // Sections of --help.
 const (
 	gGeneral = "General"
+	gModes   = "Snapshots and application modes"
 	gLevels  = "Incremental levels and retention"
 	gData    = "Data (engine, compression, encryption)"
 	gRestore = "Restore"
@@ -20,17 +21,13 @@ const (
 // dashes. All are [DEFAULT] options of the oslo files (--config-file). It
 // is a function so there is no package-level mutable table.
 func schema() config.Schema {
-	noLVM := "LVM/VSS snapshots are not supported by this agent"
-	noSnap := "this agent takes no LVM snapshots yet"
 	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
 	noOsloLog := "the agent writes its own log to --log-file (oslo.log's logging setup is not implemented)"
-	return append(config.Schema{
+	s := config.Schema{
 		{Name: "action", Default: "backup", Section: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
-		{Name: "mode", Short: "m", Default: "fs", Section: gGeneral,
-			Help: "What to back up: fs (files and directories). Other upstream modes (mysql, mongo, ...) are not supported."},
-		{Name: "engine_name", Short: "e", Aliases: []string{"engine"}, Default: "tar", Section: gGeneral, Choices: []string{"tar", "rsync", "rsyncv2"},
-			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed); rsyncv2 (or rsync: upstream's block-level format, stored as \"rsync\"; see the operators guide)."},
+		{Name: "engine_name", Short: "e", Aliases: []string{"engine"}, Default: "tar", Section: gGeneral, Choices: []string{"tar", "rsync", "rsyncv2", "stream"},
+			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed); rsyncv2 (or rsync: upstream's block-level format, stored as \"rsync\"; see the operators guide); stream: a database tool's output, chosen by --mode mysql (without --snapshot) and --mode postgresql."},
 		{Name: "path_to_backup", Short: "F", Section: gGeneral, Help: "File or directory to back up."},
 		{Name: "backup_name", Short: "N", Section: gGeneral, Help: "Name of the backup; required for backup, restore and admin."},
 		{Name: "hostname", Section: gGeneral, Help: "Host name the backups belong to. Default: this host's name. Set it to restore or purge another host's backups."},
@@ -117,16 +114,8 @@ func schema() config.Schema {
 		// Accepted for the Python agent's jobs, not supported: a run that
 		// sets one fails with the reason (supporting one is deleting its
 		// Unsupported), or warns that it has no effect (NoEffect).
-		{Name: "snapshot", Short: "s", Section: gCompat, Unsupported: noLVM, Help: "Take a snapshot (LVM, or VSS on Windows) of the file system before the backup."},
-		{Name: "lvm_auto_snap", Section: gCompat, Unsupported: noLVM, Help: "Directory whose LVM volume is snapshotted automatically."},
-		{Name: "lvm_srcvol", Section: gCompat, Unsupported: noLVM, Help: "LVM volume to snapshot."},
-		{Name: "lvm_snapname", Section: gCompat, Unsupported: noLVM, Help: "Name of the LVM snapshot."},
-		{Name: "lvm_snap_perm", Default: "ro", Section: gCompat, NoEffect: noSnap, Help: "Permission of the LVM snapshot: ro or rw."},
-		{Name: "lvm_snapsize", Default: "1G", Section: gCompat, NoEffect: noSnap, Help: "Size of the LVM snapshot."},
-		{Name: "lvm_dirmount", Section: gCompat, Unsupported: noLVM, Help: "Directory the LVM snapshot is mounted on."},
-		{Name: "lvm_volgroup", Section: gCompat, Unsupported: noLVM, Help: "LVM volume group of the volume to snapshot."},
-		{Name: "mysql_conf", Section: gCompat, Unsupported: "the mysql mode is not supported by this agent", Help: "mysql mode: client configuration file."},
-		{Name: "sql_server_conf", Section: gCompat, Unsupported: "the sqlserver mode is not supported by this agent", Help: "sqlserver mode: configuration file."},
+		{Name: "lvm_auto_snap", Section: gCompat, NoEffect: "the logical volume is found from --path-to-backup (or --lvm-srcvol) when --snapshot lvm is given; set --snapshot to take a snapshot",
+			Help: "Directory whose LVM volume is snapshotted automatically."},
 		{Name: "cinder_vol_id", Section: gCompat, Unsupported: noOS, Help: "cinder mode: volume id."},
 		{Name: "cinder_vol_name", Section: gCompat, Unsupported: noOS, Help: "cinder mode: volume name."},
 		{Name: "cindernative_vol_id", Section: gCompat, Unsupported: noOS, Help: "cindernative mode: volume id."},
@@ -150,7 +139,13 @@ func schema() config.Schema {
 		{Name: "use_journal", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: log to the systemd journal."},
 		{Name: "syslog_log_facility", Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: syslog facility."},
 		{Name: "watch_log_file", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: reopen the log file when it is moved."},
-	}, config.ProgramOpts(gProgram, "a commented job file (--config) with every option, its help and default")...)
+	}
+	s = append(s, modeOptions()...) // modes.go
+	return append(s,
+		config.HelpOpt(gProgram),
+		config.VersionOpt(gProgram),
+		capabilitiesOpt(), // modes.go
+		config.SampleOpt(gProgram, "a commented job file (--config) with every option, its help and default"))
 }
 
 // storageKeys are the options a storage constructor may read; they are

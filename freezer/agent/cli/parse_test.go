@@ -194,9 +194,7 @@ func TestIncrementalDefault(t *testing.T) {
 
 func TestUnsupportedOptionsFail(t *testing.T) {
 	for _, args := range [][]string{
-		{"--snapshot", "True"},
 		{"--nova-inst-id", "x"},
-		{"--mysql-conf", "/etc/my.cnf"},
 	} {
 		cl, _ := parseArgs(args, schema())
 		s, err := resolve(cl, schema(), os.Getenv)

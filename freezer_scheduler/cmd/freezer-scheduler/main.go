@@ -280,6 +280,7 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 		log.WithField("listen", ln.Addr().String()).Info("serving metrics")
 	}
 	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ())}
+	cfg.Capabilities = agentCapabilities(ctx, runner, p, cfg.Capabilities, log) // capabilities.go
 	log.WithField("agent", agentPath).WithField("client_id", cfg.ClientID).Info("scheduler configured")
 	return scheduler.New(cfg, scheduler.Deps{API: api, Agent: runner, Log: log, Metrics: m,
 		Rand: rand.Float64, ForProject: forProject})
@@ -298,5 +299,11 @@ func reload(args []string, home string, s *scheduler.Scheduler, log *logrus.Entr
 	} else {
 		log.Logger.SetLevel(logrus.InfoLevel)
 	}
-	s.Reconfigure(p.Scheduler("", ""))
+	cfg := p.Scheduler("", "")
+	self, _ := os.Executable()
+	if agentPath, err := p.AgentPath(self, exec.LookPath); err == nil {
+		r := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ())}
+		cfg.Capabilities = agentCapabilities(context.Background(), r, p, cfg.Capabilities, log)
+	}
+	s.Reconfigure(cfg)
 }

@@ -1,0 +1,211 @@
+// Package mysql is the mysql mode: a MariaDB or MySQL server described by
+// upstream's --mysql-conf INI ([default] host, port, user, password; also
+// socket here).
+//
+// With --snapshot, Lock holds FLUSH TABLES WITH READ LOCK while the
+// snapshot is taken (upstream's behaviour, which is consistent because the
+// snapshot is one instant). Without one, HotBackup streams
+// `mariadb-backup --backup --stream=xbstream` (InnoDB is copied while it
+// runs and made consistent by --prepare at restore; the other engines are
+// copied under MariaDB's short BACKUP STAGE locks), and its restore
+// extracts the stream with mbstream and prepares it with mariadb-backup
+// --prepare, leaving a data directory mariadbd starts on.
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+
+	"freezer.dev/freezer/freezer/engine/stream"
+	"freezer.dev/freezer/freezer/mode"
+)
+
+// Config is the [default] section of --mysql-conf.
+type Config struct {
+	Host     string
+	Port     int
+	User     string
+	Password string
+	Socket   string
+}
+
+// LoadConfig reads --mysql-conf.
+func LoadConfig(path string) (Config, error) {
+	v, err := mode.ReadSection(path, "default")
+	if err != nil {
+		return Config{}, fmt.Errorf("--mysql-conf: %w", err)
+	}
+	c := Config{Host: v["host"], User: v["user"], Password: v["password"], Socket: v["socket"], Port: 3306}
+	if p := v["port"]; p != "" {
+		if c.Port, err = strconv.Atoi(p); err != nil || c.Port <= 0 || c.Port > 65535 {
+			return Config{}, fmt.Errorf("--mysql-conf %s: port %q is not a port number", path, p)
+		}
+	}
+	if c.Host == "" && c.Socket == "" {
+		c.Host = "localhost"
+	}
+	return c, nil
+}
+
+// DSN returns the go-sql-driver DSN.
+func (c Config) DSN() string {
+	d := mysqldrv.NewConfig()
+	d.User, d.Passwd = c.User, c.Password
+	if c.Socket != "" {
+		d.Net, d.Addr = "unix", c.Socket
+	} else {
+		d.Net, d.Addr = "tcp", fmt.Sprintf("%s:%d", c.Host, c.Port)
+	}
+	d.Timeout = 30 * time.Second
+	return d.FormatDSN()
+}
+
+// Lock is the mode's Hooks: FLUSH TABLES WITH READ LOCK on one connection,
+// released by UNLOCK TABLES on the same one.
+type Lock struct {
+	Config Config
+	db     *sql.DB
+	conn   *sql.Conn
+}
+
+// Name implements mode.Hooks.
+func (*Lock) Name() string { return "mysql" }
+
+// Prepare implements mode.Hooks.
+func (l *Lock) Prepare(ctx context.Context) error {
+	db, err := sql.Open("mysql", l.Config.DSN())
+	if err != nil {
+		return err
+	}
+	l.db = db
+	if l.conn, err = db.Conn(ctx); err != nil {
+		return fmt.Errorf("connecting to the server: %w", err)
+	}
+	if _, err := l.conn.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+		return fmt.Errorf("FLUSH TABLES WITH READ LOCK: %w", err)
+	}
+	return nil
+}
+
+// Release implements mode.Hooks: the lock ends with UNLOCK TABLES, or, if
+// that fails, when the connection closes.
+func (l *Lock) Release(ctx context.Context) error {
+	var err error
+	if l.conn != nil {
+		if _, uerr := l.conn.ExecContext(ctx, "UNLOCK TABLES"); uerr != nil {
+			err = fmt.Errorf("UNLOCK TABLES: %w", uerr)
+		}
+		l.conn.Close() // closing the session releases the lock anyway
+		l.conn = nil
+	}
+	if l.db != nil {
+		l.db.Close()
+		l.db = nil
+	}
+	return err
+}
+
+// Available reports whether mariadb-backup and mbstream are installed.
+func Available() bool {
+	_, e1 := exec.LookPath("mariadb-backup")
+	_, e2 := exec.LookPath("mbstream")
+	return e1 == nil && e2 == nil
+}
+
+// HotBackup returns the stream engine's options for a mariadb-backup hot
+// backup of the server in c whose data directory is the backup path.
+// tempDir holds the credentials file (mode 0600) and mariadb-backup's
+// target directory while it runs; "" = os.TempDir().
+func HotBackup(c Config, tempDir string, now func() time.Time) stream.Options {
+	if now == nil {
+		now = time.Now
+	}
+	t := &lockTimer{now: now}
+	return stream.Options{
+		Backup: func(ctx context.Context, path string) (stream.Command, error) {
+			dir, err := os.MkdirTemp(tempDir, "freezer-mariabackup-*")
+			if err != nil {
+				return stream.Command{}, err
+			}
+			cnf := filepath.Join(dir, "client.cnf")
+			var b strings.Builder
+			b.WriteString("[client]\n")
+			fmt.Fprintf(&b, "user=%s\npassword=%s\n", c.User, c.Password)
+			if c.Socket != "" {
+				fmt.Fprintf(&b, "socket=%s\n", c.Socket)
+			} else {
+				fmt.Fprintf(&b, "host=%s\nport=%d\nprotocol=tcp\n", c.Host, c.Port)
+			}
+			if err := os.WriteFile(cnf, []byte(b.String()), 0o600); err != nil {
+				os.RemoveAll(dir)
+				return stream.Command{}, err
+			}
+			target := filepath.Join(dir, "target")
+			return stream.Command{
+				Path: "mariadb-backup",
+				// --defaults-extra-file must come first; the password is
+				// never on the command line.
+				Args: []string{"--defaults-extra-file=" + cnf, "--backup", "--stream=xbstream",
+					"--target-dir=" + target, "--datadir=" + path},
+				Done: func() { os.RemoveAll(dir) },
+			}, nil
+		},
+		StderrLine: t.line,
+		Stats:      t.stats,
+		Restore: func(ctx context.Context, dir string) (stream.Command, []stream.Command, error) {
+			return stream.Command{Path: "mbstream", Args: []string{"-x"}},
+				[]stream.Command{{Path: "mariadb-backup", Args: []string{"--prepare", "--target-dir=" + dir}}}, nil
+		},
+	}
+}
+
+// lockTimer measures, from mariadb-backup's messages as they arrive, how
+// long it blocked writes: from BACKUP STAGE BLOCK_COMMIT (commits wait) to
+// BACKUP STAGE END, and from BLOCK_DDL for DDL.
+type lockTimer struct {
+	now                     func() time.Time
+	mu                      sync.Mutex
+	commit, ddl, end        time.Time
+	sawCommit, sawDDL, done bool
+}
+
+func (t *lockTimer) line(l string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case strings.Contains(l, "BACKUP STAGE BLOCK_COMMIT") && !t.sawCommit:
+		t.commit, t.sawCommit = t.now(), true
+	case strings.Contains(l, "BACKUP STAGE BLOCK_DDL") && !t.sawDDL:
+		t.ddl, t.sawDDL = t.now(), true
+	case strings.Contains(l, "BACKUP STAGE END") && !t.done:
+		t.end, t.done = t.now(), true
+	}
+}
+
+func (t *lockTimer) stats() map[string]any {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := map[string]any{"hot_backup": "mariadb-backup"}
+	if t.sawCommit && t.done {
+		m["lock_seconds"] = t.end.Sub(t.commit).Seconds()
+	}
+	if t.sawDDL && t.done {
+		m["ddl_lock_seconds"] = t.end.Sub(t.ddl).Seconds()
+	}
+	return m
+}
+
+// ErrNoHotBackup is why a mysql backup without --snapshot fails when
+// mariadb-backup is not installed.
+var ErrNoHotBackup = errors.New("--mode mysql without --snapshot needs mariadb-backup (and mbstream) for a consistent hot backup, and it is not installed: install it, or give --snapshot to copy the data directory from a snapshot taken under FLUSH TABLES WITH READ LOCK")
