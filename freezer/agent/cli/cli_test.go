@@ -113,17 +113,17 @@ func TestNoEffectOptionsWarn(t *testing.T) {
 	if !strings.Contains(out, "--lvm-snapsize LVM_SNAPSIZE") || !strings.Contains(out, "has no effect") {
 		t.Errorf("--help does not say --lvm-snapsize has no effect:\n%s", out)
 	}
-	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-snapsize", "1G", "--use-syslog")
+	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-snapsize", "1G", "--watch-log-file")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"level=warning", "option=--lvm-snapsize", "option=--use-syslog", "snapshots"} {
+	for _, want := range []string{"level=warning", "option=--lvm-snapsize", "option=--watch-log-file", "snapshots"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr %q lacks %q", errOut, want)
 		}
 	}
 	// The default of an ignored option, or a false boolean, asks for nothing.
-	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--nouse-syslog"); code != 0 || errOut != "" {
+	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--nowatch-log-file"); code != 0 || errOut != "" {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	for _, quiet := range [][]string{{"--quiet"}, {"--metadata-out", "-"}} {
