@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The agent reads the oslo.log options as the API and the scheduler do
@@ -56,5 +57,20 @@ func TestLogOptions(t *testing.T) {
 				t.Errorf("log on standard output: %q", out.String())
 			}
 		})
+	}
+}
+
+// --timeout bounds the running operation, as upstream documents it.
+func TestTimeoutBoundsTheRun(t *testing.T) {
+	start := time.Now()
+	code, _, errOut := runCLI(t, "--action", "exec", "--command", "sleep 20", "--timeout", "1")
+	if code == 0 || !strings.Contains(errOut, "--timeout") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if d := time.Since(start); d > 15*time.Second { // exec gives the command a grace period
+		t.Errorf("took %s with --timeout 1", d)
+	}
+	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--timeout", "5"); code != 0 {
+		t.Errorf("a quick run with --timeout: exit %d %q", code, errOut)
 	}
 }

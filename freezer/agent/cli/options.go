@@ -105,6 +105,7 @@ func schema() config.Schema {
 		{Name: "download_limit", Default: "-1", Section: gStorage, Help: "Download bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
 		{Name: "insecure", Type: config.Bool, Default: "False", Section: gStorage, Help: "Do not verify TLS certificates."},
 		{Name: "proxy", Section: gStorage, Help: "HTTP(S) proxy URL for storages that speak HTTP."},
+		{Name: "idle_timeout", Type: config.Int, Default: "60", Section: gStorage, Help: "Seconds a storage connection (swift, s3, ssh, ftp) may move no data while a request waits; then the request is retried, and the run fails naming the server."},
 		{Name: "project_id", Section: gStorage, Help: "Keystone project id to scope to (swift storage)."},
 		{Name: "os_trust_id", Section: gStorage, Help: "Keystone trust id (swift storage)."},
 
@@ -144,7 +145,7 @@ func schema() config.Schema {
 		{Name: "glance_image_name_filter", Section: gCompat, NoEffect: noOS, Help: "glance mode: skip images whose name contains this."},
 		{Name: "temp_resource_prefix", Default: "freezer_", Section: gCompat, NoEffect: noOS, Help: "Prefix of the temporary OpenStack resources a backup creates."},
 		{Name: "rsync_block_size", Type: config.Int, Default: "4096", Section: gCompat, NoEffect: "the rsync engine is not supported yet (only tar)", Help: "rsync engine: block size in bytes."},
-		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, NoEffect: "the storages use their own request timeouts and retries", Help: "Timeout of storage requests in seconds."},
+		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, Help: "Seconds the running operation may take, when set; then it fails (exit status 1). Unset, nothing bounds it (upstream's default bounded only its OpenStack modes)."},
 		{Name: "os_identity_api_version", Aliases: []string{"os_auth_ver"}, Default: "3", Section: gCompat, NoEffect: "only the Keystone v3 API is used", Help: "Keystone API version."},
 		{Name: "log_config_append", Aliases: []string{"log_config"}, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: a Python logging configuration file."},
 		{Name: "log_date_format", Default: logging.DefaultDateFormat, Section: gLog, Help: "strftime format of the time of each log line."},
@@ -166,6 +167,6 @@ func storageKeys() []string {
 		"ftp_username", "ftp_password", "ftp_host", "ftp_port", "ftp_keyfile", "ftp_certfile",
 		"ftp_cacert", "ftp_insecure",
 		"access_key", "secret_key", "endpoint", "upload_limit", "download_limit", "insecure",
-		"timeout", "proxy", "os_identity_api_version", "project_id", "os_trust_id",
+		"timeout", "idle_timeout", "proxy", "os_identity_api_version", "project_id", "os_trust_id",
 	}
 }
