@@ -75,6 +75,8 @@ func Schema() config.Schema {
 		{Group: GroupScheduler, Name: "metrics_listen", Help: "host:port to serve Prometheus metrics on (/metrics); empty disables."},
 		{Group: GroupScheduler, Name: "poll_jitter", Type: config.Float, Default: "0.1", Help: "Random fraction (0-0.5) added to or taken from each polling interval."},
 		{Group: GroupScheduler, Name: "misfire_grace_time", Type: config.Int, Default: "3600", Help: "Seconds a run may be late and still start."},
+		{Group: GroupScheduler, Name: "run_timeout", Type: config.Int, Default: "86400",
+			Help: "Seconds one agent run (one action of a job) may take; then it is stopped (SIGTERM, then SIGKILL) and the action fails, and is retried if the job says so. 0: no bound (upstream's scheduler has none)."},
 		{Group: GroupScheduler, Name: "session_wait", Type: config.Int, Default: "300", Help: "Seconds a session job waits for the session's hold-off to clear."},
 
 		{Group: GroupCapabilities, Name: "supported_actions", Type: config.List, Default: "backup,restore,info,admin,exec", Help: "Actions this node runs; other jobs are ignored."},

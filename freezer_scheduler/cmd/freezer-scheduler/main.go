@@ -264,7 +264,8 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 		go func() { <-ctx.Done(); _ = srv.Close() }()
 		log.WithField("listen", ln.Addr().String()).Info("serving metrics")
 	}
-	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ())}
+	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ()),
+		MaxRun: time.Duration(p.Values.Int(options.GroupScheduler, "run_timeout")) * time.Second}
 	log.WithField("agent", agentPath).WithField("client_id", cfg.ClientID).Info("scheduler configured")
 	return scheduler.New(cfg, scheduler.Deps{API: api, Agent: runner, Log: log, Metrics: m,
 		Rand: rand.Float64, ForProject: forProject})
