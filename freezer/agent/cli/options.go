@@ -148,7 +148,9 @@ func schema() config.Schema {
 		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, Help: "Seconds the running operation may take, when set; then it fails (exit status 1). Unset, nothing bounds it (upstream's default bounded only its OpenStack modes)."},
 		{Name: "os_identity_api_version", Aliases: []string{"os_auth_ver"}, Default: "3", Section: gCompat, NoEffect: "only the Keystone v3 API is used", Help: "Keystone API version."},
 		{Name: "log_config_append", Aliases: []string{"log_config"}, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: a Python logging configuration file."},
-		{Name: "log_date_format", Default: logging.DefaultDateFormat, Section: gLog, Help: "strftime format of the time of each log line."},
+		// No default here: a job file reads "%" as interpolation, so the
+		// sample's uncommented default would not load; "" is oslo's default.
+		{Name: "log_date_format", Section: gLog, Help: "strftime format of the time of each log line; default " + logging.DefaultDateFormat + " (in a job file, write %% for %)."},
 		{Name: "use_syslog", Type: config.Bool, Default: "False", Section: gLog, Help: "Log to syslog (/dev/log) as well."},
 		{Name: "use_journal", Type: config.Bool, Default: "False", Section: gLog, Help: "Log to the systemd journal as well, with structured fields."},
 		{Name: "syslog_log_facility", Default: "LOG_USER", Section: gLog, Help: "Syslog facility of use_syslog and use_journal: LOG_USER, LOG_DAEMON, LOG_LOCAL0 to LOG_LOCAL7, ..."},
