@@ -18,13 +18,12 @@ const DefaultConnection = "sqlite:///freezer-api.db"
 
 // Schema returns every option freezer-api reads, in sample order.
 func Schema() config.Schema {
-	return config.Schema{
+	s := config.Schema{
 		{Group: "DEFAULT", Name: "bind_host", Type: config.String, Default: "0.0.0.0", Help: "IP address the API server listens on."},
 		{Group: "DEFAULT", Name: "bind_port", Type: config.Int, Default: "9090", Help: "TCP port the API server listens on."},
-		{Group: "DEFAULT", Name: "debug", Short: "d", Type: config.Bool, Default: "false", Help: "Log at debug level."},
-		{Group: "DEFAULT", Name: "log_file", Type: config.String, Help: "Log to this file instead of stderr (relative to log_dir if that is set)."},
-		{Group: "DEFAULT", Name: "log_dir", Type: config.String, Help: "Directory of log_file."},
-		{Group: "DEFAULT", Name: "use_json", Type: config.Bool, Default: "false", Help: "Log JSON lines instead of text."},
+	}
+	s = append(s, logging.Opts("DEFAULT", "")...)
+	return append(s, config.Schema{
 		{Group: "DEFAULT", Name: "shutdown_timeout", Type: config.Int, Default: "30", Help: "Seconds to let in-flight requests finish after SIGTERM."},
 
 		{Group: "api", Name: "auth_strategy", Type: config.String, Default: "keystone", Choices: []string{"keystone", "noauth"},
@@ -83,16 +82,15 @@ func Schema() config.Schema {
 		{Group: "oslo_middleware", Name: "max_request_body_size", Type: config.Int, Default: "1048576", Help: "Largest request body in bytes (413 above it)."},
 
 		{Group: "healthcheck", Name: "disable_by_file_path", Type: config.String, Default: "/etc/freezer/healthcheck_disable", Help: "While this file exists /healthcheck answers 503."},
-	}
+	}...)
 }
 
 // Settings is the resolved configuration.
 type Settings struct {
-	BindHost        string
-	BindPort        int
-	Debug           bool
-	LogFile         string
-	UseJSON         bool
+	BindHost string
+	BindPort int
+	// Log is the oslo.log options, for logging.Setup.
+	Log             logging.Oslo
 	ShutdownTimeout time.Duration
 
 	AuthStrategy string
@@ -268,8 +266,7 @@ func Load(a Args) (Settings, error) {
 	s := Settings{
 		BindHost:        v.String("DEFAULT", "bind_host"),
 		BindPort:        v.Int("DEFAULT", "bind_port"),
-		Debug:           v.Bool("DEFAULT", "debug"),
-		UseJSON:         v.Bool("DEFAULT", "use_json"),
+		Log:             logging.FromValues(v, "DEFAULT"),
 		ShutdownTimeout: time.Duration(v.Int("DEFAULT", "shutdown_timeout")) * time.Second,
 		AuthStrategy:    v.String("api", "auth_strategy"),
 		MaxLimit:        v.Int("api", "max_limit"),
@@ -309,12 +306,6 @@ func Load(a Args) (Settings, error) {
 	}
 	if s.Keystone.WWWAuthenticateURI == "" {
 		s.Keystone.WWWAuthenticateURI = s.Keystone.AuthURL
-	}
-	if f := v.String("DEFAULT", "log_file"); f != "" {
-		if d := v.String("DEFAULT", "log_dir"); d != "" && !filepath.IsAbs(f) {
-			f = filepath.Join(d, f)
-		}
-		s.LogFile = f
 	}
 	s.PolicyFile = findPolicy(v.String("oslo_policy", "policy_file"), files, a.ConfigDirs)
 	if s.BindPort < 0 || s.BindPort > 65535 {

@@ -89,7 +89,7 @@ policy_file = my-policy.yaml
 		s.Keystone.TLS.CAFile != "/etc/ssl/private-ca.pem" || !s.Keystone.TLS.Insecure || s.Keystone.TLS.CertFile != "" {
 		t.Fatalf("keystone %+v", s.Keystone)
 	}
-	if s.LogFile != "/var/log/freezer/api.log" || s.PolicyFile != filepath.Join(dir, "my-policy.yaml") || s.MaxLimit != 10000 {
+	if s.Log.Path("freezer-api") != "/var/log/freezer/api.log" || s.PolicyFile != filepath.Join(dir, "my-policy.yaml") || s.MaxLimit != 10000 {
 		t.Fatalf("%+v", s)
 	}
 	if !s.Trusts.Enabled || len(s.Trusts.Roles) != 0 {
@@ -135,8 +135,8 @@ password = \$ecret
 	if s.Keystone.AuthURL != "http://keystone:5000/v3" || s.Keystone.Password.Reveal() != "$ecret" {
 		t.Errorf("keystone auth_url %q password %q", s.Keystone.AuthURL, s.Keystone.Password.Reveal())
 	}
-	if s.LogFile != "/var/log/freezer/api.log" {
-		t.Errorf("log file %q", s.LogFile)
+	if s.Log.Path("freezer-api") != "/var/log/freezer/api.log" {
+		t.Errorf("log file %q", s.Log.Path("freezer-api"))
 	}
 	os.WriteFile(conf, []byte("[database]\nconnection = mysql+pymysql://freezer:pa$word@db/freezer\n"), 0o600)
 	_, err = Load(Args{ConfigFiles: []string{conf}})

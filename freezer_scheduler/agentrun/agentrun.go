@@ -45,6 +45,9 @@ type Runner struct {
 	// Shell runs the wrapper; "" means /bin/sh. Unused on Windows, where
 	// the agent runs without a wrapper.
 	Shell string
+	// MaxRun bounds one agent run: past it the run is stopped like Abort
+	// does and its Result is TimedOut. Zero means no bound.
+	MaxRun time.Duration
 }
 
 // Files are the paths of one run: Base + ".ini", ".out", ".err", ".rc".
@@ -78,14 +81,18 @@ type Result struct {
 	// Lost is set for an adopted run whose exit status was never written
 	// (the agent was killed together with its wrapper).
 	Lost bool
+	// TimedOut is set when the run was stopped because it ran longer than
+	// Runner.MaxRun; Aborted is not set then, the run failed.
+	TimedOut bool
 	// Stdout is the agent's standard output (the --metadata-out JSON).
 	Stdout []byte
 	// StderrTail is the last part of the agent's standard error.
 	StderrTail string
 }
 
-// Success reports whether the agent exited 0 and was not aborted.
-func (r Result) Success() bool { return r.ExitCode == 0 && !r.Aborted && !r.Lost }
+// Success reports whether the agent exited 0 and was neither aborted nor
+// timed out.
+func (r Result) Success() bool { return r.ExitCode == 0 && !r.Aborted && !r.Lost && !r.TimedOut }
 
 // Process is a running agent, started by us or adopted.
 type Process struct {
@@ -96,6 +103,7 @@ type Process struct {
 	result   Result
 	mu       sync.Mutex
 	aborted  bool
+	timedOut bool
 	abortOne sync.Once
 }
 
@@ -161,7 +169,7 @@ func (r *Runner) StartEnv(ctx context.Context, files Files, action map[string]an
 		}
 		p.finish(code, false)
 	}()
-	go p.watchContext(ctx)
+	go p.watchContext(ctx, r.MaxRun)
 	return p, nil
 }
 
@@ -172,10 +180,21 @@ func newProcess(pid int, files Files, grace time.Duration) *Process {
 	return &Process{pid: pid, files: files, grace: grace, done: make(chan struct{})}
 }
 
-func (p *Process) watchContext(ctx context.Context) {
+func (p *Process) watchContext(ctx context.Context, maxRun time.Duration) {
+	var timeout <-chan time.Time
+	if maxRun > 0 {
+		t := time.NewTimer(maxRun)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case <-ctx.Done():
 		p.Abort()
+	case <-timeout:
+		p.mu.Lock()
+		p.timedOut = true
+		p.mu.Unlock()
+		p.stop()
 	case <-p.done:
 	}
 }
@@ -195,7 +214,8 @@ func (p *Process) finish(code int, adopted bool) {
 	res.Stdout = readHead(p.files.Out(), maxStdout)
 	res.StderrTail = readTail(p.files.Err(), maxStderrTail)
 	p.mu.Lock()
-	res.Aborted = p.aborted
+	res.Aborted = p.aborted && !p.timedOut
+	res.TimedOut = p.timedOut
 	p.result = res
 	p.mu.Unlock()
 	close(p.done)
@@ -240,10 +260,16 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // period. It returns at once; Wait reports the outcome. Calling it more
 // than once is harmless.
 func (p *Process) Abort() {
+	p.mu.Lock()
+	p.aborted = true
+	p.mu.Unlock()
+	p.stop()
+}
+
+// stop sends SIGTERM to the run's process group, then SIGKILL after the
+// grace period.
+func (p *Process) stop() {
 	p.abortOne.Do(func() {
-		p.mu.Lock()
-		p.aborted = true
-		p.mu.Unlock()
 		pgid := p.pid
 		terminate(pgid, false)
 		go func() {

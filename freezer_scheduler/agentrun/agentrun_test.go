@@ -191,6 +191,39 @@ func TestFakeAgentContextCancelAborts(t *testing.T) {
 	}
 }
 
+// A run longer than MaxRun is stopped and fails: TimedOut, not Aborted
+// (an abort is the operator's; a time-out is a failure the job may retry).
+func TestFakeAgentMaxRunStopsTheRun(t *testing.T) {
+	agent := writeScript(t, `exec sleep 60`)
+	r := &Runner{AgentPath: agent, Env: []string{"PATH=/usr/bin:/bin"}, MaxRun: 300 * time.Millisecond}
+	start := time.Now()
+	p, err := r.Start(context.Background(), Files{Base: filepath.Join(t.TempDir(), "r")}, map[string]any{"action": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a run past MaxRun still going")
+	}
+	res := p.Wait()
+	if !res.TimedOut || res.Aborted || res.Success() {
+		t.Errorf("result %+v", res)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s with MaxRun 300ms", took)
+	}
+	// A quick run is not touched.
+	r.AgentPath = writeScript(t, `exit 0`)
+	p, err = r.Start(context.Background(), Files{Base: filepath.Join(t.TempDir(), "q")}, map[string]any{"action": "backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.Wait(); !res.Success() {
+		t.Errorf("quick run %+v", res)
+	}
+}
+
 func TestStartErrors(t *testing.T) {
 	tmp := t.TempDir()
 	if _, err := (&Runner{}).Start(context.Background(), Files{Base: filepath.Join(tmp, "r")}, nil); err == nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"freezer.dev/freezer/internal/config"
+	"freezer.dev/freezer/internal/logging"
 )
 
 // Groups of the scheduler's options.
@@ -57,12 +58,7 @@ func Schema() config.Schema {
 		}
 		return out
 	}
-	s := config.Schema{
-		{Name: "debug", Short: "d", Type: config.Bool, Default: "false", Help: "Log at DEBUG level instead of INFO."},
-		{Name: "log_file", Help: "Log to this file instead of standard error.", Deprecated: d("logfile")},
-		{Name: "log_dir", Help: "Directory for a relative log_file.", Deprecated: d("logdir")},
-		{Name: "use_json", Type: config.Bool, Default: "false", Help: "Log JSON lines."},
-
+	s := append(logging.Opts(GroupDefault, ""), config.Schema{
 		{Group: GroupScheduler, Name: "client_id", Short: "c", Help: "The client_id used when contacting the service; default <project_id>_<hostname>.", Deprecated: d("client_id", "client-id")},
 		{Group: GroupScheduler, Name: "no_api", Short: "n", Type: config.Bool, Default: "false", Help: "Do not use the API: run only the job files of jobs_dir.", Deprecated: d("no_api", "no-api")},
 		{Group: GroupScheduler, Name: "jobs_dir", Short: "f", Default: DefaultJobsDir, Help: "Directory of the job files (env FREEZER_SCHEDULER_CONF_D).", Deprecated: d("conf")},
@@ -79,13 +75,15 @@ func Schema() config.Schema {
 		{Group: GroupScheduler, Name: "metrics_listen", Help: "host:port to serve Prometheus metrics on (/metrics); empty disables."},
 		{Group: GroupScheduler, Name: "poll_jitter", Type: config.Float, Default: "0.1", Help: "Random fraction (0-0.5) added to or taken from each polling interval."},
 		{Group: GroupScheduler, Name: "misfire_grace_time", Type: config.Int, Default: "3600", Help: "Seconds a run may be late and still start."},
+		{Group: GroupScheduler, Name: "run_timeout", Type: config.Int, Default: "86400",
+			Help: "Seconds one agent run (one action of a job) may take; then it is stopped (SIGTERM, then SIGKILL) and the action fails, and is retried if the job says so. 0: no bound (upstream's scheduler has none)."},
 		{Group: GroupScheduler, Name: "session_wait", Type: config.Int, Default: "300", Help: "Seconds a session job waits for the session's hold-off to clear."},
 
 		{Group: GroupCapabilities, Name: "supported_actions", Type: config.List, Default: "backup,restore,info,admin,exec", Help: "Actions this node runs; other jobs are ignored."},
 		{Group: GroupCapabilities, Name: "supported_modes", Type: config.List, Default: "fs,mongo,mysql,sqlserver,cinder,glance,cindernative,nova", Help: "Modes this node runs."},
 		{Group: GroupCapabilities, Name: "supported_storages", Type: config.List, Default: "local,swift,ssh,s3,ftp,ftps", Help: "Storages this node uses."},
 		{Group: GroupCapabilities, Name: "supported_engines", Type: config.List, Default: "tar,rsync,rsyncv2,nova,osbrick,glance", Help: "Engines this node uses."},
-	}
+	}...)
 	for _, o := range osAuth {
 		opt := config.Opt{Group: GroupServiceAuth, Name: o.name, Help: o.help + " Defaults to env[" + o.env + "].",
 			Secret: o.name == "os_password" || o.name == "os_token", Deprecated: d(o.name, strings.ReplaceAll(o.name, "_", "-"))}

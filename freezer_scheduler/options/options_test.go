@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/internal/config"
+	"freezer.dev/freezer/internal/logging"
 )
 
 func noEnv(string) string { return "" }
@@ -261,5 +262,27 @@ func TestNoEffectOptions(t *testing.T) {
 	}
 	if ne := p.NoEffect(); len(ne) != 0 {
 		t.Errorf("no effect by default: %+v", ne)
+	}
+}
+
+// The oslo.log options of a scheduler.conf reach logging.Setup, and the
+// run bound is read from [scheduler].
+func TestLogAndRunTimeoutOptions(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "scheduler.conf")
+	os.WriteFile(conf, []byte("[DEFAULT]\nlog_dir = /var/log/kolla/freezer\nuse_journal = true\nsyslog_log_facility = local2\nlog_date_format = %H:%M\n[scheduler]\nrun_timeout = 600\n"), 0o600)
+	p, err := Parse([]string{"--config-file", conf, "start"}, noEnv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := logging.FromValues(p.Values, GroupDefault)
+	if o.Path("freezer-scheduler") != "/var/log/kolla/freezer/freezer-scheduler.log" || !o.UseJournal || o.SyslogFacility != "local2" || o.DateFormat != "%H:%M" {
+		t.Errorf("log options %+v", o)
+	}
+	if len(p.NoEffect()) != 0 {
+		t.Errorf("no effect: %v", p.NoEffect())
+	}
+	if v := p.Values.Int(GroupScheduler, "run_timeout"); v != 600 {
+		t.Errorf("run_timeout %d", v)
 	}
 }

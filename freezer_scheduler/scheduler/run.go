@@ -212,7 +212,7 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 			log.Info("action succeeded")
 			return apiv2.ResultSuccess
 		}
-		if res.Aborted || isAborted(aborted) || res.ExitCode == -int(syscall.SIGTERM) {
+		if !res.TimedOut && (res.Aborted || isAborted(aborted) || res.ExitCode == -int(syscall.SIGTERM)) {
 			p.Files().Remove()
 			log.Warn("agent aborted; clean up its leftovers (container, mount points, snapshots) if any")
 			return apiv2.ResultAborted
@@ -220,6 +220,9 @@ func (s *Scheduler) runAction(ctx context.Context, j *job, idx int, a apiv2.Acti
 		msg := strings.TrimSpace(res.StderrTail)
 		if res.Lost {
 			msg = "the agent's exit status was lost (it was killed together with its wrapper)"
+		}
+		if res.TimedOut {
+			msg = fmt.Sprintf("stopped after [scheduler] run_timeout (%s): %s", s.agent.MaxRun, msg)
 		}
 		log.WithField("exit_code", res.ExitCode).WithField("agent_error", msg).Error("agent failed")
 		p.Files().Remove()

@@ -202,6 +202,15 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	}
 	log = log.WithFields(logrus.Fields{"action": o.Action, "backup_name": o.BackupName})
 	log.Info("freezer-agent starting")
+	if t := s.int("timeout"); s.v.Active("", "timeout") && t > 0 {
+		// As upstream, --timeout bounds the running operation; unset,
+		// nothing does (the storages' idle timeout still catches a
+		// stalled server).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, time.Duration(t)*time.Second,
+			fmt.Errorf("--timeout: the %s did not finish within %d s", o.Action, t))
+		defer cancel()
+	}
 	if v := s.str("max_priority"); v != "" && v != "False" {
 		if err := raisePriority(); err != nil {
 			log.WithError(err).Warn("--max-priority: could not raise the priority")
@@ -271,6 +280,9 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	}
 	res, err := a.Run(ctx, o)
 	if err != nil {
+		if cause := context.Cause(ctx); ctx.Err() == context.DeadlineExceeded && cause != nil {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
 		return fail(env, log, quiet, err)
 	}
 	if err := writeResult(env, s.str("metadata_out"), o.Action, res); err != nil {

@@ -113,17 +113,17 @@ func TestNoEffectOptionsWarn(t *testing.T) {
 	if !strings.Contains(out, "--lvm-auto-snap LVM_AUTO_SNAP") || !strings.Contains(out, "has no effect") {
 		t.Errorf("--help does not say --lvm-auto-snap has no effect:\n%s", out)
 	}
-	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-auto-snap", "/data", "--use-syslog")
+	code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--lvm-auto-snap", "/data", "--watch-log-file")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"level=warning", "option=--lvm-auto-snap", "option=--use-syslog", "--snapshot"} {
+	for _, want := range []string{"level=warning", "option=--lvm-auto-snap", "option=--watch-log-file", "--snapshot"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr %q lacks %q", errOut, want)
 		}
 	}
 	// The default of an ignored option, or a false boolean, asks for nothing.
-	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--nouse-syslog"); code != 0 || errOut != "" {
+	if code, _, errOut := runCLI(t, "--action", "exec", "--command", "true", "--nowatch-log-file"); code != 0 || errOut != "" {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	// --lvm-snapsize is effective (with --snapshot lvm): no warning.

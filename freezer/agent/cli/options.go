@@ -1,6 +1,9 @@
 package cli
 
-import "freezer.dev/freezer/internal/config"
+import (
+	"freezer.dev/freezer/internal/config"
+	"freezer.dev/freezer/internal/logging"
+)
 
 // Sections of --help.
 const (
@@ -22,7 +25,7 @@ const (
 // is a function so there is no package-level mutable table.
 func schema() config.Schema {
 	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
-	noOsloLog := "the agent writes its own log to --log-file (oslo.log's logging setup is not implemented)"
+	noOsloLog := "logging is configured by the oslo.log options only"
 	s := config.Schema{
 		{Name: "action", Default: "backup", Section: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
@@ -101,12 +104,13 @@ func schema() config.Schema {
 		{Name: "download_limit", Default: "-1", Section: gStorage, Help: "Download bandwidth limit in bytes per second; K, M, G suffixes allowed; -1 = none."},
 		{Name: "insecure", Type: config.Bool, Default: "False", Section: gStorage, Help: "Do not verify TLS certificates."},
 		{Name: "proxy", Section: gStorage, Help: "HTTP(S) proxy URL for storages that speak HTTP."},
+		{Name: "idle_timeout", Type: config.Int, Default: "60", Section: gStorage, Help: "Seconds a storage connection (swift, s3, ssh, ftp) may move no data while a request waits; then the request is retried, and the run fails naming the server."},
 		{Name: "project_id", Section: gStorage, Help: "Keystone project id to scope to (swift storage)."},
 		{Name: "os_trust_id", Section: gStorage, Help: "Keystone trust id (swift storage)."},
 
 		{Name: "log_file", Aliases: []string{"logfile"}, Section: gLog,
-			Help: "Log file. Default: /var/log/freezer-agent/freezer-agent.log if writable, else ~/.freezer/freezer.log."},
-		{Name: "log_dir", Aliases: []string{"logdir"}, Section: gLog, Help: "Directory for a relative --log-file."},
+			Help: "Log file. Default: <log_dir>/freezer-agent.log with --log-dir, else /var/log/freezer-agent/freezer-agent.log if writable, else ~/.freezer/freezer.log."},
+		{Name: "log_dir", Aliases: []string{"logdir"}, Section: gLog, Help: "Directory of a relative --log-file; alone, the log is <log_dir>/freezer-agent.log."},
 		{Name: "use_json", Type: config.Bool, Default: "False", Section: gLog, Help: "Write the log as JSON lines instead of key=value lines."},
 		{Name: "debug", Short: "d", Type: config.Bool, Default: "False", Section: gLog, Help: "Log at debug level."},
 		{Name: "quiet", Short: "q", Type: config.Bool, Default: "False", Section: gLog, Help: "No progress, no stats line, no error message on standard error (the exit status and the log still tell)."},
@@ -131,14 +135,17 @@ func schema() config.Schema {
 		{Name: "glance_image_name", Section: gCompat, Unsupported: noOS, Help: "glance mode: image name."},
 		{Name: "glance_image_name_filter", Section: gCompat, NoEffect: noOS, Help: "glance mode: skip images whose name contains this."},
 		{Name: "temp_resource_prefix", Default: "freezer_", Section: gCompat, NoEffect: noOS, Help: "Prefix of the temporary OpenStack resources a backup creates."},
-		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, NoEffect: "the storages use their own request timeouts and retries", Help: "Timeout of storage requests in seconds."},
+		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, Help: "Seconds the running operation may take, when set; then it fails (exit status 1). Unset, nothing bounds it (upstream's default bounded only its OpenStack modes)."},
 		{Name: "os_identity_api_version", Aliases: []string{"os_auth_ver"}, Default: "3", Section: gCompat, NoEffect: "only the Keystone v3 API is used", Help: "Keystone API version."},
-		{Name: "log_config_append", Aliases: []string{"log_config"}, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: a logging configuration file."},
-		{Name: "log_date_format", Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: the format of dates in the log."},
-		{Name: "use_syslog", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: log to syslog."},
-		{Name: "use_journal", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: log to the systemd journal."},
-		{Name: "syslog_log_facility", Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: syslog facility."},
-		{Name: "watch_log_file", Type: config.Bool, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: reopen the log file when it is moved."},
+		{Name: "log_config_append", Aliases: []string{"log_config"}, Section: gCompat, NoEffect: noOsloLog, Help: "oslo.log: a Python logging configuration file."},
+		// No default here: a job file reads "%" as interpolation, so the
+		// sample's uncommented default would not load; "" is oslo's default.
+		{Name: "log_date_format", Section: gLog, Help: "strftime format of the time of each log line; default " + logging.DefaultDateFormat + " (in a job file, write %% for %)."},
+		{Name: "use_syslog", Type: config.Bool, Default: "False", Section: gLog, Help: "Log to syslog (/dev/log) as well."},
+		{Name: "use_journal", Type: config.Bool, Default: "False", Section: gLog, Help: "Log to the systemd journal as well, with structured fields."},
+		{Name: "syslog_log_facility", Default: "LOG_USER", Section: gLog, Help: "Syslog facility of use_syslog and use_journal: LOG_USER, LOG_DAEMON, LOG_LOCAL0 to LOG_LOCAL7, ..."},
+		{Name: "watch_log_file", Type: config.Bool, Section: gCompat, NoEffect: "the file is not reopened when moved; use logrotate's copytruncate", Help: "oslo.log: reopen the log file when it is moved."},
+		{Name: "use_stderr", Type: config.Bool, Default: "False", Section: gLog, Help: "Log to standard error as well (where progress and errors go too)."},
 	}
 	s = append(s, modeOptions()...) // modes.go
 	return append(s,
@@ -158,6 +165,6 @@ func storageKeys() []string {
 		"ftp_username", "ftp_password", "ftp_host", "ftp_port", "ftp_keyfile", "ftp_certfile",
 		"ftp_cacert", "ftp_insecure",
 		"access_key", "secret_key", "endpoint", "upload_limit", "download_limit", "insecure",
-		"timeout", "proxy", "os_identity_api_version", "project_id", "os_trust_id",
+		"timeout", "idle_timeout", "proxy", "os_identity_api_version", "project_id", "os_trust_id",
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/internal/readerr"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
 	"freezer.dev/freezer/internal/tlsconf"
@@ -48,7 +49,7 @@ type Options struct {
 	// (upstream's --ftp-certfile/--ftp-keyfile).
 	CertFile, KeyFile string
 	// Timeout bounds connecting, and how long a command's answer or a
-	// transfer may make no progress; default 30 s.
+	// transfer may make no progress; default idle.DefaultTimeout.
 	Timeout time.Duration
 	// MaxConns bounds the open connections; default 4.
 	MaxConns int
@@ -84,6 +85,9 @@ func OptionsFrom(v storage.Values, tls bool) (Options, error) {
 	if o.Insecure, err = storage.Bool(v.Get("ftp_insecure"), false); err != nil {
 		return Options{}, fmt.Errorf("option ftp-insecure: %w", err)
 	}
+	if o.Timeout, err = idle.Timeout(v); err != nil {
+		return Options{}, err
+	}
 	return o, nil
 }
 
@@ -112,7 +116,7 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		o.Port = 21
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = idle.DefaultTimeout
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = 4
@@ -235,35 +239,12 @@ func (s *Storage) dialFunc(ctx context.Context, control string) func(network, ad
 		if err != nil {
 			return nil, err
 		}
-		nc = &idleConn{Conn: nc, timeout: s.opts.Timeout}
+		nc = idle.Wrap(nc, s.opts.Timeout)
 		if s.tls == nil || addr == control {
 			return nc, nil
 		}
 		return &tlsData{Conn: tls.Client(nc, s.tls)}, nil
 	}
-}
-
-// idleConn fails a read or write that makes no progress for timeout. The
-// FTP library sets no deadlines after the dial, so a server that stops
-// answering a command or stalls a transfer would otherwise hang the
-// backup for ever; a slow but moving transfer is not cut.
-type idleConn struct {
-	net.Conn
-	timeout time.Duration
-}
-
-func (c *idleConn) Read(p []byte) (int, error) {
-	if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
-		return 0, err
-	}
-	return c.Conn.Read(p)
-}
-
-func (c *idleConn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
-		return 0, err
-	}
-	return c.Conn.Write(p)
 }
 
 // tlsData is a TLS data connection whose Close sends close_notify and

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 )
 
 // Policy says how often and how long to retry.
@@ -73,10 +75,14 @@ func (p Policy) Backoff(n int) time.Duration {
 
 // Do calls fn until it succeeds, returns a non-retryable error, the
 // attempts are used up or ctx is done. The last error is returned, wrapped
-// with the number of tries when more than one was made.
+// with the number of tries when more than one was made. A server that
+// stalls (no data moved for the idle timeout) is tried once more, not
+// Attempts times: each try costs a whole idle timeout, and a stopped server
+// would otherwise hold the run for many of them before it fails.
 func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error {
 	p = p.withDefaults()
 	var err error
+	stalls := 0
 	for attempt := 1; ; attempt++ {
 		if cerr := ctx.Err(); cerr != nil {
 			if err == nil {
@@ -90,6 +96,12 @@ func Do(ctx context.Context, p Policy, fn func(ctx context.Context) error) error
 		}
 		if attempt >= p.Attempts {
 			return fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		var stall *idle.StallError
+		if !errors.As(err, &stall) {
+			stalls = 0
+		} else if stalls++; stalls >= 2 {
+			return fmt.Errorf("giving up, the server stalled twice in a row: %w", err)
 		}
 		wait := p.Backoff(attempt)
 		if p.OnRetry != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/faulty"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 )
@@ -54,6 +56,29 @@ func TestDoGivesUp(t *testing.T) {
 	err := Do(context.Background(), noSleep(nil), func(context.Context) error { calls++; return base })
 	if calls != 4 || !errors.Is(err, base) || !strings.Contains(err.Error(), "after 4 attempts") {
 		t.Fatalf("calls %d err %v", calls, err)
+	}
+}
+
+// A stalled server is tried twice, not Attempts times: each try waits a
+// whole idle timeout.
+func TestDoGivesUpOnASecondStall(t *testing.T) {
+	calls := 0
+	stall := fmt.Errorf("uploading: %w", &idle.StallError{Addr: "127.0.0.1:8080", Idle: time.Minute})
+	err := Do(context.Background(), noSleep(nil), func(context.Context) error { calls++; return stall })
+	if calls != 2 || !strings.Contains(err.Error(), "127.0.0.1:8080 stalled") || !strings.Contains(err.Error(), "stalled twice") {
+		t.Fatalf("calls %d err %v", calls, err)
+	}
+	// A stall between other failures does not count twice.
+	calls = 0
+	err = Do(context.Background(), noSleep(nil), func(context.Context) error {
+		calls++
+		if calls%2 == 1 {
+			return stall
+		}
+		return storage.MarkTransient(errors.New("503"))
+	})
+	if calls != 4 {
+		t.Fatalf("calls %d err %v, want all 4 attempts", calls, err)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
@@ -53,6 +54,9 @@ type Options struct {
 	// NoCreate opens without creating the bucket, for the actions that
 	// only read or delete (a missing bucket lists as empty).
 	NoCreate bool
+	// IdleTimeout fails a request whose connection moves no data for this
+	// long (a stalled server); zero means idle.DefaultTimeout.
+	IdleTimeout time.Duration
 }
 
 // OptionsFrom maps upstream's --access-key/--secret-key/--endpoint (with
@@ -67,6 +71,9 @@ func OptionsFrom(v storage.Values, getenv func(string) string) (Options, error) 
 		CACert:    v.Get("cacert", "os_cacert"),
 	}
 	var err error
+	if o.IdleTimeout, err = idle.Timeout(v); err != nil {
+		return Options{}, err
+	}
 	if o.Insecure, err = storage.Bool(v.Get("insecure"), false); err != nil {
 		return Options{}, fmt.Errorf("option insecure: %w", err)
 	}
@@ -113,6 +120,11 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = 2 * time.Minute
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = idle.DefaultTimeout
+	}
+	tr.DialContext = idle.Dialer(o.IdleTimeout)
+	tr.IdleConnTimeout = o.IdleTimeout / 2
 	tc, err := tlsconf.Config(tlsconf.Options{CAFile: o.CACert, Insecure: o.Insecure})
 	if err != nil {
 		return nil, fmt.Errorf("s3 storage: %w", err)

@@ -24,6 +24,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
@@ -47,7 +48,9 @@ type Options struct {
 	// InsecureIgnoreHostKey skips the host-key check. Only an explicit
 	// option sets it.
 	InsecureIgnoreHostKey bool
-	// Timeout bounds connecting; default 30 s.
+	// Timeout bounds connecting, and how long the connection may move no
+	// data while a call waits (a stalled server); default
+	// idle.DefaultTimeout.
 	Timeout time.Duration
 	// NoCreate opens without creating Container, for the actions that only
 	// read or delete (a missing directory lists as empty).
@@ -78,7 +81,34 @@ func OptionsFrom(v storage.Values, home string) (Options, error) {
 	if o.KnownHostsFile == "" && home != "" {
 		o.KnownHostsFile = filepath.Join(home, ".ssh", "known_hosts")
 	}
+	if o.Timeout, err = idle.Timeout(v); err != nil {
+		return Options{}, err
+	}
 	return o, nil
+}
+
+// keepalive asks the server for an answer every interval until the
+// connection ends. The SSH reader always waits for data, so without this
+// an idle connection would reach the idle timeout; with it, only a server
+// that stopped answering does.
+func keepalive(c *gossh.Client, interval time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		c.Wait()
+		close(done)
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // Storage is a backup.Storage on an SFTP server. It keeps one connection
@@ -107,7 +137,7 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		o.Port = 22
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = idle.DefaultTimeout
 	}
 	cfg := &gossh.ClientConfig{User: o.Username, Timeout: o.Timeout}
 	if o.Password != "" {
@@ -175,6 +205,7 @@ func (s *Storage) sftp(ctx context.Context) (*sftp.Client, error) {
 	if err != nil {
 		return nil, storage.MarkTransient(fmt.Errorf("ssh storage: connecting to %s: %w", addr, err))
 	}
+	nc = idle.Wrap(nc, s.opts.Timeout)
 	cc, chans, reqs, err := gossh.NewClientConn(nc, addr, s.cfg)
 	if err != nil {
 		nc.Close()
@@ -187,6 +218,7 @@ func (s *Storage) sftp(ctx context.Context) (*sftp.Client, error) {
 		return nil, fmt.Errorf("ssh storage: starting sftp on %s: %w", addr, err)
 	}
 	s.conn, s.client = conn, client
+	go keepalive(conn, s.opts.Timeout/3)
 	return client, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
 
@@ -53,6 +54,9 @@ type Options struct {
 	// RequestTimeout bounds waiting for an answer's headers; zero means
 	// 2 minutes.
 	RequestTimeout time.Duration
+	// IdleTimeout fails a request whose connection moves no data for this
+	// long (a stalled proxy); zero means idle.DefaultTimeout.
+	IdleTimeout time.Duration
 	// NoCreate opens without creating the container, for the actions that
 	// only read or delete (a missing container lists as empty).
 	NoCreate bool
@@ -86,11 +90,14 @@ func OptionsFrom(v storage.Values, getenv func(string) string) (Options, error) 
 		},
 		StorageURL: g([]string{"os_storage_url"}, "OS_STORAGE_URL"),
 	}
+	var err error
+	if o.IdleTimeout, err = idle.Timeout(v); err != nil {
+		return Options{}, err
+	}
 	if o.Container == "" {
 		o.Container = "freezer_backups"
 	}
 	insecure := g([]string{"insecure", "os_insecure"}, "OS_INSECURE")
-	var err error
 	if o.Auth.Insecure, err = storage.Bool(insecure, false); err != nil {
 		return Options{}, fmt.Errorf("option insecure: %w", err)
 	}

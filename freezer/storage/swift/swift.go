@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -28,6 +27,7 @@ import (
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/internal/readerr"
 	"freezer.dev/freezer/freezer/storage"
+	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/internal/prefetch"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
@@ -115,7 +115,13 @@ func httpClient(o Options) (*http.Client, error) {
 	if tr.ResponseHeaderTimeout <= 0 {
 		tr.ResponseHeaderTimeout = 2 * time.Minute
 	}
-	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = idle.DefaultTimeout
+	}
+	// A stalled proxy blocks the write of a request body, before the
+	// response header timeout starts: the idle timeout covers that.
+	tr.DialContext = idle.Dialer(o.IdleTimeout)
+	tr.IdleConnTimeout = o.IdleTimeout / 2
 	tr.MaxIdleConnsPerHost = 16
 	cfg, err := tlsconf.Config(tlsconf.Options{CAFile: o.Auth.CACert, Insecure: o.Auth.Insecure})
 	if err != nil {

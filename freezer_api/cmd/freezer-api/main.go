@@ -104,12 +104,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		fmt.Fprintf(stderr, "freezer-api: loading configuration: %v\n", err)
 		return 2
 	}
-	log, closeLog, err := logging.New("freezer-api", logging.Options{File: s.LogFile, Output: stderr, Debug: s.Debug, JSON: s.UseJSON})
+	logger, err := logging.Setup("freezer-api", s.Log, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "freezer-api: %v\n", err)
 		return 2
 	}
-	defer closeLog()
+	defer logger.Close()
+	log := logger.WithField("component", "freezer-api")
 	for _, o := range s.NoEffect {
 		log.WithFields(logrus.Fields{"option": o.Where(), "reason": o.NoEffect}).Warn("option accepted but has no effect")
 	}

@@ -65,7 +65,9 @@ rabbit_host = ignored
 	code := make(chan int, 1)
 	logs := &syncBuffer{ch: make(chan struct{}, 1)}
 	go func() {
-		code <- run(ctx, []string{"--config-file", conf}, io.Discard, logs, func(a string) { addr <- a })
+		// With neither log_file, log_dir, use_stderr nor use_journal, oslo.log
+		// logs to standard output.
+		code <- run(ctx, []string{"--config-file", conf}, logs, io.Discard, func(a string) { addr <- a })
 	}()
 	var base string
 	select {
@@ -145,13 +147,35 @@ func TestCommandLine(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "x.db")
 	conf := writeConf(t, fmt.Sprintf("[DEFAULT]\nbind_host=127.0.0.1\nbind_port=0\n[api]\nauth_strategy=keystone\n[database]\nconnection=sqlite:///%s\n[keystone_authtoken]\nauth_url=http://127.0.0.1:1/v3\nusername=x\npassword=topsecret\n", db))
 	errb.Reset()
+	out.Reset()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if c := run(ctx, []string{"--config-file", conf}, io.Discard, &errb, nil); c != 1 {
+	if c := run(ctx, []string{"--config-file", conf}, &out, &errb, nil); c != 1 {
 		t.Errorf("unreachable keystone: exit %d", c)
 	}
-	if strings.Contains(errb.String(), "topsecret") {
+	if strings.Contains(errb.String()+out.String(), "topsecret") {
 		t.Error("password logged")
+	}
+}
+
+// A freezer-api.conf as kolla writes it sets log_dir only: the log is
+// <log_dir>/freezer-api.log, nothing goes to standard output or error.
+func TestLogDirAsKolla(t *testing.T) {
+	dir := t.TempDir()
+	conf := writeConf(t, fmt.Sprintf("[DEFAULT]\nlog_dir = %s\ndebug = True\nbind_host=127.0.0.1\nbind_port=0\n[api]\nauth_strategy=keystone\n[database]\nconnection=sqlite:///%s\n[keystone_authtoken]\nauth_url=http://127.0.0.1:1/v3\nusername=x\npassword=pw\n",
+		dir, filepath.Join(dir, "x.db")))
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if c := run(ctx, []string{"--config-file", conf}, &out, &errb, nil); c != 1 {
+		t.Errorf("unreachable keystone: exit %d", c)
+	}
+	if out.Len() != 0 || errb.Len() != 0 {
+		t.Errorf("logged to standard output %q or error %q", out.String(), errb.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "freezer-api.log"))
+	if err != nil || !strings.Contains(string(b), "level=error") {
+		t.Errorf("<log_dir>/freezer-api.log: %v %q", err, b)
 	}
 }
 

@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "freezer-manage: loading configuration: %v\n", err)
 		return 2
 	}
-	log, closeLog, err := logging.New("freezer-manage", logging.Options{Output: stderr, Debug: s.Debug, Quiet: !s.Debug})
+	log, closeLog, err := logging.New("freezer-manage", logging.Options{Output: stderr, Debug: s.Log.Debug, Quiet: !s.Log.Debug})
 	if err != nil {
 		fmt.Fprintf(stderr, "freezer-manage: %v\n", err)
 		return 2

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -154,17 +153,13 @@ func stop(pf daemon.PidFile) int {
 
 // foreground runs the scheduler in this process until SIGTERM/SIGINT.
 func foreground(args []string, p *options.Parsed, pf daemon.PidFile, home string) int {
-	logFile := p.Values.String("", "log_file")
-	if dir := p.Values.String("", "log_dir"); logFile != "" && dir != "" && !filepath.IsAbs(logFile) {
-		logFile = filepath.Join(dir, logFile)
-	}
-	log, closeLog, err := logging.New("freezer-scheduler", logging.Options{File: logFile,
-		Debug: p.Values.Bool("", "debug"), JSON: p.Values.Bool("", "use_json")})
+	logger, err := logging.Setup("freezer-scheduler", logging.FromValues(p.Values, options.GroupDefault), os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "freezer-scheduler:", err)
 		return exitFailure
 	}
-	defer closeLog()
+	defer logger.Close()
+	log := logger.WithField("component", "freezer-scheduler")
 	for _, o := range p.NoEffect() {
 		log.WithFields(logrus.Fields{"option": o.Where(), "reason": o.NoEffect}).Warn("option accepted but has no effect")
 	}
@@ -191,20 +186,13 @@ func foreground(args []string, p *options.Parsed, pf daemon.PidFile, home string
 		return exitOK
 	}
 	go func() {
-		var reopened *os.File
 		for sig := range sigs {
 			switch sig {
 			case syscall.SIGHUP:
 				// Reopen the log file first, so that logrotate's
 				// "kill -HUP" starts a fresh file.
-				if logFile != "" {
-					if f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err == nil {
-						log.Logger.SetOutput(f)
-						if reopened != nil {
-							reopened.Close()
-						}
-						reopened = f
-					}
+				if err := logger.Reopen(); err != nil {
+					log.WithError(err).Error("reopening the log file")
 				}
 				reload(args, home, s, log)
 			default:
@@ -279,7 +267,8 @@ func build(ctx context.Context, p *options.Parsed, log *logrus.Entry, sigs chan 
 		go func() { <-ctx.Done(); _ = srv.Close() }()
 		log.WithField("listen", ln.Addr().String()).Info("serving metrics")
 	}
-	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ())}
+	runner := &agentrun.Runner{AgentPath: agentPath, Env: p.AgentEnv(os.Environ()),
+		MaxRun: time.Duration(p.Values.Int(options.GroupScheduler, "run_timeout")) * time.Second}
 	cfg.Capabilities = agentCapabilities(ctx, runner, p, cfg.Capabilities, log) // capabilities.go
 	log.WithField("agent", agentPath).WithField("client_id", cfg.ClientID).Info("scheduler configured")
 	return scheduler.New(cfg, scheduler.Deps{API: api, Agent: runner, Log: log, Metrics: m,
