@@ -231,3 +231,29 @@ func TestActions(t *testing.T) {
 	e.expect(memberP1, "DELETE", "/v2/p1/actions/"+id, nil, 204, "")
 	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 404, "")
 }
+
+// TestUnauthenticatedBeforeRouting: as with keystonemiddleware in front of
+// the Python service, a request without valid credentials gets 401 and
+// WWW-Authenticate on every path but / and /healthcheck (and /metrics),
+// whether or not the path is routed: an unknown path is not a 404 and a
+// wrong method not a 405.
+func TestUnauthenticatedBeforeRouting(t *testing.T) {
+	const uri = "http://keystone.example/v3"
+	e := newEnv(t, func(c *server.Config) { c.WWWAuthenticate = uri })
+	nobody := who{project: strings.Repeat("x", 65)} // NoAuth refuses it like a bad token
+	for _, p := range []struct{ method, path string }{
+		{"GET", "/v2/jobs"}, {"GET", "/v2/p1/jobs"}, {"GET", "/v2"}, {"GET", "/nope"},
+		{"PUT", "/v2/p1/jobs"}, {"DELETE", "/v2/p1/clients/x"}, {"GET", "/v2/p1/jobs/"},
+	} {
+		r := e.expect(nobody, p.method, p.path, nil, 401, `{"error":{"code":401,"title":"Unauthorized"}}`)
+		if got := r.header.Get("WWW-Authenticate"); got != `Keystone uri="`+uri+`"` {
+			t.Fatalf("%s %s: WWW-Authenticate %q", p.method, p.path, got)
+		}
+	}
+	e.expect(nobody, "GET", "/", nil, 300, "")
+	e.expect(nobody, "GET", "/healthcheck", nil, 200, "")
+	e.expect(nobody, "GET", "/metrics", nil, 200, "")
+	// Authenticated, the same paths are routed as before.
+	e.expect(memberP1, "GET", "/v2/jobs", nil, 404, "")
+	e.expect(memberP1, "PUT", "/v2/p1/jobs", nil, 405, "")
+}

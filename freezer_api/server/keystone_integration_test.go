@@ -72,6 +72,12 @@ func TestKeystoneProjectMismatch(t *testing.T) {
 	e.expect(nobody, "GET", "/", nil, http.StatusMultipleChoices, "")
 	e.expect(nobody, "GET", "/healthcheck", nil, 200, "")
 	e.expect(nobody, "GET", "/v2", nil, 401, "")
+	// Before routing, as keystonemiddleware: no 404 for a path that does
+	// not exist.
+	r = e.expect(nobody, "GET", "/v2/jobs", nil, 401, "")
+	if got := r.header.Get("WWW-Authenticate"); got != `Keystone uri="`+authURL+`"` {
+		t.Fatalf("WWW-Authenticate %q", got)
+	}
 }
 
 // TestCentralSchedulerTrusts: a job for a central client gets a Keystone
