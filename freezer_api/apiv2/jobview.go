@@ -74,8 +74,8 @@ type JobView struct {
 	ProjectID  string
 	ClientID   string
 	CurrentPID int
-	// Credentials is the job's trust, shown only to admin and service
-	// callers (AppendJSON's withCredentials).
+	// Credentials is the job's trust, shown only to the central
+	// scheduler and the trustor (AppendJSON's withCredentials).
 	Credentials *UserCredentials
 
 	job      *StoredJob

@@ -8,6 +8,7 @@
 // JSON. The server depends on the Store interface; freezer-api passes a
 // store.Store wrapped by jobcache, whose job reads answer
 // apiv2.JobViews that the job handlers append to the answer as the
-// caller may see them (no trust ids, no other project's process ids). Every error is turned into a status and a JSON body in one place,
+// caller may see them (trust ids only to the central scheduler and the
+// trustor, no other project's process ids). Every error is turned into a status and a JSON body in one place,
 // writeError.
 package server
