@@ -33,7 +33,7 @@ type StoredAction struct {
 	ProjectID string
 	UserID    string
 	// FreezerAction is the stored option set (without the keys
-	// ParseFreezerAction injects).
+	// ParseFreezerAction injects), answered as it is.
 	FreezerAction      string
 	MaxRetries         *int
 	MaxRetriesInterval *int
@@ -45,18 +45,30 @@ type StoredAction struct {
 var injectedKeys = [...]string{"mode", "backup_name", "container", "path_to_backup", "timeout", "priority", "log_file"}
 
 // ParseFreezerAction decodes a stored freezer_action (numbers as written)
-// and adds the keys upstream always returns, null when unset.
+// and adds the keys upstream's actions resource always returns, null when
+// unset.
 func ParseFreezerAction(stored string) (FreezerAction, error) {
-	fa := FreezerAction{}
-	dec := json.NewDecoder(bytes.NewReader([]byte(stored)))
-	dec.UseNumber()
-	if err := dec.Decode(&fa); err != nil {
+	fa, err := ParseStoredFreezerAction(stored)
+	if err != nil {
 		return nil, err
 	}
 	for _, k := range injectedKeys {
 		if _, ok := fa[k]; !ok {
 			fa[k] = nil
 		}
+	}
+	return fa, nil
+}
+
+// ParseStoredFreezerAction decodes a stored freezer_action (numbers as
+// written) as it was stored: a job's actions are answered so, as upstream
+// answers the actions it keeps in the job document.
+func ParseStoredFreezerAction(stored string) (FreezerAction, error) {
+	fa := FreezerAction{}
+	dec := json.NewDecoder(bytes.NewReader([]byte(stored)))
+	dec.UseNumber()
+	if err := dec.Decode(&fa); err != nil {
+		return nil, err
 	}
 	return fa, nil
 }
@@ -74,8 +86,8 @@ type JobView struct {
 	ProjectID  string
 	ClientID   string
 	CurrentPID int
-	// Credentials is the job's trust, shown only to admin and service
-	// callers (AppendJSON's withCredentials).
+	// Credentials is the job's trust, shown only to the central
+	// scheduler and the trustor (AppendJSON's withCredentials).
 	Credentials *UserCredentials
 
 	job      *StoredJob
@@ -289,11 +301,11 @@ func (c *JobRenderer) renderSchedule(j *StoredJob) (*renderedJSON, error) {
 	})
 }
 
-// renderFreezerAction returns the encoding of a stored freezer_action,
-// with upstream's injected keys.
+// renderFreezerAction returns the encoding of a stored freezer_action, as
+// stored.
 func (c *JobRenderer) renderFreezerAction(a *StoredAction) ([]byte, error) {
 	out, err := c.get('a', a.FreezerAction, func() (*renderedJSON, error) {
-		fa, err := ParseFreezerAction(a.FreezerAction)
+		fa, err := ParseStoredFreezerAction(a.FreezerAction)
 		if err != nil {
 			return nil, fmt.Errorf("decoding action %s: %w", a.ActionID, err)
 		}

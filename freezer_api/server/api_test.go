@@ -160,14 +160,20 @@ func TestClients(t *testing.T) {
 	e.expect(memberP1, "POST", "/v2/p1/clients", `{"client_id":"p1_node1.example.org","hostname":"node1","description":"first","supported_storages":["swift","local"]}`, 201, `{"client_id":"p1_node1.example.org"}`)
 	r := e.expect(memberP1, "GET", "/v2/p1/clients/p1_node1.example.org", nil, 200,
 		`{"project_id":"p1","user_id":"u1","client":{"client_id":"p1_node1.example.org","hostname":"node1","description":"first","is_central":false,
-		"supported_storages":["swift","local"],"supported_actions":["backup","restore","info","admin","exec"],"supported_engines":["tar","rsync","rsyncv2","nova","osbrick","glance"]}}`)
+		"supported_storages":["swift","local"]}}`)
+	// Capabilities are answered as sent, as upstream does: no default lists.
+	for _, k := range []string{"supported_actions", "supported_modes", "supported_engines"} {
+		if _, has := r.body.(map[string]any)["client"].(map[string]any)[k]; has {
+			t.Fatalf("%s added to a client that sent none: %s", k, r.raw)
+		}
+	}
 	uuid := r.body.(map[string]any)["client"].(map[string]any)["uuid"].(string)
 	if len(uuid) != 32 {
 		t.Fatalf("uuid %q", uuid)
 	}
 	// Re-registering updates description and capabilities only.
 	e.expect(memberP1, "POST", "/v2/p1/clients", `{"client_id":"p1_node1.example.org","hostname":"other","description":"second"}`, 201, "")
-	e.expect(memberP1, "GET", "/v2/p1/clients/p1_node1.example.org", nil, 200, `{"client":{"uuid":"`+uuid+`","hostname":"node1","description":"second","supported_storages":["local","swift","ssh","s3","ftp","ftps"]}}`)
+	e.expect(memberP1, "GET", "/v2/p1/clients/p1_node1.example.org", nil, 200, `{"client":{"uuid":"`+uuid+`","hostname":"node1","description":"second"}}`)
 	e.expect(memberP1, "POST", "/v2/p1/clients", `{"client_id":"bad%project$id_host"}`, 400, `{"title":"Bad request format"}`)
 	e.expect(memberP1, "POST", "/v2/p1/clients", `{"client_id":"p_bad_hostname.bad/domain.b"}`, 400, "")
 	e.expect(memberP1, "POST", "/v2/p1/clients", `{"hostname":"h"}`, 400, `{"description":"'client_id' is a required property"}`)
@@ -199,7 +205,7 @@ func TestActions(t *testing.T) {
 	if len(id) != 32 {
 		t.Fatalf("action id %q", id)
 	}
-	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"action_id":"`+id+`","project_id":"p1","user_id":"u1","max_retries":5,"max_retries_interval":6,"mandatory":true,
+	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"action_id":"`+id+`","project_id":"p1","user_id":"u1","mandatory":true,
 		"freezer_action":{"action":"backup","mode":"fs","path_to_backup":"/etc","custom_opt":{"k":[1,2]},"big":12345678901234567,"backup_name":null,"container":null,"timeout":null,"priority":null,"log_file":null}}`)
 	e.expect(memberP1, "POST", "/v2/p1/actions", `{"action_id":"my-action","freezer_action":{"action":"restore"}}`, 201, `{"action_id":"my-action"}`)
 	e.expect(memberP1, "POST", "/v2/p1/actions", `{"action_id":"my-action","freezer_action":{"action":"restore"}}`, 409, `{"title":"Document already existing"}`)
@@ -209,14 +215,22 @@ func TestActions(t *testing.T) {
 	e.expect(memberP1, "POST", "/v2/p1/actions", `{"action_id":"bad id","freezer_action":{"action":"backup"}}`, 400, "")
 	// PATCH changes only what it names.
 	e.expect(memberP1, "PATCH", "/v2/p1/actions/"+id, `{"max_retries":9}`, 200, `{"action_id":"`+id+`","version":2}`)
-	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"max_retries":9,"max_retries_interval":6,"mandatory":true,"freezer_action":{"action":"backup","mode":"fs"}}`)
+	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"max_retries":9,"mandatory":true,"freezer_action":{"action":"backup","mode":"fs"}}`)
+	if _, has := e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, "").body.(map[string]any)["max_retries_interval"]; has {
+		t.Fatal("max_retries_interval defaulted")
+	}
 	e.expect(memberP1, "PATCH", "/v2/p1/actions/"+id, `{"freezer_action":{"action":"restore","restore_abs_path":"/tmp"},"project_id":"p2","user_id":"evil"}`, 200, `{"version":3}`)
-	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"project_id":"p1","user_id":"u1","freezer_action":{"action":"restore","restore_abs_path":"/tmp","mode":null}}`)
+	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"project_id":"p1","user_id":"u1","freezer_action":{"action":"restore","restore_abs_path":"/tmp","mode":"fs"}}`)
+	// A partial freezer_action is merged into the stored one, as upstream
+	// does; a null removes a key; the merged set still needs an action.
+	e.expect(memberP1, "PATCH", "/v2/p1/actions/"+id, `{"freezer_action":{"restore_abs_path":"/srv","mode":null}}`, 200, `{"version":4}`)
+	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"freezer_action":{"action":"restore","restore_abs_path":"/srv","mode":null,"custom_opt":{"k":[1,2]}}}`)
+	e.expect(memberP1, "PATCH", "/v2/p1/actions/"+id, `{"freezer_action":{"action":null}}`, 400, "")
 	e.expect(memberP1, "PATCH", "/v2/p1/actions/"+id, `{"max_retries":true}`, 400, "")
 	e.expect(memberP1, "PATCH", "/v2/p1/actions/nope", `{"max_retries":1}`, 404, `{"title":"Not Found"}`)
 	// POST on the item creates or replaces.
-	e.expect(memberP1, "POST", "/v2/p1/actions/"+id, `{"freezer_action":{"action":"info"}}`, 201, `{"action_id":"`+id+`","version":4}`)
-	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"max_retries":5,"mandatory":false,"freezer_action":{"action":"info","mode":null}}`)
+	e.expect(memberP1, "POST", "/v2/p1/actions/"+id, `{"freezer_action":{"action":"info"}}`, 201, `{"action_id":"`+id+`","version":5}`)
+	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 200, `{"mandatory":false,"freezer_action":{"action":"info","mode":null}}`)
 	e.expect(memberP1, "POST", "/v2/p1/actions/new-one", `{"freezer_action":{"action":"info"}}`, 201, `{"action_id":"new-one","version":1}`)
 	e.expect(memberP1, "PUT", "/v2/p1/actions/new-one", `{"freezer_action":{"action":"info"}}`, 405, "")
 	r = e.expect(memberP1, "GET", "/v2/p1/actions?limit=2", nil, 200, "")
@@ -230,4 +244,30 @@ func TestActions(t *testing.T) {
 	e.expect(memberP1, "DELETE", "/v2/p1/actions/"+id, nil, 204, "")
 	e.expect(memberP1, "DELETE", "/v2/p1/actions/"+id, nil, 204, "")
 	e.expect(memberP1, "GET", "/v2/p1/actions/"+id, nil, 404, "")
+}
+
+// TestUnauthenticatedBeforeRouting: as with keystonemiddleware in front of
+// the Python service, a request without valid credentials gets 401 and
+// WWW-Authenticate on every path but / and /healthcheck (and /metrics),
+// whether or not the path is routed: an unknown path is not a 404 and a
+// wrong method not a 405.
+func TestUnauthenticatedBeforeRouting(t *testing.T) {
+	const uri = "http://keystone.example/v3"
+	e := newEnv(t, func(c *server.Config) { c.WWWAuthenticate = uri })
+	nobody := who{project: strings.Repeat("x", 65)} // NoAuth refuses it like a bad token
+	for _, p := range []struct{ method, path string }{
+		{"GET", "/v2/jobs"}, {"GET", "/v2/p1/jobs"}, {"GET", "/v2"}, {"GET", "/nope"},
+		{"PUT", "/v2/p1/jobs"}, {"DELETE", "/v2/p1/clients/x"}, {"GET", "/v2/p1/jobs/"},
+	} {
+		r := e.expect(nobody, p.method, p.path, nil, 401, `{"error":{"code":401,"title":"Unauthorized"}}`)
+		if got := r.header.Get("WWW-Authenticate"); got != `Keystone uri="`+uri+`"` {
+			t.Fatalf("%s %s: WWW-Authenticate %q", p.method, p.path, got)
+		}
+	}
+	e.expect(nobody, "GET", "/", nil, 300, "")
+	e.expect(nobody, "GET", "/healthcheck", nil, 200, "")
+	e.expect(nobody, "GET", "/metrics", nil, 200, "")
+	// Authenticated, the same paths are routed as before.
+	e.expect(memberP1, "GET", "/v2/jobs", nil, 404, "")
+	e.expect(memberP1, "PUT", "/v2/p1/jobs", nil, 405, "")
 }

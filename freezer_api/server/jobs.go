@@ -102,8 +102,10 @@ func checkJobActions(m map[string]any) error {
 	return nil
 }
 
-// appendJobs appends the jobs as the caller may see them. Unless it is
-// the central scheduler (admin or service), trust ids are left out and, as
+// appendJobs appends the jobs as the caller may see them. Trust ids
+// (user_credentials) are shown only to the central scheduler (admin or
+// service) and to the trustor, never to other readers of the project
+// (upstream's leak). Unless the caller is the central scheduler, as
 // upstream does, so is the process id of a job that runs on a central
 // client of another project. Only jobs with a process id need the
 // central-client lookup, so most reads make none.
@@ -131,8 +133,12 @@ func (s *Server) appendJobs(ctx context.Context, b []byte, c *call, jobs []apiv2
 		if i > 0 {
 			b = append(b, ',')
 		}
+		// The trustor sees its own trust, as on upstream master: clients
+		// check that a job carries it and that a second job reuses it.
+		uc := jobs[i].Credentials
+		creds := central || (uc != nil && uc.TrustorUserID != "" && uc.TrustorUserID == c.id.UserID)
 		var err error
-		if b, err = jobs[i].AppendJSON(b, hide[i], central); err != nil {
+		if b, err = jobs[i].AppendJSON(b, hide[i], creds); err != nil {
 			return nil, err
 		}
 	}

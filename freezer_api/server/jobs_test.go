@@ -30,7 +30,7 @@ func TestJobCreateGetList(t *testing.T) {
 	}
 	r = e.expect(memberP1, "GET", "/v2/p1/jobs/"+id, nil, 200, `{"job_id":"`+id+`","project_id":"p1","user_id":"u1","client_id":"p1_h1","description":"nightly","session_id":"","session_tag":0,
 		"job_schedule":{"schedule_interval":"5 minutes","schedule_start_date":"2026-01-01T00:00:00","time_started":-1,"time_ended":-1,"status":"","event":"","result":""},
-		"job_actions":[{"project_id":"p1","user_id":"u1","max_retries":3,"max_retries_interval":6,"freezer_action":{"action":"backup","mode":"fs","storage":"swift","log_file":null}}]}`)
+		"job_actions":[{"project_id":"p1","user_id":"u1","max_retries":3,"freezer_action":{"action":"backup","mode":"fs","storage":"swift"}}]}`)
 	js := r.body.(map[string]any)["job_schedule"].(map[string]any)
 	if tc, _ := js["time_created"].(json.Number).Int64(); tc < 1700000000 {
 		t.Fatalf("time_created %v", js["time_created"])
@@ -53,6 +53,28 @@ func TestJobCreateGetList(t *testing.T) {
 	e.expect(memberP1, "GET", "/v2/p1/jobs/"+r2.str("job_id"), nil, 200, `{"project_id":"p1","job_actions":[{"action_id":"`+r.list("job_actions")[0].(map[string]any)["action_id"].(string)+`"}]}`)
 	if n := countActions(e); n != 2 {
 		t.Fatalf("clone created a new action: %d actions", n)
+	}
+}
+
+// TestJobActionsAsStored: a job's actions are answered as they were sent,
+// as upstream answers them: no max_retries/max_retries_interval/mandatory
+// defaults (a scheduler reading 5 retries ran a failing action 6 times;
+// upstream's scheduler defaults are no retry), no null option keys.
+func TestJobActionsAsStored(t *testing.T) {
+	e := withClient(t)
+	id := e.expect(memberP1, "POST", "/v2/p1/jobs", `{"client_id":"p1_h1","job_actions":[{"freezer_action":{"action":"exec","command":"exit 1"}}]}`, 201, "").str("job_id")
+	for _, path := range []string{"/v2/p1/jobs/" + id, "/v2/p1/jobs"} {
+		r := e.expect(memberP1, "GET", path, nil, 200, "")
+		doc := r.body.(map[string]any)
+		if jobs, ok := doc["jobs"].([]any); ok {
+			doc = jobs[0].(map[string]any)
+		}
+		a := doc["job_actions"].([]any)[0].(map[string]any)
+		delete(a, "action_id")
+		got, _ := json.Marshal(a)
+		if want := `{"freezer_action":{"action":"exec","command":"exit 1"},"project_id":"p1","user_id":"u1"}`; string(got) != want {
+			t.Fatalf("GET %s: action %s, want %s", path, got, want)
+		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
 
 	"freezer.dev/freezer/freezer_api/auth"
 	"freezer.dev/freezer/freezer_api/server"
@@ -47,6 +49,60 @@ func keystoneToken(t *testing.T, env *testenv.Env, who string) string {
 	return tok
 }
 
+// demoProjectUser makes sure a user of that name exists in Keystone with
+// the role on the demo project (created by the admin on first use) and
+// returns a token of it scoped to the demo project.
+func demoProjectUser(t *testing.T, env *testenv.Env, name, role string) string {
+	t.Helper()
+	ctx := context.Background()
+	pc, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
+		IdentityEndpoint: env.Get(t, "OS_AUTH_URL"), Username: env.Get(t, "ADMIN_OS_USERNAME"), Password: env.Get(t, "ADMIN_OS_PASSWORD"),
+		DomainName: "Default", Scope: &gophercloud.AuthScope{ProjectName: env.Get(t, "ADMIN_OS_PROJECT_NAME"), DomainName: "Default"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := openstack.NewIdentityV3(pc, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := users.List(id, users.ListOpts{Name: name, DomainID: "default"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, _ := users.ExtractUsers(page)
+	var userID string
+	if len(found) > 0 {
+		userID = found[0].ID
+	} else {
+		u, err := users.Create(ctx, id, users.CreateOpts{Name: name, DomainID: "default", Password: name + "_pw"}).Extract()
+		if err != nil {
+			t.Fatalf("creating user %s: %v", name, err)
+		}
+		userID = u.ID
+	}
+	rpage, err := roles.List(id, roles.ListOpts{Name: role}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := roles.ExtractRoles(rpage)
+	if len(rs) == 0 {
+		t.Fatalf("no role %s in Keystone", role)
+	}
+	if err := roles.Assign(ctx, id, rs[0].ID, roles.AssignOpts{UserID: userID, ProjectID: env.Get(t, "DEMO_OS_PROJECT_ID")}).ExtractErr(); err != nil {
+		t.Fatalf("assigning %s to %s: %v", role, name, err)
+	}
+	uc, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
+		IdentityEndpoint: env.Get(t, "OS_AUTH_URL"), Username: name, Password: name + "_pw", DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectID: env.Get(t, "DEMO_OS_PROJECT_ID")},
+	})
+	if err != nil {
+		t.Fatalf("logging in as %s: %v", name, err)
+	}
+	tok, _ := uc.GetAuthResult().ExtractTokenID()
+	return tok
+}
+
 // TestKeystoneProjectMismatch: with real Keystone tokens, the demo user
 // works in its project, gets 403 in the other project's URLs whatever
 // identity headers it adds, and no token is 401.
@@ -72,11 +128,17 @@ func TestKeystoneProjectMismatch(t *testing.T) {
 	e.expect(nobody, "GET", "/", nil, http.StatusMultipleChoices, "")
 	e.expect(nobody, "GET", "/healthcheck", nil, 200, "")
 	e.expect(nobody, "GET", "/v2", nil, 401, "")
+	// Before routing, as keystonemiddleware: no 404 for a path that does
+	// not exist.
+	r = e.expect(nobody, "GET", "/v2/jobs", nil, 401, "")
+	if got := r.header.Get("WWW-Authenticate"); got != `Keystone uri="`+authURL+`"` {
+		t.Fatalf("WWW-Authenticate %q", got)
+	}
 }
 
 // TestCentralSchedulerTrusts: a job for a central client gets a Keystone
 // trust from its owner to the freezer service user, shared by the owner's
-// jobs, visible only to admin/service callers, and deleted in Keystone
+// jobs, visible only to admin/service callers and the owner, and deleted in Keystone
 // with the last job that uses it.
 func TestCentralSchedulerTrusts(t *testing.T) {
 	env := testenv.Load(t)
@@ -113,10 +175,30 @@ func TestCentralSchedulerTrusts(t *testing.T) {
 	if uc3 := creds(j3); uc3 != nil {
 		t.Fatalf("job of a non-central client got a trust: %v", uc3)
 	}
-	if r := e.expect(nobody, "GET", "/v2/"+demo+"/jobs/"+j1, nil, 200, "", "X-Auth-Token", demoTok); strings.Contains(string(r.raw), "user_credentials") {
-		t.Fatalf("member sees the trust: %s", r.raw)
-	}
+	// The trustor sees its own trust (as on master); other members and
+	// readers of the project never see a trust id, in a get or a list.
 	trustID := uc1["trust_id"].(string)
+	for _, job := range []string{j1, j2} {
+		own := e.expect(nobody, "GET", "/v2/"+demo+"/jobs/"+job, nil, 200, "", "X-Auth-Token", demoTok)
+		if uc, _ := own.body.(map[string]any)["user_credentials"].(map[string]any); uc == nil || uc["trust_id"] != trustID {
+			t.Fatalf("trustor does not see its trust %s: %s", trustID, own.raw)
+		}
+	}
+	if r := e.expect(nobody, "GET", "/v2/"+demo+"/jobs", nil, 200, "", "X-Auth-Token", demoTok); strings.Count(string(r.raw), trustID) != 2 {
+		t.Fatalf("trustor's list does not show the trust of both jobs: %s", r.raw)
+	}
+	for _, u := range []struct{ name, role string }{{"demo_member2", "member"}, {"demo_reader", "reader"}} {
+		tok := demoProjectUser(t, env, u.name, u.role)
+		for _, path := range []string{"/v2/" + demo + "/jobs/" + j1, "/v2/" + demo + "/jobs"} {
+			r := e.expect(nobody, "GET", path, nil, 200, "", "X-Auth-Token", tok)
+			if strings.Contains(string(r.raw), "user_credentials") || strings.Contains(string(r.raw), trustID) {
+				t.Fatalf("%s (%s) sees the trust at %s: %s", u.name, u.role, path, r.raw)
+			}
+			if !strings.Contains(string(r.raw), j1) {
+				t.Fatalf("%s (%s) does not see job %s: %s", u.name, u.role, j1, r.raw)
+			}
+		}
+	}
 	trustStatus := func() int {
 		req, _ := http.NewRequest("GET", env.Get(t, "OS_AUTH_URL")+"/OS-TRUST/trusts/"+trustID, nil)
 		req.Header.Set("X-Auth-Token", demoTok)

@@ -140,7 +140,7 @@ func New(cfg Config) *Server {
 	s.addSessions(r)
 	s.addClients(r)
 	s.addBackups(r)
-	s.handler = s.outer(r)
+	s.handler = s.outer(s.authenticateFirst(r))
 	return s
 }
 
@@ -168,6 +168,32 @@ func (s *Server) addRoot(r *mux.Router) {
 	r.Methods("GET").Path("/v2").HandlerFunc(s.route("/v2", "", s.homeDoc))
 }
 
+// openPaths answer without a token: keystonemiddleware sits behind the
+// version negotiator (/) and beside the healthcheck in upstream's paste
+// pipeline, and /metrics is ours, for scrapers that hold no token.
+var openPaths = map[string]bool{"/": true, "/healthcheck": true, "/metrics": true}
+
+type identityKey struct{}
+
+// authenticateFirst authenticates every request to any other path before
+// routing, as keystonemiddleware does in front of the Python service: an
+// unauthenticated caller gets 401 and WWW-Authenticate whether or not the
+// path exists, and learns nothing about the routes.
+func (s *Server) authenticateFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if openPaths[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id, err := s.cfg.Auth.Authenticate(r.Context(), r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	})
+}
+
 // call is the context of one authenticated request.
 type call struct {
 	id    *auth.Identity
@@ -188,11 +214,12 @@ func (s *Server) route(template, rule string, h func(w http.ResponseWriter, r *h
 				Description: "This resource only supports application/json."})
 			return
 		}
-		// Identity comes from the Authenticator only; no handler reads
-		// X-User-Id/X-Roles headers (keystonemiddleware's spoofing risk).
-		id, err := s.cfg.Auth.Authenticate(r.Context(), r)
-		if err != nil {
-			s.writeError(w, r, err)
+		// Identity comes from the Authenticator only (authenticateFirst);
+		// no handler reads X-User-Id/X-Roles headers (keystonemiddleware's
+		// spoofing risk).
+		id, _ := r.Context().Value(identityKey{}).(*auth.Identity)
+		if id == nil {
+			s.writeError(w, r, auth.ErrUnauthorized)
 			return
 		}
 		vars := mux.Vars(r)

@@ -215,7 +215,7 @@ var (
 	yearPattern     = regexp.MustCompile(`^\d{4}$`)
 	maxIDLen        = 64
 	actionSchema    = newActionSchema(true)
-	actionPatchSch  = newActionSchema(false)
+	actionPatchSch  = newActionPatchSchema()
 	jobSchema       = newJobSchema(true)
 	jobPatchSchema  = newJobSchema(false)
 	sessionSchema   = newSessionSchema(true)
@@ -255,6 +255,17 @@ func newActionSchema(requireFA bool) *schema {
 	if requireFA {
 		s.required = []string{"freezer_action"}
 	}
+	return s
+}
+
+// newActionPatchSchema is the body of PATCH /actions/{id}: a partial
+// freezer_action is merged into the stored one (as upstream does), so its
+// "action" may be left out.
+func newActionPatchSchema() *schema {
+	s := newActionSchema(false)
+	fa := newFreezerActionSchema()
+	fa.required = nil
+	s.fields["freezer_action"] = field{kind: kObject, object: fa}
 	return s
 }
 

@@ -40,6 +40,30 @@ func (r actionRow) doc() (apiv2.Action, error) {
 	return a, nil
 }
 
+// jobDoc is the action as a job's job_actions answers it: the
+// freezer_action as stored, and only the options that were given
+// (mandatory only when true: the column cannot tell false from absent).
+// Upstream answers a job's actions from the job document, as stored, and
+// its scheduler has its own defaults (no retry) for absent options.
+func (r actionRow) jobDoc() (apiv2.Action, error) {
+	fa, err := apiv2.ParseStoredFreezerAction(r.FreezerAction)
+	if err != nil {
+		return apiv2.Action{}, fmt.Errorf("decoding action %s: %w", r.ID, err)
+	}
+	a := apiv2.Action{ActionID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, FreezerAction: fa}
+	a.MaxRetries, a.MaxRetriesInterval, a.Mandatory = r.jobOptions()
+	return a, nil
+}
+
+// jobOptions is options as a job's actions show them.
+func (r actionRow) jobOptions() (maxRetries, maxRetriesInterval *int, mandatory *bool) {
+	maxRetries, maxRetriesInterval, mandatory = r.options()
+	if !*mandatory {
+		mandatory = nil
+	}
+	return maxRetries, maxRetriesInterval, mandatory
+}
+
 // options returns the action's optional fields as a document has them.
 func (r actionRow) options() (maxRetries, maxRetriesInterval *int, mandatory *bool) {
 	if r.MaxRetries.Valid {
@@ -101,14 +125,9 @@ func (s *Store) insertAction(ctx context.Context, tx *sqlx.Tx, sc Scope, id stri
 	now := s.now().Unix()
 	r := actionRow{ID: id, ProjectID: sc.ProjectID, UserID: sc.UserID, Action: a.FreezerAction.Action(),
 		FreezerAction: storedFreezerAction(a.FreezerAction), Version: 1, CreatedAt: now, UpdatedAt: now}
-	r.MaxRetries = sql.NullInt64{Int64: 5, Valid: true}
-	r.MaxRetriesInterval = sql.NullInt64{Int64: 6, Valid: true}
-	if a.MaxRetries != nil {
-		r.MaxRetries.Int64 = int64(*a.MaxRetries)
-	}
-	if a.MaxRetriesInterval != nil {
-		r.MaxRetriesInterval.Int64 = int64(*a.MaxRetriesInterval)
-	}
+	// Absent options stay NULL: no defaults are stored (a scheduler has
+	// its own, no retry), so answers carry what was sent.
+	r.MaxRetries, r.MaxRetriesInterval = nullInt(a.MaxRetries), nullInt(a.MaxRetriesInterval)
 	if a.Mandatory != nil {
 		r.Mandatory = *a.Mandatory
 	}
@@ -172,7 +191,8 @@ func (s *Store) ListActions(ctx context.Context, sc Scope, f Filter, p Page) ([]
 }
 
 // PatchAction updates the fields present in the patch: freezer_action
-// replaces the stored option set; absent fields keep their value.
+// keys are merged into the stored option set; absent fields keep their
+// value.
 func (s *Store) PatchAction(ctx context.Context, sc Scope, id string, p apiv2.ActionPatch) (int, error) {
 	var version int
 	err := s.jobsTx(ctx, sc.ProjectID, func(tx *sqlx.Tx) error {
@@ -184,8 +204,20 @@ func (s *Store) PatchAction(ctx context.Context, sc Scope, id string, p apiv2.Ac
 			return fmt.Errorf("reading action: %w", err)
 		}
 		if p.FreezerAction != nil {
-			r.FreezerAction = storedFreezerAction(p.FreezerAction)
-			r.Action = p.FreezerAction.Action()
+			// Merged key by key, as upstream does: a client may send only
+			// the options it changes; a null removes one.
+			fa, err := apiv2.ParseStoredFreezerAction(r.FreezerAction)
+			if err != nil {
+				return fmt.Errorf("decoding action %s: %w", id, err)
+			}
+			for k, v := range p.FreezerAction {
+				fa[k] = v
+			}
+			if fa.Action() == "" {
+				return errf(KindInvalid, "'action' is a required property")
+			}
+			r.FreezerAction = storedFreezerAction(fa)
+			r.Action = fa.Action()
 		}
 		if p.MaxRetries != nil {
 			r.MaxRetries = sql.NullInt64{Int64: int64(*p.MaxRetries), Valid: true}
@@ -221,15 +253,8 @@ func (s *Store) ReplaceAction(ctx context.Context, sc Scope, id string, a apiv2.
 		r.UserID = sc.UserID
 		r.FreezerAction = storedFreezerAction(a.FreezerAction)
 		r.Action = a.FreezerAction.Action()
-		r.MaxRetries = sql.NullInt64{Int64: 5, Valid: true}
-		r.MaxRetriesInterval = sql.NullInt64{Int64: 6, Valid: true}
+		r.MaxRetries, r.MaxRetriesInterval = nullInt(a.MaxRetries), nullInt(a.MaxRetriesInterval)
 		r.Mandatory = false
-		if a.MaxRetries != nil {
-			r.MaxRetries.Int64 = int64(*a.MaxRetries)
-		}
-		if a.MaxRetriesInterval != nil {
-			r.MaxRetriesInterval.Int64 = int64(*a.MaxRetriesInterval)
-		}
 		if a.Mandatory != nil {
 			r.Mandatory = *a.Mandatory
 		}
@@ -316,4 +341,12 @@ func (s *Store) ImportAction(ctx context.Context, sc Scope, id string, a apiv2.A
 		return err
 	})
 	return created, err
+}
+
+// nullInt is NULL for an absent option.
+func nullInt(v *int) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: int64(*v), Valid: true}
 }

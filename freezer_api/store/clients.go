@@ -42,8 +42,11 @@ func (r clientRow) doc() (apiv2.Client, error) {
 // RegisterClient registers a scheduler, or updates the description and
 // capabilities of the project's client with the same client_id. A central
 // client_id registered by another project is a KindExists error.
+//
+// The capabilities are kept as sent: a client that sends none is answered
+// with none, as upstream does; the job checks assume every capability then
+// (fillCapabilities).
 func (s *Store) RegisterClient(ctx context.Context, sc Scope, info apiv2.ClientInfo) (string, error) {
-	fillCapabilities(&info)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := s.now().Unix()
 		var own clientRow
@@ -102,6 +105,8 @@ func (s *Store) RegisterClient(ctx context.Context, sc Scope, info apiv2.ClientI
 	return info.ClientID, err
 }
 
+// fillCapabilities gives a client that announced no capabilities the
+// ones every agent has, for checking the actions of its jobs.
 func fillCapabilities(info *apiv2.ClientInfo) {
 	if info.SupportedActions == nil {
 		info.SupportedActions = apiv2.SupportedActions()

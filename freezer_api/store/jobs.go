@@ -100,7 +100,7 @@ func (s *Store) jobActions(ctx context.Context, q sqlx.QueryerContext, seqs []in
 		return nil, fmt.Errorf("loading job actions: %w", err)
 	}
 	for _, r := range rows {
-		d, err := r.actionRow.doc()
+		d, err := r.actionRow.jobDoc()
 		if err != nil {
 			return nil, err
 		}
@@ -555,7 +555,7 @@ func (s *Store) readJobs(ctx context.Context, tail string, args []any) ([]apiv2.
 		ar := actionRow{MaxRetries: a.MaxRetries, MaxRetriesInterval: a.MaxRetriesInterval, Mandatory: a.Mandatory.Bool}
 		sa := apiv2.StoredAction{Position: a.Pos.Int64, ActionID: a.ID.String, ProjectID: a.ProjectID.String,
 			UserID: a.UserID.String, FreezerAction: a.FA.String}
-		sa.MaxRetries, sa.MaxRetriesInterval, sa.Mandatory = ar.options()
+		sa.MaxRetries, sa.MaxRetriesInterval, sa.Mandatory = ar.jobOptions()
 		sj := jobs[j.Seq]
 		sj.Actions = append(sj.Actions, sa)
 	}

@@ -304,3 +304,23 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAPIFailingActionWithoutMaxRetriesRunsOnce: on our API and scheduler,
+// an action sent without max_retries runs once, as upstream's scheduler
+// runs it (its default is no retry): the API must not store a default
+// (it stored 5, and the action ran 6 times).
+func TestAPIFailingActionWithoutMaxRetriesRunsOnce(t *testing.T) {
+	c := apiServer(t)
+	calls := filepath.Join(t.TempDir(), "calls")
+	a := apiv2.Action{FreezerAction: apiv2.FreezerAction{"action": "exec", "command": "exit 1"}}
+	id := newJob(t, c, "p1_node1", a)
+	startNode(t, c, "p1_node1", `echo run >> `+calls+`; exit 1`)
+	js := waitJob(t, c, id, 20*time.Second, completed)
+	if js.Result != apiv2.ResultFail {
+		t.Errorf("result %q", js.Result)
+	}
+	b, _ := os.ReadFile(calls)
+	if n := strings.Count(string(b), "run"); n != 1 {
+		t.Errorf("no max_retries: %d tries, want 1", n)
+	}
+}

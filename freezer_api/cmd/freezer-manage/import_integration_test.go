@@ -125,7 +125,8 @@ func TestImportUpstream(t *testing.T) {
 		t.Fatalf("soft-deleted backup imported: %v", err)
 	}
 	c, err := st.GetClient(ctx, p1, "proj1_node1")
-	if err != nil || c.Client.Description != "first node" || len(c.Client.SupportedStorages) == 0 {
+	// Capabilities are kept as upstream had them (none here), not defaulted.
+	if err != nil || c.Client.Description != "first node" || len(c.Client.SupportedStorages) != 0 {
 		t.Fatalf("client %+v %v", c, err)
 	}
 	// Search works on imported rows.
