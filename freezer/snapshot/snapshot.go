@@ -252,7 +252,8 @@ func (m *Manager) journal(rec Record) (*os.File, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("locking the snapshot journal entry: %w", err)
 	}
-	if _, err := f.Write(append(b, '\n')); err == nil {
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
