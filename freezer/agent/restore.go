@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -193,11 +194,12 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	// finishCopy stops the read-ahead after a failure and returns the
 	// storage read error that happened before, if any: errors caused by
 	// the stop itself are not the storage's fault.
+	waitCopy := sync.OnceValue(func() error { return <-copyDone })
 	finishCopy := func() error {
 		rawErr := rawRec.Err()
 		pipe.CloseRead(errors.New("restore stopped reading"))
 		rc.Close()
-		<-copyDone
+		waitCopy()
 		return rawErr
 	}
 
@@ -227,52 +229,82 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	decs = append(decs, d)
 	decoded := readerr.New(d)
 
+	// checkEnd reads the stream to its end (the authenticated format
+	// checks its last chunk there, and the hash needs every stored byte),
+	// then checks the payload's size and hash.
+	checked := false
+	checkEnd := func() error {
+		checked = true
+		if _, err := io.Copy(io.Discard, decoded); err != nil {
+			return err
+		}
+		// The decoders reached their end; trailing bytes, if any, are
+		// still part of the stored payload and of its hash.
+		if _, err := io.Copy(io.Discard, pipe); err != nil {
+			return err // rawRec holds the storage's error
+		}
+		if err := waitCopy(); err != nil {
+			return fmt.Errorf("reading the payload: %w", err)
+		}
+		n := raw.n.Load()
+		if md.DataSize > 0 && n != md.DataSize {
+			return withKind(ErrIntegrity, fmt.Errorf("payload is %d bytes, metadata says %d", n, md.DataSize))
+		}
+		if md.DataSHA256 != "" {
+			if got := hex.EncodeToString(raw.h.Sum(nil)); got != md.DataSHA256 {
+				return withKind(ErrIntegrity, fmt.Errorf("payload sha256 %s, metadata says %s", got, md.DataSHA256))
+			}
+		}
+		return nil
+	}
+
 	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
 	if prog != nil {
 		req.Progress = prog.engine
 	}
+	if !authenticated(enc) && !dryRun {
+		// Checked only after the last byte: the engine keeps every name
+		// staged until then.
+		req.Verify = checkEnd
+	}
 	stats, err := a.Engine.Restore(ctx, req, decoded)
-	if err == nil {
-		// Read to the end: the authenticated format checks its last
-		// chunk there, and the hash needs every stored byte.
-		if _, derr := io.Copy(io.Discard, decoded); derr != nil {
-			err = derr
-		}
+	if err == nil && !checked {
+		err = checkEnd()
 	}
 	if err != nil {
 		if rerr := finishCopy(); rerr != nil {
-			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", rerr)
+			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", withNotRestored(err, rerr))
 		}
 		if derr := decoded.Err(); derr != nil {
-			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", decodeHint(enc, derr)))
+			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", withNotRestored(err, decodeHint(enc, derr))))
 		}
 		if ctx.Err() != nil {
-			return stats, raw.n.Load(), fmt.Errorf("interrupted: %w", ctx.Err())
+			return stats, raw.n.Load(), fmt.Errorf("interrupted: %w", withNotRestored(err, ctx.Err()))
 		}
 		if isArchiveDamage(err) {
 			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the archive in the payload is corrupt or tampered: %w", err))
 		}
 		return stats, raw.n.Load(), err
 	}
-	// The decoders reached their end; trailing bytes, if any, are still
-	// part of the stored payload and of its hash.
-	if _, err := io.Copy(io.Discard, pipe); err != nil {
-		<-copyDone
-		return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", err)
+	return stats, raw.n.Load(), nil
+}
+
+// authenticated reports whether a level's decrypted stream releases only
+// authenticated bytes (fzae1 checks each chunk before handing it on), so
+// that a restore may write files in place as it reads.
+func authenticated(enc backup.Codec) bool {
+	return enc != nil && enc.Name() == "fzae1"
+}
+
+// withNotRestored returns cause, the error that explains a failure, with
+// the names of what the engine did not restore, which its error (err)
+// carries, if any.
+func withNotRestored(err, cause error) error {
+	var nr *backup.NotRestoredError
+	if errors.As(err, &nr) {
+		return &backup.NotRestoredError{Paths: nr.Paths, Unread: nr.Unread, Err: cause}
 	}
-	if err := <-copyDone; err != nil {
-		return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", err)
-	}
-	n := raw.n.Load()
-	if md.DataSize > 0 && n != md.DataSize {
-		return stats, n, withKind(ErrIntegrity, fmt.Errorf("payload is %d bytes, metadata says %d", n, md.DataSize))
-	}
-	if md.DataSHA256 != "" {
-		if got := hex.EncodeToString(raw.h.Sum(nil)); got != md.DataSHA256 {
-			return stats, n, withKind(ErrIntegrity, fmt.Errorf("payload sha256 %s, metadata says %s", got, md.DataSHA256))
-		}
-	}
-	return stats, n, nil
+	return cause
 }
 
 // isArchiveDamage reports whether an engine error, with the payload read and

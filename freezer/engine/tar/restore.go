@@ -55,6 +55,16 @@ type restorer struct {
 	tempSeq  int
 	stats    backup.Stats
 	progress func(backup.Stats)
+
+	// verify is RestoreRequest.Verify: when set, names are staged (see
+	// stage.go) and put in place only once it returns nil.
+	verify   func() error
+	stageTok string
+	stageSeq int
+	staged   []stagedName
+	stagedAt map[string]int // final path → index in staged
+	// partial is a file written in place, cut short and removed.
+	partial string
 }
 
 // dirAttr is applied to a directory once everything below it is written.
@@ -80,6 +90,11 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		uids:     map[string]int{},
 		gids:     map[string]int{},
 		progress: req.Progress,
+		verify:   req.Verify,
+	}
+	if r.verify != nil {
+		r.stageTok = newStageToken()
+		r.stagedAt = map[string]int{}
 	}
 	defer r.close()
 	if e.workers > 1 && fileTimesOnFD {
@@ -88,22 +103,31 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 	}
 	src := r.newMemberSource(mr)
 	defer src.stop() // before the finisher's: the read-ahead takes its buffers
+	// fail stops the workers first: a file they still write must not be
+	// named as restored, nor its temporary be left.
+	fail := func(err error, unread bool) (backup.Stats, error) {
+		src.stop()
+		if r.fin != nil {
+			r.fin.stop()
+		}
+		return r.stats, r.failure(err, unread)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return r.stats, err
+			return fail(err, true)
 		}
 		m, err := src.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return r.stats, err
+			return fail(err, true)
 		}
 		if err := r.apply(m); err != nil {
-			// The deferred stop ends the read-ahead where it waits: told
+			// The stop in fail ends the read-ahead where it waits: told
 			// the member is done, it would first read through the rest of
 			// it, however large.
-			return r.stats, err
+			return fail(err, true)
 		}
 		src.done(m)
 		if r.progress != nil {
@@ -117,6 +141,14 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 			r.stats.Warnings = addWarning(r.stats.Warnings, w)
 		}
 		if err != nil {
+			return fail(err, false)
+		}
+	}
+	if r.verify != nil {
+		if err := r.verify(); err != nil {
+			return fail(err, false)
+		}
+		if err := r.commit(); err != nil {
 			return r.stats, err
 		}
 	}
