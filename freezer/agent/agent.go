@@ -63,6 +63,7 @@ type Result struct {
 	Metadata map[string]any
 	Backups  []BackupInfo
 	Removed  []BackupInfo
+	Verified []LevelCheck
 }
 
 // Run validates o and runs its action.
@@ -79,6 +80,8 @@ func (a *Agent) Run(ctx context.Context, o Options) (*Result, error) {
 		return a.info(ctx, o)
 	case ActionAdmin:
 		return a.admin(ctx, o)
+	case ActionVerify:
+		return a.verify(ctx, o)
 	default:
 		return a.exec(ctx, o)
 	}

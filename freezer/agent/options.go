@@ -12,6 +12,7 @@ const (
 	ActionRestore = "restore"
 	ActionInfo    = "info"
 	ActionAdmin   = "admin"
+	ActionVerify  = "verify"
 	ActionExec    = "exec"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 
 	RestoreAbsPath  string
 	RestoreFromDate time.Time // zero = newest
+	// VerifyReadData makes verify read and check every stored byte; off,
+	// it only checks that every object is there.
+	VerifyReadData bool
 
 	RemoveOlderThan float64   // days; used when HaveRemoveOlder
 	HaveRemoveOlder bool      // --remove-older-than was given (0 is a valid value)
@@ -91,9 +95,9 @@ func ParseDate(s string) (time.Time, error) {
 // Validate checks what every action needs before it touches anything.
 func (o Options) Validate() error {
 	switch o.Action {
-	case ActionBackup, ActionRestore, ActionInfo, ActionAdmin, ActionExec:
+	case ActionBackup, ActionRestore, ActionInfo, ActionAdmin, ActionExec, ActionVerify:
 	default:
-		return usagef("--action %q: want one of backup, restore, info, admin, exec", o.Action)
+		return usagef("--action %q: want one of backup, restore, info, admin, exec, verify", o.Action)
 	}
 	if o.Action == ActionExec {
 		if strings.TrimSpace(o.Command) == "" {

@@ -24,62 +24,9 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, usagef("--restore-abs-path %q: %v", o.RestoreAbsPath, err)
 	}
-	engine := a.Engine.Name()
-	existing, err := a.listRefs(ctx, engine, o.HostBackupName())
+	levels, err := a.planLevels(ctx, o)
 	if err != nil {
 		return nil, err
-	}
-	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
-	if err != nil {
-		if errors.Is(err, backup.ErrNoBackup) {
-			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
-		}
-		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
-	}
-	// Read every level's metadata first: a missing passphrase or an unknown
-	// codec is found before anything is written.
-	type level struct {
-		ref  backup.Ref
-		md   backup.Metadata
-		comp backup.Codec
-		enc  backup.Codec
-	}
-	var pass []byte
-	levels := make([]level, 0, len(plan))
-	for _, r := range plan {
-		md, err := a.readMetadata(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		if md.EngineName != engine {
-			return nil, withKind(ErrIntegrity, fmt.Errorf("backup %s: metadata names engine %q, not %q", r, md.EngineName, engine))
-		}
-		l := level{ref: r, md: md}
-		name := md.Compression
-		if name == "" {
-			name = o.Compression // upstream's fallback for a missing key
-		}
-		if l.comp, err = a.Codecs.Compressor(name); err != nil {
-			return nil, fmt.Errorf("backup %s: %w", r, err)
-		}
-		if md.Encryption {
-			if o.EncryptPassFile == "" {
-				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
-			}
-			if pass == nil {
-				if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
-					return nil, err
-				}
-			}
-			format := md.EncryptionFormat
-			if format == "" {
-				format = "openssl" // what upstream writes, unnamed
-			}
-			if l.enc, err = a.Codecs.Cipher(format, pass, l.comp.Name()); err != nil {
-				return nil, fmt.Errorf("backup %s: %w", r, err)
-			}
-		}
-		levels = append(levels, l)
 	}
 
 	if !o.DryRun {
@@ -96,7 +43,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		if a.Progress {
 			prog = startProgress(ctx, a.stderr(), fmt.Sprintf("restore level %d", l.ref.Level), "", l.md.DataSize)
 		}
-		st, n, err := a.restoreLevel(ctx, l.ref, l.md, l.comp, l.enc, dir, o.DryRun, prog)
+		st, n, err := a.restoreLevel(ctx, l, dir, o.DryRun, a.stdout(), prog)
 		prog.stop()
 		if err != nil {
 			return nil, fmt.Errorf("restoring %s into %s: %w", l.ref, dir, err)
@@ -124,6 +71,73 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	}
 	a.log().WithFields(map[string]any{"levels": len(levels), "files": total.Files, "seconds": elapsed.Seconds()}).Info("restore done")
 	return &Result{}, nil
+}
+
+// chainLevel is one backup of the chain a restore at a date reads, with
+// the codecs its metadata names.
+type chainLevel struct {
+	ref  backup.Ref
+	md   backup.Metadata
+	comp backup.Codec
+	enc  backup.Codec
+}
+
+// planLevels lists the levels a restore at o.RestoreFromDate applies, in
+// order, and reads their metadata.
+func (a *Agent) planLevels(ctx context.Context, o Options) ([]chainLevel, error) {
+	engine := a.Engine.Name()
+	existing, err := a.listRefs(ctx, engine, o.HostBackupName())
+	if err != nil {
+		return nil, err
+	}
+	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
+	if err != nil {
+		if errors.Is(err, backup.ErrNoBackup) {
+			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
+		}
+		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
+	}
+	// Read every level's metadata first: a missing passphrase or an unknown
+	// codec is found before anything is written.
+	var pass []byte
+	levels := make([]chainLevel, 0, len(plan))
+	for _, r := range plan {
+		md, err := a.readMetadata(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if md.EngineName != engine {
+			return nil, withKind(ErrIntegrity, fmt.Errorf("backup %s: metadata names engine %q, not %q", r, md.EngineName, engine))
+		}
+		l := chainLevel{ref: r, md: md}
+		name := md.Compression
+		if name == "" {
+			name = o.Compression // upstream's fallback for a missing key
+		}
+		if l.comp, err = a.Codecs.Compressor(name); err != nil {
+			return nil, fmt.Errorf("backup %s: %w", r, err)
+		}
+		if md.Encryption {
+			if o.EncryptPassFile == "" {
+				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
+			}
+			if pass == nil {
+				if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
+					return nil, err
+				}
+			}
+			format := md.EncryptionFormat
+			if format == "" {
+				format = "openssl" // what upstream writes, unnamed
+			}
+			if l.enc, err = a.Codecs.Cipher(format, pass, l.comp.Name()); err != nil {
+				return nil, fmt.Errorf("backup %s: %w", r, err)
+			}
+		}
+		levels = append(levels, l)
+	}
+
+	return levels, nil
 }
 
 // prepareTarget creates the restore directory, or checks that an existing
@@ -159,7 +173,8 @@ func prepareTarget(dir string, overwrite bool) error {
 // restoreLevel streams one backup: storage.Get → (read-ahead queue) →
 // decrypt → decompress → engine. The stored bytes are hashed on the way and
 // checked against the metadata's data_sha256 once all are read.
-func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Metadata, comp, enc backup.Codec, dir string, dryRun bool, prog *progress) (backup.Stats, int64, error) {
+func (a *Agent) restoreLevel(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, prog *progress) (backup.Stats, int64, error) {
+	ref, md, comp, enc := l.ref, l.md, l.comp, l.enc
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if md.DataSHA256 != "" {
@@ -258,7 +273,7 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 		return nil
 	}
 
-	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: a.stdout()}
+	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: list}
 	if prog != nil {
 		req.Progress = prog.engine
 	}

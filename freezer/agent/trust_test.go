@@ -15,6 +15,7 @@ import (
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/codec"
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // cheapCodecs are the real codecs with a cheap fzae1 key derivation and
@@ -217,6 +218,7 @@ func TestDamagedRestoreLeavesNoDamagedFile(t *testing.T) {
 					orig := readObject(t, a, ref.DataKey())
 					for _, d := range trustDamages() {
 						put(t, a, ref.DataKey(), d.edit(orig))
+						checkVerifyFinds(t, a, ro, level, ref, d.name)
 						for _, prior := range []trustState{nil, trustState0} {
 							dst := t.TempDir()
 							if prior != nil {
@@ -249,7 +251,14 @@ func TestDamagedRestoreLeavesNoDamagedFile(t *testing.T) {
 					}
 					put(t, a, ref.DataKey(), orig)
 				}
-				// Undamaged, the same chain restores exactly.
+				// Undamaged, verify passes and the same chain restores
+				// exactly.
+				vo := ro
+				vo.Action, vo.VerifyReadData = ActionVerify, true
+				res, err := a.Run(context.Background(), vo)
+				if err != nil || len(res.Verified) != 2 || !res.Verified[0].OK || !res.Verified[1].OK {
+					t.Fatalf("verify of the undamaged chain: %v, %+v", err, res)
+				}
 				dst := t.TempDir()
 				ro.RestoreAbsPath = dst
 				if _, err := a.Run(context.Background(), ro); err != nil {
@@ -300,5 +309,81 @@ func put(t *testing.T, a *Agent, key string, b []byte) {
 	t.Helper()
 	if err := a.Storage.Put(context.Background(), key, bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkVerifyFinds runs verify on a chain whose level is damaged: an
+// integrity error, that level (and only it) reported with the payload as
+// the damaged object, and nothing written.
+func checkVerifyFinds(t *testing.T, a *Agent, ro Options, level int, ref backup.Ref, what string) {
+	t.Helper()
+	vo := ro
+	vo.Action, vo.VerifyReadData = ActionVerify, true
+	vo.RestoreAbsPath = filepath.Join(t.TempDir(), "never")
+	res, err := a.Run(context.Background(), vo)
+	if !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("verify, level %d %s: err = %v, want an integrity error", level, what, err)
+	}
+	if len(res.Verified) != 2 {
+		t.Fatalf("verify, level %d %s: %d levels reported, want 2", level, what, len(res.Verified))
+	}
+	for i, c := range res.Verified {
+		if c.OK != (i != level) {
+			t.Errorf("verify, level %d %s: level %d reported OK=%v", level, what, i, c.OK)
+		}
+		if i == level && (c.Object != ref.DataKey() || c.Offset < 0 || c.Error == "") {
+			t.Errorf("verify, level %d %s: report %+v, want the payload and an offset", level, what, c)
+		}
+	}
+	if _, err := os.Lstat(vo.RestoreAbsPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("verify wrote %s", vo.RestoreAbsPath)
+	}
+}
+
+// TestVerifyWithoutReadingData: --verify-read-data=false finds a missing
+// payload or engine state without reading a payload byte, and passes a
+// damaged but present payload (it does not read it).
+func TestVerifyWithoutReadingData(t *testing.T) {
+	a, f := newTestAgent(t)
+	src := testTree(t)
+	if _, err := a.Run(context.Background(), backupOpts(src)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run(context.Background(), backupOpts(src)); err != nil {
+		t.Fatal(err)
+	}
+	refs := committed(t, a)
+	vo := restoreOpts("")
+	vo.Action = ActionVerify
+	before := f.Calls(storage.OpGet)
+	if _, err := a.Run(context.Background(), vo); err != nil {
+		t.Fatal(err)
+	}
+	// Per level: its metadata, and two opens closed unread.
+	if n := f.Calls(storage.OpGet) - before; n != 6 {
+		t.Errorf("%d Gets, want 6", n)
+	}
+	for _, key := range []string{refs[1].EngineMetadataKey(), refs[0].DataKey()} {
+		orig := readObject(t, a, key)
+		if err := a.Storage.Delete(context.Background(), key); err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.Run(context.Background(), vo)
+		if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), key) {
+			t.Fatalf("missing %s: err = %v", key, err)
+		}
+		bad := 0
+		for _, c := range res.Verified {
+			if !c.OK {
+				bad++
+				if c.Object != key || c.Offset != -1 {
+					t.Errorf("missing %s reported as %+v", key, c)
+				}
+			}
+		}
+		if bad != 1 {
+			t.Errorf("missing %s: %d levels damaged, want 1", key, bad)
+		}
+		put(t, a, key, orig)
 	}
 }

@@ -68,7 +68,9 @@ func BackupStatuses() []string {
 
 // SupportedActions lists the values of ClientInfo.SupportedActions and the
 // default when a client registers without the list.
-func SupportedActions() []string { return []string{"backup", "restore", "info", "admin", "exec"} }
+func SupportedActions() []string {
+	return []string{"backup", "restore", "info", "admin", "exec", "verify"}
+}
 
 // SupportedModes lists the values of ClientInfo.SupportedModes.
 func SupportedModes() []string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -263,6 +264,10 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	}
 	res, err := a.Run(ctx, o)
 	if err != nil {
+		if o.Action == agent.ActionVerify && res != nil && s.str("metadata_out") == "" {
+			// The per-level report says which levels are damaged.
+			writeResult(env, "", o.Action, res)
+		}
 		return fail(env, log, quiet, err)
 	}
 	if err := writeResult(env, s.str("metadata_out"), o.Action, res); err != nil {
@@ -312,8 +317,34 @@ func writeResult(env Env, out, action string, res *agent.Result) error {
 		} else {
 			writeBackupsTable(env.Stdout, res.Removed)
 		}
+	case agent.ActionVerify:
+		writeVerifyTable(env.Stdout, res.Verified)
 	}
 	return nil
+}
+
+// writeVerifyTable prints verify's finding per level.
+func writeVerifyTable(w io.Writer, cs []agent.LevelCheck) {
+	rows := make([][]string, 0, len(cs))
+	for _, c := range cs {
+		status, where := "OK", "-"
+		if !c.OK {
+			status = "DAMAGED"
+			where = c.Object
+			if c.Offset >= 0 {
+				where += fmt.Sprintf(" at byte %d", c.Offset)
+			} else {
+				where += " missing"
+			}
+		}
+		rows = append(rows, []string{strconv.Itoa(c.Level), c.Backup, status, where})
+	}
+	table(w, []string{"Level", "Backup", "Status", "First damage"}, rows)
+	for _, c := range cs {
+		if !c.OK {
+			fmt.Fprintf(w, "level %d: %s\n", c.Level, c.Error)
+		}
+	}
 }
 
 // settings are the resolved option values: command line > --config job
@@ -428,6 +459,7 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 		DereferenceSymlink:  s.str("dereference_symlink"),
 		Overwrite:           s.bool("overwrite"),
 		DryRun:              s.bool("dry_run"),
+		VerifyReadData:      s.bool("verify_read_data"),
 		Sync:                s.bool("sync"),
 		ConsistencyCheck:    s.bool("consistency_check"),
 		ConsistencyChecksum: s.str("consistency_checksum"),
