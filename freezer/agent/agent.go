@@ -64,6 +64,7 @@ type Result struct {
 	Backups  []BackupInfo
 	Removed  []BackupInfo
 	Verified []LevelCheck
+	Contents []ContentEntry
 }
 
 // Run validates o and runs its action.
@@ -82,6 +83,8 @@ func (a *Agent) Run(ctx context.Context, o Options) (*Result, error) {
 		return a.admin(ctx, o)
 	case ActionVerify:
 		return a.verify(ctx, o)
+	case ActionList:
+		return a.list(ctx, o)
 	default:
 		return a.exec(ctx, o)
 	}

@@ -174,6 +174,11 @@ func prepareTarget(dir string, overwrite bool) error {
 // decrypt → decompress → engine. The stored bytes are hashed on the way and
 // checked against the metadata's data_sha256 once all are read.
 func (a *Agent) restoreLevel(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, prog *progress) (backup.Stats, int64, error) {
+	return a.restoreLevelReq(ctx, l, dir, dryRun, list, nil, prog)
+}
+
+// restoreLevelReq is restoreLevel with a dry run's member visitor.
+func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, visit func(backup.Entry) error, prog *progress) (backup.Stats, int64, error) {
 	ref, md, comp, enc := l.ref, l.md, l.comp, l.enc
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -273,7 +278,7 @@ func (a *Agent) restoreLevel(ctx context.Context, l chainLevel, dir string, dryR
 		return nil
 	}
 
-	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: list}
+	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: list, Visit: visit}
 	if prog != nil {
 		req.Progress = prog.engine
 	}

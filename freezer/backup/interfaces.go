@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is returned (wrapped) by Storage.Get when a key does not exist.
@@ -106,6 +107,9 @@ type RestoreRequest struct {
 	List   io.Writer
 	// Progress as in BackupRequest.
 	Progress func(Stats)
+	// Visit, when not nil with DryRun, is called for each member in
+	// archive order instead of writing to List; an error stops Restore.
+	Visit func(Entry) error
 	// Verify, when not nil, says that in is checked only as a whole, after
 	// its last byte (a checksum of the stored stream): Restore then puts
 	// no name in place while it reads. Every file, link and symbolic link
@@ -121,6 +125,24 @@ type RestoreRequest struct {
 	// authenticated format): files are written in place, and a file cut
 	// short by a failure is removed.
 	Verify func() error
+}
+
+// Entry is an archive member as a dry-run Restore sees it.
+type Entry struct {
+	Path     string // relative to the target, "" for the target itself
+	Type     byte   // '-' file, 'd' directory, 'l' symbolic link, 'h' hard link, 'c', 'b', 'p'
+	Size     int64
+	Mode     int64 // permission and special bits
+	Uid, Gid int
+	Uname    string
+	Gname    string
+	ModTime  time.Time
+	Linkname string
+	// Listing, for a directory of an incremental level, holds the names
+	// the directory has at this level (in this archive or unchanged
+	// since the level before); what the target holds beyond them is
+	// deleted by a restore. Nil when the archive does not say.
+	Listing []string
 }
 
 // NotRestoredError is returned by Engine.Restore when it fails after

@@ -270,7 +270,11 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		}
 		return fail(env, log, quiet, err)
 	}
-	if err := writeResult(env, s.str("metadata_out"), o.Action, res); err != nil {
+	out := s.str("metadata_out")
+	if o.Action == agent.ActionList && out == "" && s.str("list_format") == "json" {
+		out = "-"
+	}
+	if err := writeResult(env, out, o.Action, res); err != nil {
 		return fail(env, log, quiet, err)
 	}
 	return ExitOK
@@ -288,6 +292,8 @@ func writeResult(env Env, out, action string, res *agent.Result) error {
 		v = res.Metadata
 	case agent.ActionInfo:
 		v = res.Backups
+	case agent.ActionList:
+		v = res.Contents
 	}
 	if out != "" {
 		if v == nil {
@@ -319,6 +325,8 @@ func writeResult(env Env, out, action string, res *agent.Result) error {
 		}
 	case agent.ActionVerify:
 		writeVerifyTable(env.Stdout, res.Verified)
+	case agent.ActionList:
+		writeContentsTable(env.Stdout, res.Contents)
 	}
 	return nil
 }
@@ -460,6 +468,7 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 		Overwrite:           s.bool("overwrite"),
 		DryRun:              s.bool("dry_run"),
 		VerifyReadData:      s.bool("verify_read_data"),
+		ListGlob:            s.str("list_glob"),
 		Sync:                s.bool("sync"),
 		ConsistencyCheck:    s.bool("consistency_check"),
 		ConsistencyChecksum: s.str("consistency_checksum"),
@@ -607,4 +616,18 @@ func warnNoEffect(s *settings, env Env, log *logrus.Entry) {
 			}
 		}
 	}
+}
+
+// writeContentsTable prints list's merged contents.
+func writeContentsTable(w io.Writer, cs []agent.ContentEntry) {
+	rows := make([][]string, 0, len(cs))
+	for _, c := range cs {
+		name := c.Path
+		if c.Linkname != "" {
+			name += " -> " + c.Linkname
+		}
+		rows = append(rows, []string{name, c.Type, strconv.FormatInt(c.Size, 10), c.Mode, c.Owner + "/" + c.Group,
+			c.MTime.Format("2006-01-02 15:04:05"), strconv.Itoa(c.Level)})
+	}
+	table(w, []string{"Path", "Type", "Size", "Mode", "Owner", "Mtime (UTC)", "Level"}, rows)
 }
