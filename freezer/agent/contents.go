@@ -135,5 +135,5 @@ func (a *Agent) list(ctx context.Context, o Options) (*Result, error) {
 // restoreLevelVisit reads one level in dry-run mode, handing its members
 // to visit.
 func (a *Agent) restoreLevelVisit(ctx context.Context, l chainLevel, visit func(backup.Entry) error) (backup.Stats, int64, error) {
-	return a.restoreLevelReq(ctx, l, "", true, io.Discard, visit, nil)
+	return a.restoreLevelReq(ctx, l, "", true, io.Discard, visit, nil, nil)
 }

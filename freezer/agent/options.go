@@ -47,6 +47,9 @@ type Options struct {
 	// ListGlob filters list's paths (path.Match on the relative path);
 	// "" lists everything.
 	ListGlob string
+	// RestorePaths restricts a restore to matching paths (globs) and the
+	// directories above them.
+	RestorePaths []string
 
 	RemoveOlderThan float64   // days; used when HaveRemoveOlder
 	HaveRemoveOlder bool      // --remove-older-than was given (0 is a valid value)

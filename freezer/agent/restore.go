@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -23,6 +24,11 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	dir, err := filepath.Abs(o.RestoreAbsPath)
 	if err != nil {
 		return nil, usagef("--restore-abs-path %q: %v", o.RestoreAbsPath, err)
+	}
+	for _, g := range o.RestorePaths {
+		if _, err := path.Match(g, ""); err != nil || g == "" {
+			return nil, usagef("--restore-path %q: not a shell glob of a relative path", g)
+		}
 	}
 	levels, err := a.planLevels(ctx, o)
 	if err != nil {
@@ -43,7 +49,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		if a.Progress {
 			prog = startProgress(ctx, a.stderr(), fmt.Sprintf("restore level %d", l.ref.Level), "", l.md.DataSize)
 		}
-		st, n, err := a.restoreLevel(ctx, l, dir, o.DryRun, a.stdout(), prog)
+		st, n, err := a.restoreLevelReq(ctx, l, dir, o.DryRun, a.stdout(), nil, o.RestorePaths, prog)
 		prog.stop()
 		if err != nil {
 			return nil, fmt.Errorf("restoring %s into %s: %w", l.ref, dir, err)
@@ -174,11 +180,11 @@ func prepareTarget(dir string, overwrite bool) error {
 // decrypt → decompress → engine. The stored bytes are hashed on the way and
 // checked against the metadata's data_sha256 once all are read.
 func (a *Agent) restoreLevel(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, prog *progress) (backup.Stats, int64, error) {
-	return a.restoreLevelReq(ctx, l, dir, dryRun, list, nil, prog)
+	return a.restoreLevelReq(ctx, l, dir, dryRun, list, nil, nil, prog)
 }
 
 // restoreLevelReq is restoreLevel with a dry run's member visitor.
-func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, visit func(backup.Entry) error, prog *progress) (backup.Stats, int64, error) {
+func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, visit func(backup.Entry) error, paths []string, prog *progress) (backup.Stats, int64, error) {
 	ref, md, comp, enc := l.ref, l.md, l.comp, l.enc
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -278,7 +284,7 @@ func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, d
 		return nil
 	}
 
-	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: list, Visit: visit}
+	req := backup.RestoreRequest{Dir: dir, DryRun: dryRun, List: list, Visit: visit, Paths: paths}
 	if prog != nil {
 		req.Progress = prog.engine
 	}

@@ -107,6 +107,13 @@ type RestoreRequest struct {
 	List   io.Writer
 	// Progress as in BackupRequest.
 	Progress func(Stats)
+	// Paths, when not empty, restores only the members whose path
+	// (relative, as cleaned: "etc/hosts") matches one of these shell
+	// globs (path.Match), or lies below a directory that does, and the
+	// directories above them. Deletions a level's listings order apply
+	// to matching paths only. The whole stream is still read: its checks
+	// need every byte.
+	Paths []string
 	// Visit, when not nil with DryRun, is called for each member in
 	// archive order instead of writing to List; an error stops Restore.
 	Visit func(Entry) error

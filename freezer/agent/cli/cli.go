@@ -469,6 +469,7 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 		DryRun:              s.bool("dry_run"),
 		VerifyReadData:      s.bool("verify_read_data"),
 		ListGlob:            s.str("list_glob"),
+		RestorePaths:        s.v.List("", "restore_path"),
 		Sync:                s.bool("sync"),
 		ConsistencyCheck:    s.bool("consistency_check"),
 		ConsistencyChecksum: s.str("consistency_checksum"),

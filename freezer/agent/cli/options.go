@@ -67,6 +67,8 @@ func schema() config.Schema {
 
 		{Name: "verify_read_data", Type: config.Bool, Default: "True", Section: gRestore,
 			Help: "--action verify: read and check every stored byte. False only checks that each level's payload and engine state exist (fast; their sizes and contents are not checked)."},
+		{Name: "restore_path", Type: config.MultiString, Section: gRestore,
+			Help: "Restore only the paths matching this shell glob (relative to the backup's root, as --action list shows them; a matching directory brings everything below it) and the directories above them; repeatable. Every level is still read whole: its checks need every byte."},
 		{Name: "list_format", Default: "table", Section: gRestore, Choices: []string{"table", "json"},
 			Help: "--action list: a table, or a JSON array."},
 		{Name: "list_glob", Section: gRestore,

@@ -65,6 +65,11 @@ type restorer struct {
 	stagedAt map[string]int // final path → index in staged
 	// partial is a file written in place, cut short and removed.
 	partial string
+
+	// paths is RestoreRequest.Paths; skippedDirs the directories not
+	// selected by it, made only when a member below them is.
+	paths       []string
+	skippedDirs map[string]*tar.Header
 }
 
 // dirAttr is applied to a directory once everything below it is written.
@@ -91,6 +96,7 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		gids:     map[string]int{},
 		progress: req.Progress,
 		verify:   req.Verify,
+		paths:    req.Paths,
 	}
 	if r.verify != nil {
 		r.stageTok = newStageToken()
@@ -174,6 +180,21 @@ func (r *restorer) apply(m entry) error {
 	rel, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
+	}
+	if len(r.paths) > 0 {
+		isDir := hdr.Typeflag == typeDumpDir || hdr.Typeflag == tar.TypeDir
+		if !r.selected(rel) {
+			if isDir {
+				r.skipDir(rel, hdr)
+			}
+			if m.body != nil && r.fin != nil && finishable(hdr) {
+				r.fin.giveBack(m.body) // read ahead for nothing
+			}
+			return nil // archive/tar skips its data
+		}
+		if err := r.makeParents(rel); err != nil {
+			return err
+		}
 	}
 	switch hdr.Typeflag {
 	case typeDumpDir:

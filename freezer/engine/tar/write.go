@@ -200,10 +200,14 @@ func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
 	}
 	tp, tbase := splitRel(at)
 	th, err := r.dirHandle(tp, false)
-	if err != nil {
-		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
+	var tfi fs.FileInfo
+	if err == nil {
+		tfi, err = th.Lstat(tbase)
 	}
-	tfi, err := th.Lstat(tbase)
+	if err != nil && len(r.paths) > 0 && !r.selected(target) {
+		r.warn("%s: not restored: it is a hard link to %s, which --restore-path does not select", rel, target)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
 	}
