@@ -66,6 +66,8 @@ type Result struct {
 	Metadata map[string]any
 	Backups  []BackupInfo
 	Removed  []BackupInfo
+	Verified []LevelCheck
+	Contents []ContentEntry
 }
 
 // Run validates o and runs its action.
@@ -82,6 +84,10 @@ func (a *Agent) Run(ctx context.Context, o Options) (*Result, error) {
 		return a.info(ctx, o)
 	case ActionAdmin:
 		return a.admin(ctx, o)
+	case ActionVerify:
+		return a.verify(ctx, o)
+	case ActionList:
+		return a.list(ctx, o)
 	default:
 		return a.exec(ctx, o)
 	}

@@ -4,6 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"path/filepath"
@@ -29,6 +32,28 @@ func replacePayload(t *testing.T, a *Agent, src string, edit func([]byte) []byte
 		t.Fatal(err)
 	}
 	if err := a.Storage.Put(context.Background(), key, bytes.NewReader(edit(b))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resealPayload is replacePayload with the metadata's size and hash made
+// to match the new payload, as a backup that wrote it would have: the
+// payload then passes the integrity checks.
+func resealPayload(t *testing.T, a *Agent, src string, payload []byte) {
+	t.Helper()
+	replacePayload(t, a, src, func([]byte) []byte { return payload })
+	ref := committed(t, a)[0]
+	md, err := a.readMetadata(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(payload)
+	md.DataSize, md.DataSHA256 = int64(len(payload)), hex.EncodeToString(sum[:])
+	line, err := json.Marshal(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Storage.Put(context.Background(), ref.MetadataKey(), bytes.NewReader(append(line, '\n'))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -97,7 +122,7 @@ func TestTargetFailureIsNotAnIntegrityError(t *testing.T) {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	replacePayload(t, a, src, func([]byte) []byte { return buf.Bytes() })
+	resealPayload(t, a, src, buf.Bytes())
 	_, err := a.Run(context.Background(), restoreOpts(filepath.Join(t.TempDir(), "dst")))
 	if err == nil || errors.Is(err, ErrIntegrity) {
 		t.Fatalf("err = %v; want a failure that is not an integrity error", err)

@@ -12,6 +12,8 @@ const (
 	ActionRestore = "restore"
 	ActionInfo    = "info"
 	ActionAdmin   = "admin"
+	ActionVerify  = "verify"
+	ActionList    = "list"
 	ActionExec    = "exec"
 )
 
@@ -39,6 +41,15 @@ type Options struct {
 
 	RestoreAbsPath  string
 	RestoreFromDate time.Time // zero = newest
+	// VerifyReadData makes verify read and check every stored byte; off,
+	// it only checks that every object is there.
+	VerifyReadData bool
+	// ListGlob filters list's paths (path.Match on the relative path);
+	// "" lists everything.
+	ListGlob string
+	// RestorePaths restricts a restore to matching paths (globs) and the
+	// directories above them.
+	RestorePaths []string
 
 	RemoveOlderThan float64   // days; used when HaveRemoveOlder
 	HaveRemoveOlder bool      // --remove-older-than was given (0 is a valid value)
@@ -92,9 +103,9 @@ func ParseDate(s string) (time.Time, error) {
 // Validate checks what every action needs before it touches anything.
 func (o Options) Validate() error {
 	switch o.Action {
-	case ActionBackup, ActionRestore, ActionInfo, ActionAdmin, ActionExec:
+	case ActionBackup, ActionRestore, ActionInfo, ActionAdmin, ActionExec, ActionVerify, ActionList:
 	default:
-		return usagef("--action %q: want one of backup, restore, info, admin, exec", o.Action)
+		return usagef("--action %q: want one of backup, restore, info, admin, exec, verify, list", o.Action)
 	}
 	if o.Action == ActionExec {
 		if strings.TrimSpace(o.Command) == "" {

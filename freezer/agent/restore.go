@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -23,62 +25,14 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, usagef("--restore-abs-path %q: %v", o.RestoreAbsPath, err)
 	}
-	engine := a.Engine.Name()
-	existing, err := a.listRefs(ctx, engine, o.HostBackupName())
+	for _, g := range o.RestorePaths {
+		if _, err := path.Match(g, ""); err != nil || g == "" {
+			return nil, usagef("--restore-path %q: not a shell glob of a relative path", g)
+		}
+	}
+	levels, err := a.planLevels(ctx, o)
 	if err != nil {
 		return nil, err
-	}
-	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
-	if err != nil {
-		if errors.Is(err, backup.ErrNoBackup) {
-			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
-		}
-		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
-	}
-	// Read every level's metadata first: a missing passphrase or an unknown
-	// codec is found before anything is written.
-	type level struct {
-		ref  backup.Ref
-		md   backup.Metadata
-		comp backup.Codec
-		enc  backup.Codec
-	}
-	var pass []byte
-	levels := make([]level, 0, len(plan))
-	for _, r := range plan {
-		md, err := a.readMetadata(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		if md.EngineName != engine {
-			return nil, withKind(ErrIntegrity, fmt.Errorf("backup %s: metadata names engine %q, not %q", r, md.EngineName, engine))
-		}
-		l := level{ref: r, md: md}
-		name := md.Compression
-		if name == "" {
-			name = o.Compression // upstream's fallback for a missing key
-		}
-		if l.comp, err = a.compressor(name); err != nil {
-			return nil, fmt.Errorf("backup %s: %w", r, err)
-		}
-		if md.Encryption {
-			if o.EncryptPassFile == "" {
-				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
-			}
-			if pass == nil {
-				if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
-					return nil, err
-				}
-			}
-			format := md.EncryptionFormat
-			if format == "" {
-				format = "openssl" // what upstream writes, unnamed
-			}
-			if l.enc, err = a.Codecs.Cipher(format, pass, streamName(l.comp)); err != nil {
-				return nil, fmt.Errorf("backup %s: %w", r, err)
-			}
-		}
-		levels = append(levels, l)
 	}
 
 	if !o.DryRun {
@@ -95,7 +49,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		if a.Progress {
 			prog = startProgress(ctx, a.stderr(), fmt.Sprintf("restore level %d", l.ref.Level), "", l.md.DataSize)
 		}
-		st, n, err := a.restoreLevel(ctx, l.ref, l.md, l.comp, l.enc, dir, o.DryRun, prog)
+		st, n, err := a.restoreLevelReq(ctx, l, dir, o.DryRun, a.stdout(), nil, o.RestorePaths, prog)
 		prog.stop()
 		if err != nil {
 			return nil, fmt.Errorf("restoring %s into %s: %w", l.ref, dir, err)
@@ -123,6 +77,73 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	}
 	a.log().WithFields(map[string]any{"levels": len(levels), "files": total.Files, "seconds": elapsed.Seconds()}).Info("restore done")
 	return &Result{}, nil
+}
+
+// chainLevel is one backup of the chain a restore at a date reads, with
+// the codecs its metadata names.
+type chainLevel struct {
+	ref  backup.Ref
+	md   backup.Metadata
+	comp backup.Codec
+	enc  backup.Codec
+}
+
+// planLevels lists the levels a restore at o.RestoreFromDate applies, in
+// order, and reads their metadata.
+func (a *Agent) planLevels(ctx context.Context, o Options) ([]chainLevel, error) {
+	engine := a.Engine.Name()
+	existing, err := a.listRefs(ctx, engine, o.HostBackupName())
+	if err != nil {
+		return nil, err
+	}
+	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
+	if err != nil {
+		if errors.Is(err, backup.ErrNoBackup) {
+			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
+		}
+		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
+	}
+	// Read every level's metadata first: a missing passphrase or an unknown
+	// codec is found before anything is written.
+	var pass []byte
+	levels := make([]chainLevel, 0, len(plan))
+	for _, r := range plan {
+		md, err := a.readMetadata(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if md.EngineName != engine {
+			return nil, withKind(ErrIntegrity, fmt.Errorf("backup %s: metadata names engine %q, not %q", r, md.EngineName, engine))
+		}
+		l := chainLevel{ref: r, md: md}
+		name := md.Compression
+		if name == "" {
+			name = o.Compression // upstream's fallback for a missing key
+		}
+		if l.comp, err = a.compressor(name); err != nil {
+			return nil, fmt.Errorf("backup %s: %w", r, err)
+		}
+		if md.Encryption {
+			if o.EncryptPassFile == "" {
+				return nil, usagef("backup %s is encrypted: give --encrypt-pass-file", r)
+			}
+			if pass == nil {
+				if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
+					return nil, err
+				}
+			}
+			format := md.EncryptionFormat
+			if format == "" {
+				format = "openssl" // what upstream writes, unnamed
+			}
+			if l.enc, err = a.Codecs.Cipher(format, pass, streamName(l.comp)); err != nil {
+				return nil, fmt.Errorf("backup %s: %w", r, err)
+			}
+		}
+		levels = append(levels, l)
+	}
+
+	return levels, nil
 }
 
 // prepareTarget creates the restore directory, or checks that an existing
@@ -158,7 +179,13 @@ func prepareTarget(dir string, overwrite bool) error {
 // restoreLevel streams one backup: storage.Get → (read-ahead queue) →
 // decrypt → decompress → engine. The stored bytes are hashed on the way and
 // checked against the metadata's data_sha256 once all are read.
-func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Metadata, comp, enc backup.Codec, dir string, dryRun bool, prog *progress) (backup.Stats, int64, error) {
+func (a *Agent) restoreLevel(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, prog *progress) (backup.Stats, int64, error) {
+	return a.restoreLevelReq(ctx, l, dir, dryRun, list, nil, nil, prog)
+}
+
+// restoreLevelReq is restoreLevel with a dry run's member visitor.
+func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, dryRun bool, list io.Writer, visit func(backup.Entry) error, paths []string, prog *progress) (backup.Stats, int64, error) {
+	ref, md, comp, enc := l.ref, l.md, l.comp, l.enc
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if md.DataSHA256 != "" {
@@ -193,11 +220,12 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	// finishCopy stops the read-ahead after a failure and returns the
 	// storage read error that happened before, if any: errors caused by
 	// the stop itself are not the storage's fault.
+	waitCopy := sync.OnceValue(func() error { return <-copyDone })
 	finishCopy := func() error {
 		rawErr := rawRec.Err()
 		pipe.CloseRead(errors.New("restore stopped reading"))
 		rc.Close()
-		<-copyDone
+		waitCopy()
 		return rawErr
 	}
 
@@ -227,52 +255,82 @@ func (a *Agent) restoreLevel(ctx context.Context, ref backup.Ref, md backup.Meta
 	decs = append(decs, d)
 	decoded := readerr.New(d)
 
-	req := backup.RestoreRequest{Dir: dir, Metadata: md, DryRun: dryRun, List: a.stdout()}
+	// checkEnd reads the stream to its end (the authenticated format
+	// checks its last chunk there, and the hash needs every stored byte),
+	// then checks the payload's size and hash.
+	checked := false
+	checkEnd := func() error {
+		checked = true
+		if _, err := io.Copy(io.Discard, decoded); err != nil {
+			return err
+		}
+		// The decoders reached their end; trailing bytes, if any, are
+		// still part of the stored payload and of its hash.
+		if _, err := io.Copy(io.Discard, pipe); err != nil {
+			return err // rawRec holds the storage's error
+		}
+		if err := waitCopy(); err != nil {
+			return fmt.Errorf("reading the payload: %w", err)
+		}
+		n := raw.n.Load()
+		if md.DataSize > 0 && n != md.DataSize {
+			return withKind(ErrIntegrity, fmt.Errorf("payload is %d bytes, metadata says %d", n, md.DataSize))
+		}
+		if md.DataSHA256 != "" {
+			if got := hex.EncodeToString(raw.h.Sum(nil)); got != md.DataSHA256 {
+				return withKind(ErrIntegrity, fmt.Errorf("payload sha256 %s, metadata says %s", got, md.DataSHA256))
+			}
+		}
+		return nil
+	}
+
+	req := backup.RestoreRequest{Dir: dir, Metadata: md, DryRun: dryRun, List: list, Visit: visit, Paths: paths}
 	if prog != nil {
 		req.Progress = prog.engine
 	}
+	if !authenticated(enc) && !dryRun {
+		// Checked only after the last byte: the engine keeps every name
+		// staged until then.
+		req.Verify = checkEnd
+	}
 	stats, err := a.Engine.Restore(ctx, req, decoded)
-	if err == nil {
-		// Read to the end: the authenticated format checks its last
-		// chunk there, and the hash needs every stored byte.
-		if _, derr := io.Copy(io.Discard, decoded); derr != nil {
-			err = derr
-		}
+	if err == nil && !checked {
+		err = checkEnd()
 	}
 	if err != nil {
 		if rerr := finishCopy(); rerr != nil {
-			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", rerr)
+			return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", withNotRestored(err, rerr))
 		}
 		if derr := decoded.Err(); derr != nil {
-			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", decodeHint(enc, derr)))
+			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the payload is corrupt, truncated or not decryptable with this passphrase: %w", withNotRestored(err, decodeHint(enc, derr))))
 		}
 		if ctx.Err() != nil {
-			return stats, raw.n.Load(), fmt.Errorf("interrupted: %w", ctx.Err())
+			return stats, raw.n.Load(), fmt.Errorf("interrupted: %w", withNotRestored(err, ctx.Err()))
 		}
 		if isArchiveDamage(err) {
 			return stats, raw.n.Load(), withKind(ErrIntegrity, fmt.Errorf("the archive in the payload is corrupt or tampered: %w", err))
 		}
 		return stats, raw.n.Load(), err
 	}
-	// The decoders reached their end; trailing bytes, if any, are still
-	// part of the stored payload and of its hash.
-	if _, err := io.Copy(io.Discard, pipe); err != nil {
-		<-copyDone
-		return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", err)
+	return stats, raw.n.Load(), nil
+}
+
+// authenticated reports whether a level's decrypted stream releases only
+// authenticated bytes (fzae1 checks each chunk before handing it on), so
+// that a restore may write files in place as it reads.
+func authenticated(enc backup.Codec) bool {
+	return enc != nil && enc.Name() == "fzae1"
+}
+
+// withNotRestored returns cause, the error that explains a failure, with
+// the names of what the engine did not restore, which its error (err)
+// carries, if any.
+func withNotRestored(err, cause error) error {
+	var nr *backup.NotRestoredError
+	if errors.As(err, &nr) {
+		return &backup.NotRestoredError{Paths: nr.Paths, Unread: nr.Unread, Err: cause}
 	}
-	if err := <-copyDone; err != nil {
-		return stats, raw.n.Load(), fmt.Errorf("reading the payload: %w", err)
-	}
-	n := raw.n.Load()
-	if md.DataSize > 0 && n != md.DataSize {
-		return stats, n, withKind(ErrIntegrity, fmt.Errorf("payload is %d bytes, metadata says %d", n, md.DataSize))
-	}
-	if md.DataSHA256 != "" {
-		if got := hex.EncodeToString(raw.h.Sum(nil)); got != md.DataSHA256 {
-			return stats, n, withKind(ErrIntegrity, fmt.Errorf("payload sha256 %s, metadata says %s", got, md.DataSHA256))
-		}
-	}
-	return stats, n, nil
+	return cause
 }
 
 // isArchiveDamage reports whether an engine error, with the payload read and

@@ -3,7 +3,11 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // ErrNotFound is returned (wrapped) by Storage.Get when a key does not exist.
@@ -117,7 +121,92 @@ type RestoreRequest struct {
 	List   io.Writer
 	// Progress as in BackupRequest.
 	Progress func(Stats)
+	// Paths, when not empty, restores only the members whose path
+	// (relative, as cleaned: "etc/hosts") matches one of these shell
+	// globs (path.Match), or lies below a directory that does, and the
+	// directories above them. Deletions a level's listings order apply
+	// to matching paths only. The whole stream is still read: its checks
+	// need every byte.
+	Paths []string
+	// Visit, when not nil with DryRun, is called for each member in
+	// archive order instead of writing to List; an error stops Restore.
+	Visit func(Entry) error
+	// Verify, when not nil, says that in is checked only as a whole, after
+	// its last byte (a checksum of the stored stream): Restore then puts
+	// no name in place while it reads. Every file, link and symbolic link
+	// is made under a temporary name beside its own, and once the archive
+	// has been read to its end Restore calls Verify; only if Verify
+	// returns nil are the temporary names renamed into place. Otherwise,
+	// and on any other failure, they are removed, so the target keeps
+	// what it held before or nothing, never content from unverified
+	// bytes. Directories and deletions a level's listings order are
+	// applied as they are read.
+	//
+	// When nil, in is taken to release only verified bytes (an
+	// authenticated format): files are written in place, and a file cut
+	// short by a failure is removed.
+	Verify func() error
 }
+
+// Entry is an archive member as a dry-run Restore sees it.
+type Entry struct {
+	Path     string // relative to the target, "" for the target itself
+	Type     byte   // '-' file, 'd' directory, 'l' symbolic link, 'h' hard link, 'c', 'b', 'p'
+	Size     int64
+	Mode     int64 // permission and special bits
+	Uid, Gid int
+	Uname    string
+	Gname    string
+	ModTime  time.Time
+	Linkname string
+	// Listing, for a directory of an incremental level, holds the names
+	// the directory has at this level (in this archive or unchanged
+	// since the level before); what the target holds beyond them is
+	// deleted by a restore. Nil when the archive does not say.
+	Listing []string
+}
+
+// NotRestoredError is returned by Engine.Restore when it fails after
+// having started to apply an archive: it names the members whose content
+// was not put in place. Err is the failure; Unwrap returns it, so its
+// kinds (ErrCorrupt, a caller's own) still match.
+type NotRestoredError struct {
+	// Paths are members (relative to the target) that were read, in
+	// whole or in part, and not put in place, in archive order.
+	Paths []string
+	// Unread reports that the members after the failure were not read
+	// either, and so not restored.
+	Unread bool
+	Err    error
+}
+
+// maxNamed bounds the paths an error message lists.
+const maxNamed = 10
+
+func (e *NotRestoredError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	if len(e.Paths) > 0 {
+		b.WriteString("; not restored: ")
+		for i, p := range e.Paths[:min(len(e.Paths), maxNamed)] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.Quote(p))
+		}
+		if n := len(e.Paths) - maxNamed; n > 0 {
+			fmt.Fprintf(&b, " and %d more", n)
+		}
+		if e.Unread {
+			b.WriteString(", nor any member after them")
+		}
+	} else if e.Unread {
+		b.WriteString("; no member after this point was restored")
+	}
+	return b.String()
+}
+
+func (e *NotRestoredError) Unwrap() error { return e.Err }
 
 // Stats counts what an engine did.
 type Stats struct {

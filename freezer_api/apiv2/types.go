@@ -66,9 +66,14 @@ func BackupStatuses() []string {
 	return []string{BackupCreating, BackupAvailable, BackupError, BackupDeleting, BackupDeleted}
 }
 
-// SupportedActions lists the values of ClientInfo.SupportedActions and the
-// default when a client registers without the list.
+// SupportedActions is the default of ClientInfo.SupportedActions when a
+// client registers without the list: upstream's actions, which every
+// agent runs.
 func SupportedActions() []string { return []string{"backup", "restore", "info", "admin", "exec"} }
+
+// KnownActions lists the values ClientInfo.SupportedActions may hold:
+// upstream's and verify, which only our agent runs.
+func KnownActions() []string { return append(SupportedActions(), "verify") }
 
 // SupportedModes lists the values of ClientInfo.SupportedModes.
 func SupportedModes() []string {

@@ -336,7 +336,7 @@ func newClientSchema() *schema {
 		"description":        {kind: kStringOrNull},
 		"uuid":               {kind: kString, pattern: idPattern, maxLen: maxIDLen},
 		"is_central":         {kind: kBoolean},
-		"supported_actions":  list(apiv2.SupportedActions()),
+		"supported_actions":  list(apiv2.KnownActions()),
 		"supported_modes":    list(apiv2.SupportedModes()),
 		"supported_storages": list(apiv2.SupportedStorages()),
 		"supported_engines":  list(apiv2.SupportedEngines()),

@@ -79,7 +79,7 @@ func Schema() config.Schema {
 			Help: "Seconds one agent run (one action of a job) may take; then it is stopped (SIGTERM, then SIGKILL) and the action fails, and is retried if the job says so. 0: no bound (upstream's scheduler has none)."},
 		{Group: GroupScheduler, Name: "session_wait", Type: config.Int, Default: "300", Help: "Seconds a session job waits for the session's hold-off to clear."},
 
-		{Group: GroupCapabilities, Name: "supported_actions", Type: config.List, Default: "backup,restore,info,admin,exec", Help: "Actions this node runs; other jobs are ignored."},
+		{Group: GroupCapabilities, Name: "supported_actions", Type: config.List, Default: "backup,restore,info,admin,exec,verify", Help: "Actions this node runs; other jobs are ignored."},
 		{Group: GroupCapabilities, Name: "supported_modes", Type: config.List, Default: "fs,mongo,mysql,sqlserver,cinder,glance,cindernative,nova", Help: "Modes this node runs."},
 		{Group: GroupCapabilities, Name: "supported_storages", Type: config.List, Default: "local,swift,ssh,s3,ftp,ftps", Help: "Storages this node uses."},
 		{Group: GroupCapabilities, Name: "supported_engines", Type: config.List, Default: "tar,rsync,rsyncv2,nova,osbrick,glance", Help: "Engines this node uses."},

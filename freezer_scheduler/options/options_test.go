@@ -38,7 +38,7 @@ func TestLoads130FlatSpelling(t *testing.T) {
 	if !p.Values.Bool("", "debug") || p.Values.String("", "log_file") != "/var/log/freezer/scheduler.log" {
 		t.Error("logging options not read")
 	}
-	if !slices.Equal(c.Capabilities.Actions, []string{"backup", "restore", "info", "admin", "exec"}) {
+	if !slices.Equal(c.Capabilities.Actions, []string{"backup", "restore", "info", "admin", "exec", "verify"}) {
 		t.Errorf("default capabilities: %v", c.Capabilities.Actions)
 	}
 	env := p.AgentEnv([]string{"PATH=/bin", "OS_USERNAME=shadowed"})

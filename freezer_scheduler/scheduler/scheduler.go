@@ -39,9 +39,9 @@ type Capabilities struct {
 	Actions, Modes, Storages, Engines []string
 }
 
-// DefaultCapabilities are upstream's defaults: everything.
+// DefaultCapabilities are upstream's defaults, everything, and verify.
 func DefaultCapabilities() Capabilities {
-	return Capabilities{Actions: apiv2.SupportedActions(), Modes: apiv2.SupportedModes(),
+	return Capabilities{Actions: apiv2.KnownActions(), Modes: apiv2.SupportedModes(),
 		Storages: apiv2.SupportedStorages(), Engines: apiv2.SupportedEngines()}
 }
 

@@ -3,6 +3,9 @@
 # incremental, and restore of the latest state, to local storage, for
 #   ours-zstd  our freezer-agent, zstd + fzae1 (the defaults)
 #   ours-gzip  our freezer-agent, gzip + --encryption-format openssl
+#   ours-plain our freezer-agent, zstd, no encryption: its restore is the
+#              staged one (files renamed into place once the level's sha256
+#              checks), where ours-zstd's fzae1 restore writes in place
 #   pipeline   tar --listed-incremental | zstd -1 -T0 | openssl enc -aes-256-ctr
 #              (restore: openssl enc -d | zstd -dc | tar -x --listed-incremental)
 #   python     the upstream freezer-agent (Debian python3-freezer), gzip +
@@ -46,6 +49,9 @@ agent_args() { # TOOL REPO
   ours-gzip) a+=(--compression gzip --encryption-format openssl) ;;
   python) a+=(--compression gzip) ;;
   esac
+  if [[ $1 == ours-plain ]]; then
+    a=("${a[@]:0:${#a[@]}-2}" --compression zstd) # drop --encrypt-pass-file
+  fi
   printf '%s\n' "${a[@]}"
 }
 
@@ -107,10 +113,11 @@ restore() {
   rm -rf "$dst"
 }
 
-# Pairs compared in the report: (ours-zstd, pipeline) and (ours-gzip,
-# python). Each repetition swaps the order inside both pairs.
+# Pairs compared in the report: (ours-zstd, pipeline), (ours-gzip,
+# python) and (ours-plain, ours-zstd: staged against in-place restore).
+# Each repetition swaps the order inside the pairs.
 order() { # REP
-  if (($1 % 2)); then echo ours-zstd pipeline ours-gzip python; else echo pipeline ours-zstd python ours-gzip; fi
+  if (($1 % 2)); then echo ours-zstd pipeline ours-gzip python ours-plain; else echo pipeline ours-zstd python ours-gzip ours-plain; fi
 }
 
 # Warm the page cache with the source once, so the first run does not pay
@@ -154,7 +161,7 @@ stored() {
   esac
 }
 
-tools=(ours-zstd ours-gzip pipeline python)
+tools=(ours-zstd ours-gzip ours-plain pipeline python)
 {
   echo "== agent, local storage =="
   printf 'tree: scale %s, %s files, %.2f GB (%.2f GiB) for full backups; %s files, %.2f GB after %d mutations (restore)\n' \
@@ -182,6 +189,7 @@ tools=(ours-zstd ours-gzip pipeline python)
   fz=$(median_of full.ours-zstd 2) fg=$(median_of full.ours-gzip 2) fp=$(median_of full.pipeline 2) fy=$(median_of full.python 2)
   iz=$(median_of incr.ours-zstd 2) ig=$(median_of incr.ours-gzip 2) iy=$(median_of incr.python 2) ip=$(median_of incr.pipeline 2)
   rz=$(median_of restore.ours-zstd 2) rg=$(median_of restore.ours-gzip 2) rp=$(median_of restore.pipeline 2) ry=$(median_of restore.python 2)
+  rn=$(median_of restore.ours-plain 2)
   rss=0
   for s in full incr restore; do for t in ours-zstd ours-gzip; do
     v=$(max_rss_mib "$s.$t")
@@ -196,6 +204,7 @@ tools=(ours-zstd ours-gzip pipeline python)
   x=$(ratio "$iz" "$ip"); printf '  incremental time, ours-zstd / pipeline     %6sx  (no target)\n' "$x"
   x=$(ratio "$rp" "$rz"); printf '  restore, ours-zstd / reverse pipeline      %6sx  (target >= 1.0x: %s)\n' "$x" "$(verdict "$x" '>=' 1.0)"
   x=$(ratio "$ry" "$rg"); printf '  restore, ours-gzip / python                %6sx  (no target)\n' "$x"
+  x=$(ratio "$rn" "$rz"); printf '  restore time, ours-plain (staged) / ours-zstd (in place) %6sx  (no target; zstd work is the same, fzae1 decryption only in ours-zstd)\n' "$x"
   printf '  peak RSS, ours (any step)                  %6s MiB (target <= 100 MiB: %s); python %s MiB, pipeline %s MiB\n' \
     "$rss" "$(verdict "$rss" '<=' 100)" "$(max_rss_mib full.python)" "$(max_rss_mib full.pipeline)"
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -283,9 +284,17 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		if cause := context.Cause(ctx); ctx.Err() == context.DeadlineExceeded && cause != nil {
 			err = fmt.Errorf("%w (%v)", cause, err)
 		}
+		if o.Action == agent.ActionVerify && res != nil && s.str("metadata_out") == "" {
+			// The per-level report says which levels are damaged.
+			writeResult(env, "", o.Action, res)
+		}
 		return fail(env, log, quiet, err)
 	}
-	if err := writeResult(env, s.str("metadata_out"), o.Action, res); err != nil {
+	out := s.str("metadata_out")
+	if o.Action == agent.ActionList && out == "" && s.str("list_format") == "json" {
+		out = "-"
+	}
+	if err := writeResult(env, out, o.Action, res); err != nil {
 		return fail(env, log, quiet, err)
 	}
 	return ExitOK
@@ -303,6 +312,8 @@ func writeResult(env Env, out, action string, res *agent.Result) error {
 		v = res.Metadata
 	case agent.ActionInfo:
 		v = res.Backups
+	case agent.ActionList:
+		v = res.Contents
 	}
 	if out != "" {
 		if v == nil {
@@ -332,8 +343,36 @@ func writeResult(env Env, out, action string, res *agent.Result) error {
 		} else {
 			writeBackupsTable(env.Stdout, res.Removed)
 		}
+	case agent.ActionVerify:
+		writeVerifyTable(env.Stdout, res.Verified)
+	case agent.ActionList:
+		writeContentsTable(env.Stdout, res.Contents)
 	}
 	return nil
+}
+
+// writeVerifyTable prints verify's finding per level.
+func writeVerifyTable(w io.Writer, cs []agent.LevelCheck) {
+	rows := make([][]string, 0, len(cs))
+	for _, c := range cs {
+		status, where := "OK", "-"
+		if !c.OK {
+			status = "DAMAGED"
+			where = c.Object
+			if c.Offset >= 0 {
+				where += fmt.Sprintf(" at byte %d", c.Offset)
+			} else {
+				where += " missing"
+			}
+		}
+		rows = append(rows, []string{strconv.Itoa(c.Level), c.Backup, status, where})
+	}
+	table(w, []string{"Level", "Backup", "Status", "First damage"}, rows)
+	for _, c := range cs {
+		if !c.OK {
+			fmt.Fprintf(w, "level %d: %s\n", c.Level, c.Error)
+		}
+	}
 }
 
 // settings are the resolved option values: command line > --config job
@@ -449,6 +488,9 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 		DereferenceSymlink:  s.str("dereference_symlink"),
 		Overwrite:           s.bool("overwrite"),
 		DryRun:              s.bool("dry_run"),
+		VerifyReadData:      s.bool("verify_read_data"),
+		ListGlob:            s.str("list_glob"),
+		RestorePaths:        s.v.List("", "restore_path"),
 		Sync:                s.bool("sync"),
 		ConsistencyCheck:    s.bool("consistency_check"),
 		ConsistencyChecksum: s.str("consistency_checksum"),
@@ -596,4 +638,18 @@ func warnNoEffect(s *settings, env Env, log *logrus.Entry) {
 			}
 		}
 	}
+}
+
+// writeContentsTable prints list's merged contents.
+func writeContentsTable(w io.Writer, cs []agent.ContentEntry) {
+	rows := make([][]string, 0, len(cs))
+	for _, c := range cs {
+		name := c.Path
+		if c.Linkname != "" {
+			name += " -> " + c.Linkname
+		}
+		rows = append(rows, []string{name, c.Type, strconv.FormatInt(c.Size, 10), c.Mode, c.Owner + "/" + c.Group,
+			c.MTime.Format("2006-01-02 15:04:05"), strconv.Itoa(c.Level)})
+	}
+	table(w, []string{"Path", "Type", "Size", "Mode", "Owner", "Mtime (UTC)", "Level"}, rows)
 }

@@ -27,8 +27,8 @@ func schema() config.Schema {
 	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
 	noOsloLog := "logging is configured by the oslo.log options only"
 	s := config.Schema{
-		{Name: "action", Default: "backup", Section: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec"},
-			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command)."},
+		{Name: "action", Default: "backup", Section: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec", "verify", "list"},
+			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command), list (the contents of the backup a restore at --restore-from-date would give, merged over its chain: path, type, size, mode, owner, mtime and the level each comes from), verify (read the chain a restore at --restore-from-date would apply and check every checksum, authentication tag and archive member, writing nothing; exit 4 names the first damaged object of each damaged level)."},
 		{Name: "engine_name", Short: "e", Aliases: []string{"engine"}, Default: "tar", Section: gGeneral, Choices: []string{"tar", "rsync", "rsyncv2", "stream"},
 			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed); rsyncv2 (or rsync: upstream's block-level format, stored as \"rsync\"; see the operators guide); stream: a database tool's output, chosen by --mode mysql (without --snapshot) and --mode postgresql."},
 		{Name: "path_to_backup", Short: "F", Section: gGeneral, Help: "File or directory to back up."},
@@ -65,6 +65,14 @@ func schema() config.Schema {
 		{Name: "remove_from_date", Section: gLevels,
 			Help: "admin: remove backups older than this date, YYYY-MM-DDThh:mm:ss (UTC unless a zone is given), except those a newer backup still needs."},
 
+		{Name: "verify_read_data", Type: config.Bool, Default: "True", Section: gRestore,
+			Help: "--action verify: read and check every stored byte. False only checks that each level's payload and engine state exist (fast; their sizes and contents are not checked)."},
+		{Name: "restore_path", Type: config.MultiString, Section: gRestore,
+			Help: "Restore only the paths matching this shell glob (relative to the backup's root, as --action list shows them; a matching directory brings everything below it) and the directories above them; repeatable. Every level is still read whole: its checks need every byte."},
+		{Name: "list_format", Default: "table", Section: gRestore, Choices: []string{"table", "json"},
+			Help: "--action list: a table, or a JSON array."},
+		{Name: "list_glob", Section: gRestore,
+			Help: "--action list: only paths matching this shell glob (relative to the backup's root, as in the archive; * does not match /)."},
 		{Name: "restore_abs_path", Section: gRestore, Help: "Directory to restore into (created if missing)."},
 		{Name: "restore_from_date", Section: gRestore,
 			Help: "Restore the state as of this date: the newest backup at or before it, YYYY-MM-DDThh:mm:ss (UTC unless a zone is given, e.g. 2026-03-25T23:23:23+01:00)."},

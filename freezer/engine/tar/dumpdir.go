@@ -315,6 +315,7 @@ func (r *restorer) rename(src, dst string) error {
 	if err := r.root.Rename(src, dst); err != nil {
 		return fmt.Errorf("renaming %s to %s: %w", src, dst, err)
 	}
+	r.moveStaged(src, dst)
 	return nil
 }
 
@@ -356,6 +357,9 @@ func (r *restorer) purge(rel string, listing []byte) error {
 		}
 	}
 	for j, name := range names {
+		if r.isStaged(name) {
+			continue // put in place, or removed, at the end of the level
+		}
 		fi, err := h.Lstat(name)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {

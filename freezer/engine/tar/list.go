@@ -3,7 +3,9 @@ package tar
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,6 +30,12 @@ func list(ctx context.Context, req backup.RestoreRequest, mr *memberReader) (bac
 		}
 		if err != nil {
 			return stats, err
+		}
+		if req.Visit != nil {
+			if err := visit(req.Visit, mr, hdr); err != nil {
+				return stats, err
+			}
+			continue
 		}
 		tc, perm := typeChar(hdr.Typeflag), fileMode(hdr.Mode).Perm().String()[1:]
 		owner := hdr.Uname
@@ -91,4 +99,48 @@ func quoteName(s string) string {
 		}
 	}
 	return s
+}
+
+// visit hands hdr to fn as a backup.Entry, with its directory listing.
+func visit(fn func(backup.Entry) error, mr *memberReader, hdr *tar.Header) error {
+	rel, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	e := backup.Entry{Path: rel, Type: typeChar(hdr.Typeflag), Size: hdr.Size, Mode: hdr.Mode,
+		Uid: hdr.Uid, Gid: hdr.Gid, Uname: hdr.Uname, Gname: hdr.Gname, ModTime: hdr.ModTime, Linkname: hdr.Linkname}
+	var content []byte
+	switch {
+	case hdr.Typeflag == typeDumpDir:
+		if hdr.Size > maxDumpdirSize {
+			return corruptf("%s: directory listing of %d bytes is too large", hdr.Name, hdr.Size)
+		}
+		content = make([]byte, hdr.Size)
+		if _, err := io.ReadFull(mr.tr, content); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("reading archive: %w", mr.in.archiveErr(err))
+		}
+		e.Size = 0
+	case hdr.Typeflag == tar.TypeDir:
+		if d, ok := hdr.PAXRecords["GNU.dumpdir"]; ok {
+			content = []byte(d)
+		}
+	}
+	if content != nil {
+		listing, _, err := parseDumpdir(content)
+		if err != nil && !errors.Is(err, errTooManyRenames) {
+			return corruptf("%s: %w", hdr.Name, err)
+		}
+		e.Listing = []string{}
+		for p := listing; len(p) > 0; {
+			i := bytes.IndexByte(p, 0)
+			if p[0] == 'Y' || p[0] == 'N' || p[0] == 'D' {
+				e.Listing = append(e.Listing, string(p[1:i]))
+			}
+			p = p[i+1:]
+		}
+	}
+	return fn(e)
 }

@@ -55,6 +55,21 @@ type restorer struct {
 	tempSeq  int
 	stats    backup.Stats
 	progress func(backup.Stats)
+
+	// verify is RestoreRequest.Verify: when set, names are staged (see
+	// stage.go) and put in place only once it returns nil.
+	verify   func() error
+	stageTok string
+	stageSeq int
+	staged   []stagedName
+	stagedAt map[string]int // final path → index in staged
+	// partial is a file written in place, cut short and removed.
+	partial string
+
+	// paths is RestoreRequest.Paths; skippedDirs the directories not
+	// selected by it, made only when a member below them is.
+	paths       []string
+	skippedDirs map[string]*tar.Header
 }
 
 // dirAttr is applied to a directory once everything below it is written.
@@ -80,6 +95,12 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 		uids:     map[string]int{},
 		gids:     map[string]int{},
 		progress: req.Progress,
+		verify:   req.Verify,
+		paths:    req.Paths,
+	}
+	if r.verify != nil {
+		r.stageTok = newStageToken()
+		r.stagedAt = map[string]int{}
 	}
 	defer r.close()
 	if e.workers > 1 && fileTimesOnFD {
@@ -88,22 +109,31 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 	}
 	src := r.newMemberSource(mr)
 	defer src.stop() // before the finisher's: the read-ahead takes its buffers
+	// fail stops the workers first: a file they still write must not be
+	// named as restored, nor its temporary be left.
+	fail := func(err error, unread bool) (backup.Stats, error) {
+		src.stop()
+		if r.fin != nil {
+			r.fin.stop()
+		}
+		return r.stats, r.failure(err, unread)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return r.stats, err
+			return fail(err, true)
 		}
 		m, err := src.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return r.stats, err
+			return fail(err, true)
 		}
 		if err := r.apply(m); err != nil {
-			// The deferred stop ends the read-ahead where it waits: told
+			// The stop in fail ends the read-ahead where it waits: told
 			// the member is done, it would first read through the rest of
 			// it, however large.
-			return r.stats, err
+			return fail(err, true)
 		}
 		src.done(m)
 		if r.progress != nil {
@@ -117,6 +147,14 @@ func (e *Engine) extract(ctx context.Context, req backup.RestoreRequest, mr *mem
 			r.stats.Warnings = addWarning(r.stats.Warnings, w)
 		}
 		if err != nil {
+			return fail(err, false)
+		}
+	}
+	if r.verify != nil {
+		if err := r.verify(); err != nil {
+			return fail(err, false)
+		}
+		if err := r.commit(); err != nil {
 			return r.stats, err
 		}
 	}
@@ -142,6 +180,21 @@ func (r *restorer) apply(m entry) error {
 	rel, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
+	}
+	if len(r.paths) > 0 {
+		isDir := hdr.Typeflag == typeDumpDir || hdr.Typeflag == tar.TypeDir
+		if !r.selected(rel) {
+			if isDir {
+				r.skipDir(rel, hdr)
+			}
+			if m.body != nil && r.fin != nil && finishable(hdr) {
+				r.fin.giveBack(m.body) // read ahead for nothing
+			}
+			return nil // archive/tar skips its data
+		}
+		if err := r.makeParents(rel); err != nil {
+			return err
+		}
 	}
 	switch hdr.Typeflag {
 	case typeDumpDir:

@@ -24,12 +24,21 @@ func (r *restorer) regular(rel string, m entry) error {
 		return err
 	}
 	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL | createFlags
-	f, err := p.OpenFile(base, flags, 0o600)
-	if err != nil && errors.Is(err, fs.ErrExist) {
-		if err := r.clear(p, rel, base); err != nil {
-			return err
+	name := base // where the content is written
+	var f *os.File
+	if r.verify != nil {
+		f, name, err = r.createTemp(p, flags)
+		if err == nil {
+			r.stage(parent, name, base)
 		}
+	} else {
 		f, err = p.OpenFile(base, flags, 0o600)
+		if err != nil && errors.Is(err, fs.ErrExist) {
+			if err := r.clear(p, rel, base); err != nil {
+				return err
+			}
+			f, err = p.OpenFile(base, flags, 0o600)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", rel, err)
@@ -39,6 +48,9 @@ func (r *restorer) regular(rel string, m entry) error {
 	}
 	if _, err := r.copy(f, tr, isSparse(hdr)); err != nil {
 		f.Close()
+		if r.verify == nil {
+			r.removePartial(p, rel, base)
+		}
 		return err
 	}
 	timesSet, err := closeWithAttrs(r.fileJob(f, rel, hdr, nil), r.warn)
@@ -46,7 +58,7 @@ func (r *restorer) regular(rel string, m entry) error {
 		return err
 	}
 	if !timesSet {
-		if err := p.Chtimes(base, accessTime(hdr), hdr.ModTime); err != nil {
+		if err := p.Chtimes(name, accessTime(hdr), hdr.ModTime); err != nil {
 			return fmt.Errorf("setting times of %s: %w", rel, err)
 		}
 	}
@@ -182,12 +194,20 @@ func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
 	if target == "" {
 		return fmt.Errorf("hard link %s points to the restore directory: %w", rel, backup.ErrUnsafePath)
 	}
-	tp, tbase := splitRel(target)
-	th, err := r.dirHandle(tp, false)
-	if err != nil {
-		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
+	at := target // where the target's content is now
+	if sp, ok := r.stagedPath(target); ok {
+		at = sp
 	}
-	tfi, err := th.Lstat(tbase)
+	tp, tbase := splitRel(at)
+	th, err := r.dirHandle(tp, false)
+	var tfi fs.FileInfo
+	if err == nil {
+		tfi, err = th.Lstat(tbase)
+	}
+	if err != nil && len(r.paths) > 0 && !r.selected(target) {
+		r.warn("%s: not restored: it is a hard link to %s, which --restore-path does not select", rel, target)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
 	}
@@ -198,6 +218,9 @@ func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
 	p, err := r.dirHandle(parent, true)
 	if err != nil {
 		return err
+	}
+	if r.verify != nil {
+		return r.stageHardlink(p, rel, target, tfi)
 	}
 	if fi, err := p.Lstat(base); err == nil {
 		if os.SameFile(fi, tfi) {
@@ -215,6 +238,44 @@ func (r *restorer) hardlink(rel string, hdr *tar.Header) error {
 	return nil
 }
 
+// stageHardlink makes hard link rel to target under a temporary name. A
+// target staged in this level is linked where it is staged, so both names
+// come into place with the same content, or neither.
+func (r *restorer) stageHardlink(p *os.Root, rel, target string, tfi fs.FileInfo) error {
+	parent, base := splitRel(rel)
+	from, staged := r.stagedPath(target)
+	if !staged {
+		if fi, err := p.Lstat(base); err == nil && os.SameFile(fi, tfi) {
+			r.stats.Links++
+			return nil
+		}
+		from = target
+	}
+	for {
+		temp := r.tempName()
+		err := r.root.Link(from, joinRel(parent, temp))
+		if err == nil {
+			r.stage(parent, temp, base)
+			r.stats.Links++
+			return nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("hard link %s to %s: %w", rel, target, err)
+		}
+	}
+}
+
+// createTemp creates a new file under a temporary name in p.
+func (r *restorer) createTemp(p *os.Root, flags int) (*os.File, string, error) {
+	for {
+		temp := r.tempName()
+		f, err := p.OpenFile(temp, flags, 0o600)
+		if err == nil || !errors.Is(err, fs.ErrExist) {
+			return f, temp, err
+		}
+	}
+}
+
 func (r *restorer) symlink(rel string, hdr *tar.Header) error {
 	if rel == "" {
 		return fmt.Errorf("member %q would replace the restore directory: %w", hdr.Name, backup.ErrUnsafePath)
@@ -224,23 +285,36 @@ func (r *restorer) symlink(rel string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	err = p.Symlink(hdr.Linkname, base)
-	if err != nil && errors.Is(err, fs.ErrExist) {
-		if err := r.clear(p, rel, base); err != nil {
-			return err
+	name := base
+	if r.verify != nil {
+		for {
+			name = r.tempName()
+			if err = p.Symlink(hdr.Linkname, name); !errors.Is(err, fs.ErrExist) {
+				break
+			}
 		}
+		if err == nil {
+			r.stage(parent, name, base)
+		}
+	} else {
 		err = p.Symlink(hdr.Linkname, base)
+		if err != nil && errors.Is(err, fs.ErrExist) {
+			if err := r.clear(p, rel, base); err != nil {
+				return err
+			}
+			err = p.Symlink(hdr.Linkname, base)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("creating symbolic link %s: %w", rel, err)
 	}
 	if r.chown {
 		uid, gid := r.owner(hdr)
-		if err := p.Lchown(base, uid, gid); err != nil {
+		if err := p.Lchown(name, uid, gid); err != nil {
 			r.warn("%s: cannot change owner: %v", rel, err)
 		}
 	}
-	if err := setSymlinkTimes(p, base, accessTime(hdr), hdr.ModTime); err != nil {
+	if err := setSymlinkTimes(p, name, accessTime(hdr), hdr.ModTime); err != nil {
 		r.warn("%s: cannot set times: %v", rel, err)
 	}
 	r.stats.Links++

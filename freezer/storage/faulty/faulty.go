@@ -22,6 +22,9 @@ type Rule struct {
 	// After, for Put and Get, lets that many bytes of the stream through
 	// before failing; zero fails the call before it reaches the storage.
 	After int64
+	// Skip lets that many matching calls through before the rule applies,
+	// so a test can fail each call of a sequence in turn.
+	Skip int
 	// Times is how many matching calls fail; zero means every one.
 	Times int
 	// Err is the error returned; nil means ErrInjected.
@@ -73,6 +76,10 @@ func (s *Storage) match(op storage.Op, key string) *Rule {
 	for i, r := range s.rules {
 		if r.Op != op || !strings.Contains(key, r.KeyContains) {
 			continue
+		}
+		if r.Skip > 0 {
+			r.Skip--
+			return nil
 		}
 		if r.Times > 0 {
 			r.Times--

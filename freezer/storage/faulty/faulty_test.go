@@ -77,3 +77,16 @@ func TestCutGet(t *testing.T) {
 		t.Fatalf("Delete: %v", err)
 	}
 }
+
+// Skip lets calls through before the rule fails one, so a test can fail
+// the n-th call of a sequence.
+func TestSkipThenFail(t *testing.T) {
+	f := New(newLocal(t))
+	f.Fail(Rule{Op: storage.OpDelete, Skip: 2, Times: 1})
+	ctx := context.Background()
+	for i, want := range []error{nil, nil, ErrInjected, nil} {
+		if err := f.Delete(ctx, "k"); !errors.Is(err, want) {
+			t.Fatalf("delete %d: %v, want %v", i+1, err, want)
+		}
+	}
+}
