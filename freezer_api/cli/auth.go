@@ -38,6 +38,7 @@ func globalArgs() []config.Arg {
 		{Opt: config.Opt{Name: "help", Type: config.Bool, Help: "Show help message and exit."}, Short: "h", Hidden: true},
 		{Opt: config.Opt{Name: "debug", Type: config.Bool, Help: "Show the HTTP requests and answers (secrets hidden)."}},
 		s("os-cloud", "OS_CLOUD", "Cloud name in clouds.yaml"),
+		s("os-auth-type", "OS_AUTH_TYPE", `Authentication type: "none" talks to --os-backup-url as project --os-project-id without Keystone (an API with auth_strategy = noauth); else the credentials given choose`),
 		s("os-auth-url", "OS_AUTH_URL", "Specify identity endpoint"),
 		{Opt: config.Opt{Name: "os-backup-api-version", Default: "2", Help: "Backup API version: 2"}, Env: "OS_BACKUP_API_VERSION"},
 		s("os-backup-url", "OS_BACKUP_URL", "Specify the Freezer backup service endpoint to use"),
@@ -247,6 +248,18 @@ func (a *App) client(ctx context.Context) (*client.Client, error) {
 }
 
 func (a *App) connect(ctx context.Context) (*client.Client, error) {
+	if a.opts.String("os-auth-type") == "none" {
+		endpoint, project := a.opts.String("os-backup-url"), a.opts.String("os-project-id")
+		if endpoint == "" || project == "" {
+			return nil, errorf("--os-auth-type none needs OS_BACKUP_URL and OS_PROJECT_ID")
+		}
+		tc, err := tlsConfig(a.opts.String("os-cacert"), a.opts.String("os-cert"), a.opts.String("os-key"), a.opts.Bool("insecure"))
+		if err != nil {
+			return nil, err
+		}
+		hc := a.httpClient(tc)
+		return client.NewNoAuth(endpoint, project, a.opts.String("os-token"), &hc)
+	}
 	st, err := a.settings()
 	if err != nil {
 		return nil, err
