@@ -33,9 +33,6 @@ type command struct {
 	help string
 	kind kind
 	args []config.Arg
-	// check validates what the parser cannot (job-create's "--file or
-	// --action").
-	check func(p *config.Parsed) string
 	do    func(ctx context.Context, a *App, p *config.Parsed) (cols []string, rows [][]any, err error)
 }
 
@@ -101,11 +98,6 @@ func fmtOpts(p *config.Parsed) (fmtOptions, error) {
 }
 
 func (c *command) run(ctx context.Context, a *App, p *config.Parsed) error {
-	if c.check != nil {
-		if msg := c.check(p); msg != "" {
-			return &config.UsageError{Usage: c.spec(a.Name).Usage(), Prog: a.Name + " " + c.name, Msg: msg}
-		}
-	}
 	var fo fmtOptions
 	if c.kind != plain {
 		var err error
@@ -375,7 +367,7 @@ func (a *App) commands() map[string]*command {
 		{name: "job-show", help: "Show a single job", kind: shower, args: []config.Arg{pos("job_id", "ID of the job")}, do: jobShow},
 		{name: "job-get", help: "Download a job as a json file", args: []config.Arg{pos("job_id", "ID of the job"),
 			{Opt: config.Opt{Name: "no-format", Type: config.Bool, Help: "Return a job in json without pretty print"}}}, do: jobGet},
-		{name: "job-create", help: "Create a new job from a file, or from options for the common cases", args: jobCreateArgs(), check: jobCreateCheck, do: jobCreate},
+		{name: "job-create", help: "Create a new job from a file, or from options for the common cases", args: jobCreateArgs(), do: jobCreate},
 		{name: "job-update", help: "Update a job from a file", args: []config.Arg{pos("job_id", "ID of the job"), pos("file", "Path to json file with the job")}, do: updater("jobs", "Job", "job_id")},
 		{name: "job-delete", help: "Delete a job from the api", args: []config.Arg{pos("job_id", "ID of the job")}, do: deleter("jobs", "Job", "job_id")},
 		{name: "job-start", help: "Send a start signal for a job", args: []config.Arg{pos("job_id", "ID of the job")}, do: jobEvent("start", "Start")},

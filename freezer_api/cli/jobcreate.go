@@ -30,31 +30,22 @@ var jobFlags = []struct{ name, help string }{
 
 func jobCreateArgs() []config.Arg {
 	args := []config.Arg{
-		{Opt: config.Opt{Name: "file", Help: "Path to json file with the job (required unless --action is given)"}},
+		{Opt: config.Opt{Name: "file", Help: "Path to json file with the job (required unless --action is given)"}, Required: true, RequiredUnless: "action"},
 		{Opt: config.Opt{Name: "client", Help: "Select a client for this job"}, Short: "C", LongFirst: true, Metavar: "CLIENT_ID", Required: true},
 	}
 	for _, f := range jobFlags {
-		args = append(args, config.Arg{Opt: config.Opt{Name: f.name, Help: f.help}, Section: "job from options"})
+		args = append(args, config.Arg{Opt: config.Opt{Name: f.name, Help: f.help}, Section: "job from options", NotInUsage: true})
 	}
 	return append(args,
-		config.Arg{Opt: config.Opt{Name: "option", Type: config.MultiString, Help: "Any other freezer_action key, as KEY=VALUE; repeatable"}, Metavar: "KEY=VALUE", Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "max-retries", Help: "Retries of the action"}, Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "max-retries-interval", Help: "Seconds between retries"}, Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "description", Help: "Description of the job"}, Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "schedule-interval", Help: `Run every interval ("2 hours", "1 days", "continuous")`}, Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "schedule-start-date", Help: "First run (ISO date)"}, Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "schedule-end-date", Help: "No run after (ISO date)"}, Section: "job from options"},
-		config.Arg{Opt: config.Opt{Name: "schedule-date", Help: "Run once at this date (ISO)"}, Section: "job from options"},
+		config.Arg{Opt: config.Opt{Name: "option", Type: config.MultiString, Help: "Any other freezer_action key, as KEY=VALUE; repeatable"}, Metavar: "KEY=VALUE", Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "max-retries", Help: "Retries of the action"}, Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "max-retries-interval", Help: "Seconds between retries"}, Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "description", Help: "Description of the job"}, Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "schedule-interval", Help: `Run every interval ("2 hours", "1 days", "continuous")`}, Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "schedule-start-date", Help: "First run (ISO date)"}, Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "schedule-end-date", Help: "No run after (ISO date)"}, Section: "job from options", NotInUsage: true},
+		config.Arg{Opt: config.Opt{Name: "schedule-date", Help: "Run once at this date (ISO)"}, Section: "job from options", NotInUsage: true},
 	)
-}
-
-// jobCreateCheck keeps the Python client's message when neither a file nor
-// an action is given.
-func jobCreateCheck(p *config.Parsed) string {
-	if p.String("file") == "" && p.String("action") == "" {
-		return "the following arguments are required: --file"
-	}
-	return ""
 }
 
 // scalarValue reads a flag's value as the JSON a person would have

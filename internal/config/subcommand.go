@@ -24,6 +24,12 @@ type Arg struct {
 	Count      bool   // counts repetitions (-v -v)
 	Hidden     bool   // accepted, left out of help
 	Section    string // help heading; "" means "options"
+	// RequiredUnless names an argument whose presence makes a Required
+	// one optional (an extension that stands in for a required file).
+	RequiredUnless string
+	// NotInUsage leaves the argument out of the usage line (it stays in
+	// the help): extensions keep a program's usage as it was.
+	NotInUsage bool
 	// Group joins consecutive arguments that exclude each other, shown
 	// as "[--a | --b]".
 	Group string
@@ -342,7 +348,7 @@ func (c *Command) Parse(argv []string, env func(string) string) (*Parsed, error)
 	}
 	var missing []string
 	for _, a := range c.Args {
-		if (a.Required || a.Positional) && !p.given[a.Name] {
+		if (a.Required || a.Positional) && !p.given[a.Name] && (a.RequiredUnless == "" || !p.given[a.RequiredUnless]) {
 			if a.Positional {
 				missing = append(missing, a.metavar())
 			} else {
@@ -381,7 +387,7 @@ func (c *Command) Usage() string {
 	var posParts []string
 	for i := 0; i < len(c.Args); i++ {
 		a := c.Args[i]
-		if a.Hidden {
+		if a.Hidden || a.NotInUsage {
 			continue
 		}
 		if a.Positional {
