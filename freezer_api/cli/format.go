@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -29,8 +28,9 @@ type fmtOptions struct {
 	SortDesc   bool
 }
 
-// errNotSerializable is json.dump meeting a datetime.
-var errNotSerializable = errors.New("Object of type datetime is not JSON serializable")
+// errNotSerializable is json.dump meeting a datetime (the message is
+// Python's, capital included).
+var errNotSerializable error = &userError{"Object of type datetime is not JSON serializable"}
 
 // selectColumns applies -c the way cliff does: the command's order, not
 // the order given; no known name at all is an error.
@@ -47,7 +47,7 @@ func selectColumns(cols []string, want []string) ([]string, []bool, error) {
 		}
 	}
 	if len(keep) == 0 {
-		return nil, nil, fmt.Errorf("No recognized column names in %s. Recognized columns are %s.", pyRepr(toAny(want), false), pyTuple(cols))
+		return nil, nil, errorf("No recognized column names in %s. Recognized columns are %s.", pyRepr(toAny(want), false), pyTuple(cols))
 	}
 	return keep, sel, nil
 }
