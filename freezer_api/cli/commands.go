@@ -33,7 +33,7 @@ type command struct {
 	help string
 	kind kind
 	args []config.Arg
-	do    func(ctx context.Context, a *App, p *config.Parsed) (cols []string, rows [][]any, err error)
+	do   func(ctx context.Context, a *App, p *config.Parsed) (cols []string, rows [][]any, err error)
 }
 
 func (c *command) spec(prog string) *config.Command {
