@@ -118,12 +118,18 @@ func (a *App) settings() (*settings, error) {
 	case (appID != "" || appName != "") && appSecret != "":
 		ao.ApplicationCredentialID, ao.ApplicationCredentialName, ao.ApplicationCredentialSecret = appID, appName, appSecret
 		if appID == "" {
-			ao.Username, ao.UserID = o.String("os-username"), o.String("os-user-id")
-			setUserDomain(&ao, o)
+			ao.UserID = o.String("os-user-id")
+			if ao.UserID == "" {
+				ao.Username = o.String("os-username")
+				setUserDomain(&ao, o)
+			}
 		}
 	case (o.String("os-username") != "" || o.String("os-user-id") != "") && o.String("os-password") != "":
-		ao.Username, ao.UserID, ao.Password = o.String("os-username"), o.String("os-user-id"), o.String("os-password")
+		// With both, the id wins, as keystoneauth sends only the id
+		// (openrc files often export OS_USER_ID beside OS_USERNAME).
+		ao.UserID, ao.Password = o.String("os-user-id"), o.String("os-password")
 		if ao.UserID == "" {
+			ao.Username = o.String("os-username")
 			setUserDomain(&ao, o)
 		}
 		ao.Scope = scope(o)
