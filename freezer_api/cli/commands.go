@@ -299,7 +299,7 @@ func pyJSONError(data []byte, err error) string {
 		m := se.Error()
 		switch {
 		case strings.Contains(m, "unexpected end"):
-			off = len(data) // Python reports the end, past any blanks
+			return eofJSONError(data)
 		case strings.Contains(m, "object key string"):
 			what = "Expecting property name enclosed in double quotes"
 		case strings.Contains(m, "after object key:value pair"), strings.Contains(m, "after array element"):
@@ -329,6 +329,66 @@ func pyJSONError(data []byte, err error) string {
 		}
 	}
 	off = max(0, min(off, len(data)))
+	line := 1 + strings.Count(string(data[:off]), "\n")
+	col := off - strings.LastIndex(string(data[:off]), "\n")
+	return fmt.Sprintf("%s: line %d column %d (char %d)", what, line, col, off)
+}
+
+// eofJSONError words a document that ends too early: what Python's
+// decoder expected next, at the end of the text.
+func eofJSONError(data []byte) string {
+	var stack []byte
+	inString, escaped := false, false
+	strStart, last := 0, byte(0)
+	keyDone := false // in an object, a key was read and no ':' yet
+	for i, c := range data {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				last = '"'
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '"':
+			inString, strStart = true, i
+			keyDone = len(stack) > 0 && stack[len(stack)-1] == '{' && (last == '{' || last == ',')
+		case '{', '[':
+			stack = append(stack, c)
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ':':
+			keyDone = false
+		}
+		last = c
+	}
+	what := "Expecting value"
+	off := len(data)
+	top := byte(0)
+	if len(stack) > 0 {
+		top = stack[len(stack)-1]
+	}
+	switch {
+	case inString:
+		what, off = "Unterminated string starting at", strStart
+	case last == '{' || (last == ',' && top == '{'):
+		what = "Expecting property name enclosed in double quotes"
+	case last == ':' || last == '[' || last == ',' || last == 0:
+		what = "Expecting value"
+	case top == '{' && keyDone:
+		what = "Expecting ':' delimiter"
+	case top != 0:
+		what = "Expecting ',' delimiter"
+	}
 	line := 1 + strings.Count(string(data[:off]), "\n")
 	col := off - strings.LastIndex(string(data[:off]), "\n")
 	return fmt.Sprintf("%s: line %d column %d (char %d)", what, line, col, off)

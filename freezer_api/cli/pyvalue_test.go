@@ -61,9 +61,13 @@ func TestFloatRepr(t *testing.T) {
 
 func TestJSONErrorsWordedAsPython(t *testing.T) {
 	for in, want := range map[string]string{
-		`{bad`:      "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
-		"\n":        "Expecting value: line 2 column 1 (char 1)",
-		`{"a":1} x`: "Extra data: line 1 column 9 (char 8)",
+		`{bad`:                 "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+		"\n":                   "Expecting value: line 2 column 1 (char 1)",
+		`{"a":1} x`:            "Extra data: line 1 column 9 (char 8)",
+		`{"description": "x",`: "Expecting property name enclosed in double quotes: line 1 column 21 (char 20)",
+		`{"a": [1, 2`:          "Expecting ',' delimiter: line 1 column 12 (char 11)",
+		`{"a"`:                 "Expecting ':' delimiter: line 1 column 5 (char 4)",
+		`["ab`:                 "Unterminated string starting at: line 1 column 2 (char 1)",
 	} {
 		_, err := decodeJSON([]byte(in))
 		if err == nil {
