@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,15 +112,13 @@ type result struct {
 }
 
 type runner struct {
-	t    *testing.T
 	bin  string
 	env  []string
 	dir  string
 	vars map[string]string
 }
 
-func (r *runner) run(s step) result {
-	r.t.Helper()
+func (r *runner) run(s step) (result, error) {
 	args := make([]string, len(s.args))
 	for i, a := range s.args {
 		for k, v := range r.vars {
@@ -139,20 +138,21 @@ func (r *runner) run(s step) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		r.t.Fatalf("%s %v: %v", r.bin, args, err)
+		return result{}, fmt.Errorf("%s %v: %w", r.bin, args, err)
 	}
 	for name, pat := range s.capture {
 		m := regexp.MustCompile(pat).FindStringSubmatch(errb.String())
 		if m == nil {
-			r.t.Fatalf("%s %v: no %s in %q (stdout %q)", r.bin, args, name, errb.String(), out.String())
+			return result{}, fmt.Errorf("%s %v: no %s in %q (stdout %q)", r.bin, args, name, errb.String(), out.String())
 		}
 		r.vars[name] = m[1]
 	}
-	return result{code, out.String(), errb.String()}
+	return result{code, out.String(), errb.String()}, nil
 }
 
 var (
-	hexID     = regexp.MustCompile(`[0-9a-f]{32}`)
+	// Ids, also the pieces of one that a narrow table wraps.
+	hexID     = regexp.MustCompile(`\b[0-9a-f]{8,32}\b`)
 	requestID = regexp.MustCompile(`req-[0-9a-f-]{36}`)
 	epoch     = regexp.MustCompile(`\b1[78][0-9]{8}\b`)
 )
@@ -165,17 +165,18 @@ type normaliser struct {
 }
 
 func (n *normaliser) apply(s string) string {
-	s = hexID.ReplaceAllStringFunc(s, func(id string) string {
-		if n.keep[id] {
+	s = requestID.ReplaceAllString(s, "req-REQUEST-ID")
+	s = epoch.ReplaceAllString(s, "TIMESTAMP0")
+	return hexID.ReplaceAllStringFunc(s, func(id string) string {
+		if n.keep[id] || !strings.ContainsAny(id, "abcdef") {
 			return id
 		}
 		if _, ok := n.ids[id]; !ok {
-			n.ids[id] = fmt.Sprintf("ID%030d", len(n.ids)+1)
+			// Same length, so that table widths stay as they were.
+			n.ids[id] = fmt.Sprintf("ID%0*d", len(id)-2, len(n.ids)+1)
 		}
 		return n.ids[id]
 	})
-	s = requestID.ReplaceAllString(s, "req-REQUEST-ID")
-	return epoch.ReplaceAllString(s, "TIMESTAMP0")
 }
 
 func TestCompatibilityWithPythonClient(t *testing.T) {
@@ -221,9 +222,11 @@ func TestCompatibilityWithPythonClient(t *testing.T) {
 	}
 	// Clients.
 	add("client-register", "--file", "client.json")
-	formats(true, "client-list")
-	formats(false, "client-show", client)
-	// Jobs.
+	add("client-list")
+	add("client-list", "-f", "csv")
+	add("client-show", client)
+	add("client-show", client, "-f", "shell")
+	// Jobs: every output format of a list and of a show.
 	steps = append(steps, step{args: []string{"job-create", "--file", "job.json", "--client", client}, capture: created("Job")})
 	steps = append(steps, step{args: []string{"job-create", "--file", "job2.json", "-C", client}, capture: map[string]string{"job2": `Job ([0-9a-f]{32}) created`}})
 	formats(true, "job-list")
@@ -234,75 +237,62 @@ func TestCompatibilityWithPythonClient(t *testing.T) {
 	add("job-list", "--max-width", "60")
 	add("job-list", "-f", "json", "--noindent", "--sort-column", "Description", "--sort-descending")
 	add("job-list", "-f", "csv", "--quote", "minimal")
-	add("job-list", "-f", "csv", "--quote", "all")
-	add("job-list", "-f", "csv", "--quote", "none")
 	add("job-show", "{job}", "--max-width", "70")
-	add("job-show", "{job}", "-f", "shell", "--prefix", "job_", "-c", "Interval")
 	add("job-get", "{job}")
 	add("job-get", "{job}", "--no-format")
 	add("job-start", "{job}")
 	add("job-stop", "{job}")
 	add("job-abort", "{job}")
-	add("job-get", "{job}")
 	add("job-update", "{job}", "jobupd.json")
-	add("job-show", "{job}", "-c", "Description", "-f", "value")
+	add("job-show", "{job}", "-c", "Description", "-c", "Event", "-f", "value")
 	// Actions.
 	steps = append(steps, step{args: []string{"action-create", "--file", "action.json"}, capture: created("Action")})
-	formats(true, "action-list")
-	formats(false, "action-show", "{action}")
+	add("action-list")
+	add("action-list", "-f", "yaml")
+	add("action-show", "{action}")
 	add("action-update", "{action}", "actupd.json")
 	add("action-show", "{action}", "-f", "json", "--noindent")
 	// Sessions.
 	steps = append(steps, step{args: []string{"session-create", "--file", "session.json"}, capture: created("Session")})
 	add("session-add-job", "--session-id", "{session}", "--job-id", "{job}")
-	formats(true, "session-list")
-	formats(false, "session-show", "{session}")
+	add("session-list")
+	add("session-show", "{session}")
+	add("session-show", "{session}", "-f", "yaml")
 	add("session-start", "--session-id", "{session}", "--job-id", "{job}", "--job-tag", "0")
-	add("session-show", "{session}", "-c", "Session tag", "-f", "value")
 	add("session-update", "{session}", "sessupd.json")
 	add("session-remove-job", "--session-id", "{session}", "--job-id", "{job}")
-	add("session-list")
+	add("session-list", "-f", "value")
 	add("session-delete", "{session}")
-	add("session-list")
 	// Backups: the Python client cannot write "Created at" as JSON; ours
 	// fails the same way, after the same partial document.
 	steps = append(steps, step{args: []string{"backup-create", "--file", "backup.json"}, capture: created("Backup")})
-	formats(true, "backup-list")
-	formats(false, "backup-show", "{backup}")
-	add("backup-list", "--search", "compathost", "-c", "Hostname")
-	add("backup-delete", "{backup}")
 	add("backup-list")
+	add("backup-list", "-f", "json")
+	add("backup-show", "{backup}")
+	add("backup-show", "{backup}", "-f", "value")
+	add("backup-delete", "{backup}")
 	// Unknown ids.
-	for _, c := range []string{"job-show", "job-get", "client-show", "action-show", "session-show", "backup-show", "session-delete", "job-start", "job-stop", "job-abort"} {
-		add(c, "nosuchid")
-	}
-	add("job-update", "nosuchid", "jobupd.json")
+	add("job-show", "nosuchid")
+	add("job-start", "nosuchid")
+	add("session-delete", "nosuchid")
 	add("action-update", "nosuchid", "actupd.json")
 	add("session-add-job", "--session-id", "nosuchid", "--job-id", "{job}")
-	add("session-start", "--session-id", "nosuchid", "--job-id", "{job}", "--job-tag", "1")
-	// The Python client fails here with its own bug ("'ApiClientException'
+	// The Python client fails here on its own bug ("'ApiClientException'
 	// object has no attribute 'message'"); ours names the API's error.
-	steps = append(steps, step{args: []string{"session-remove-job", "--session-id", "nosuchid", "--job-id", "{job}"}, kind: `(?s)^$|.`})
+	steps = append(steps, step{args: []string{"session-remove-job", "--session-id", "nosuchid", "--job-id", "{job}"}, kind: `(?s).`})
 	// Bad files.
-	for _, f := range []string{"bad.json", "trailing.json", "missing.json"} {
-		add("job-create", "--file", f, "--client", client)
-		add("action-create", "--file", f)
-		add("session-update", "{job}", f)
-	}
+	add("job-create", "--file", "bad.json", "--client", client)
+	add("action-create", "--file", "trailing.json")
+	add("session-update", "{job}", "missing.json")
 	add("job-create", "--file", "list.json", "--client", client)
-	add("session-create", "--file", "list.json")
-	add("backup-create", "--file", "list.json")
 	// Bad command lines.
 	add("job-show")
 	add("job-create", "--file", "job.json")
 	add("job-list", "-f", "xml")
 	add("job-list", "-c", "Nope")
 	add("job-list", "--limit", "ten")
-	add("job-list", "--sort-ascending", "--sort-descending")
-	add("session-start", "--session-id", "x")
-	add("nosuchcommand")
-	add("jobs-lst")
-	add("job-lis", "-f", "value", "-c", "Description")
+	add("job-lst")
+	add("sesion-list")
 	// Bad credentials and endpoints.
 	add("job-list", "--os-password", "wrong")
 	add("--os-auth-url", "", "job-list")
@@ -314,23 +304,45 @@ func TestCompatibilityWithPythonClient(t *testing.T) {
 	add("job-delete", "{job2}")
 	add("action-delete", "{action}")
 	add("client-delete", client)
-	formats(true, "job-list")
-	add("client-list")
+	add("job-list")
 
 	// Python's stack must not see a pyenv or virtualenv.
 	base := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir, "PYTHONWARNINGS=ignore", "OS_IDENTITY_API_VERSION=3", "TZ=UTC", "LC_ALL=C.UTF-8"}
 	base = append(base, env.OSEnv("DEMO")...)
+	// The two transcripts run side by side, each on its own API.
 	runs := map[string][]result{}
+	errs := map[string]error{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, who := range []string{"python", "go"} {
 		b := py
 		if who == "go" {
 			b = filepath.Join(bin, "freezer")
 		}
 		url := startAPI(t, env, bin)
-		r := &runner{t: t, bin: b, env: append(append([]string{}, base...), "OS_BACKUP_URL="+url), dir: dir, vars: map[string]string{}}
-		for _, s := range steps {
-			runs[who] = append(runs[who], r.run(s))
-		}
+		r := &runner{bin: b, env: append(append([]string{}, base...), "OS_BACKUP_URL="+url), dir: dir, vars: map[string]string{}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out []result
+			for _, s := range steps {
+				res, err := r.run(s)
+				if err != nil {
+					mu.Lock()
+					errs[who] = err
+					mu.Unlock()
+					return
+				}
+				out = append(out, res)
+			}
+			mu.Lock()
+			runs[who] = out
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for who, err := range errs {
+		t.Fatalf("%s transcript: %v", who, err)
 	}
 	keep := map[string]bool{pid: true, env.Get(t, "DEMO_OS_USER_ID"): true}
 	np, ng := &normaliser{ids: map[string]string{}, keep: keep}, &normaliser{ids: map[string]string{}, keep: keep}
