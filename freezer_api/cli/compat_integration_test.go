@@ -168,7 +168,9 @@ func (n *normaliser) apply(s string) string {
 	s = requestID.ReplaceAllString(s, "req-REQUEST-ID")
 	s = epoch.ReplaceAllString(s, "TIMESTAMP0")
 	return hexID.ReplaceAllStringFunc(s, func(id string) string {
-		if n.keep[id] || !strings.ContainsAny(id, "abcdef") {
+		// Timestamps are gone by now: what is left of 8 or more hex
+		// digits is an id or a wrapped piece of one, even all digits.
+		if n.keep[id] {
 			return id
 		}
 		if _, ok := n.ids[id]; !ok {
