@@ -13,6 +13,8 @@ require (
 	golang.org/x/crypto v0.59.0
 )
 
+require gopkg.in/yaml.v2 v2.4.0 // indirect
+
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

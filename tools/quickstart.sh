@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the main job on embedded defaults, end to end, in build/_run/:
 # freezer-api on SQLite without auth (127.0.0.1 only), a backup job created
-# through the REST API, freezer-scheduler picking it up and running
-# freezer-agent into local storage, the job and backup shown by the API,
+# with the `freezer` client, freezer-scheduler picking it up and running
+# freezer-agent into local storage, the job and backup shown by the client,
 # then a restore compared with the source. Everything stops at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for b in freezer-api freezer-manage freezer-scheduler freezer-agent; do
+for b in freezer-api freezer-manage freezer-scheduler freezer-agent freezer; do
 	[ -x "$B/$b" ] || { echo "missing $B/$b: run make build" >&2; exit 1; }
 done
 command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
@@ -72,36 +72,36 @@ cp -r freezer internal README.rst Makefile "$R/data/"
 ln -s internal "$R/data/link-to-internal"
 mkdir -p "$R/data/empty-dir"
 
+# The client talks to the noauth API directly: no Keystone, a fixed project.
+export OS_AUTH_TYPE=none OS_BACKUP_URL=$API OS_PROJECT_ID=$PROJECT
+fz() { "$B/freezer" "$@"; }
+
 say "freezer-scheduler registers node $CLIENT with the API and polls it"
 OS_BACKUP_URL=$API OS_PROJECT_ID=$PROJECT "$B/freezer-scheduler" --no-daemon \
 	--client-id "$CLIENT" --interval 1 --jobs-dir "$R/jobs" --pid-file "$R/scheduler.pid" \
 	--agent-path "$B/freezer-agent" --log-file "$R/freezer-scheduler.log" start &
 pids+=($!)
 for _ in $(seq 100); do
-	curl -fsS "$API/v2/$PROJECT/clients/$CLIENT" >/dev/null 2>&1 && break
+	fz client-show "$CLIENT" >/dev/null 2>&1 && break
 	sleep 0.1
 done
-curl -fsS "$API/v2/$PROJECT/clients/$CLIENT" >/dev/null || { tail -30 "$R/freezer-scheduler.log" >&2; exit 1; }
+fz client-show "$CLIENT" || { tail -30 "$R/freezer-scheduler.log" >&2; exit 1; }
 
-say "creating a backup job for that node through the REST API"
-cat >"$R/job.json" <<JSON
-{"client_id": "$CLIENT", "description": "quick start backup",
- "job_schedule": {},
- "job_actions": [{"freezer_action": {"action": "backup", "mode": "fs",
-   "path_to_backup": "$R/data", "backup_name": "quickstart", "hostname": "quickstart",
-   "storage": "local", "container": "$R/storage", "compression": "zstd"},
-   "max_retries": 1, "max_retries_interval": 1}]}
-JSON
-job=$(curl -fsS -X POST -H 'Content-Type: application/json' --data @"$R/job.json" "$API/v2/$PROJECT/jobs")
-echo "$job"
-job_id=$(sed -E 's/.*"job_id": ?"([^"]+)".*/\1/' <<<"$job")
+say "freezer job-create: a backup job for that node"
+fz job-create --client "$CLIENT" --description "quick start backup" \
+	--action backup --mode fs --path-to-backup "$R/data" --backup-name quickstart \
+	--storage local --container "$R/storage" --option hostname=quickstart --option compression=zstd \
+	--max-retries 1 --max-retries-interval 1 2>"$R/job-create.out"
+cat "$R/job-create.out"
+job_id=$(sed -nE 's/^Job ([0-9a-f]+) created$/\1/p' "$R/job-create.out")
+[ -n "$job_id" ] || exit 1
+fz job-list
 
 say "the scheduler runs it with freezer-agent"
 status=""
 for _ in $(seq 120); do
-	doc=$(curl -fsS "$API/v2/$PROJECT/jobs/$job_id")
-	status=$(sed -nE 's/.*"status": ?"([a-z]*)".*/\1/p' <<<"$doc")
-	result=$(sed -nE 's/.*"result": ?"([a-z]*)".*/\1/p' <<<"$doc")
+	status=$(fz job-show "$job_id" -f value -c Status)
+	result=$(fz job-show "$job_id" -f value -c Result)
 	[ "$status" = completed ] && break
 	sleep 0.5
 done
@@ -112,9 +112,9 @@ if [ "$status" != completed ] || [ "$result" != success ]; then
 	exit 1
 fi
 
-say "the backup as the API lists it"
-curl -fsS "$API/v2/$PROJECT/backups" | head -c 600
-echo
+say "freezer job-show and backup-list"
+fz job-show "$job_id" -c "Job ID" -c Description -c Status -c Result
+fz backup-list
 
 say "freezer-agent info and restore"
 "$B/freezer-agent" --action info --storage local --container "$R/storage" \

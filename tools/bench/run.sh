@@ -2,13 +2,15 @@
 # `make bench`: measures our programs against references run in the same
 # command, prints one table and writes it to tools/bench/results/<UTC time>.txt.
 #
-# Sections (BENCH=agent,swift,api; default all three):
+# Sections (BENCH=agent,swift,api,cli; default all four):
 #   agent  local storage: full, 1 % incremental, restore; ours (zstd+fzae1,
 #          gzip+openssl) vs tar|zstd|openssl and the Python freezer-agent
 #   swift  backup/restore to the test environment's Swift, ours vs Python
 #          agent, and our peak RSS at two data sizes
 #   api    freezer-api-bench: our freezer-api vs the upstream Python one,
 #          both on MariaDB behind the test environment's Keystone
+#   cli    the freezer client: job-list and start-up, ours vs
+#          python-freezerclient, wall time and peak RSS (BENCH_CLI_*, cli.sh)
 # Knobs: BENCH_SCALE (agent tree, 1 = ~2.18 GB), BENCH_REPS (rounds, 2),
 #   BENCH_SWIFT_REPS (3), BENCH_SWIFT_SCALE (0.25 = ~0.55 GB),
 #   BENCH_SWIFT_SCALE2 (second RSS point, 1), BENCH_API_* (see api.sh), BENCH_WORK (scratch, /var/tmp).
@@ -22,13 +24,13 @@ HERE=$ROOT/tools/bench
 source "$HERE/lib.sh"
 
 export BUILD=${FREEZER_BUILD_DIR:-$ROOT/build}
-SECTIONS=${BENCH:-agent,swift,api}
+SECTIONS=${BENCH:-agent,swift,api,cli}
 for s in ${SECTIONS//,/ }; do
-  case $s in agent | swift | api) ;; *) die "unknown section '$s' in BENCH (agent, swift, api)" ;; esac
+  case $s in agent | swift | api | cli) ;; *) die "unknown section '$s' in BENCH (agent, swift, api, cli)" ;; esac
 done
 need_cmd go
 [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (apt-get install -y --no-install-recommends time)"
-for b in freezer-agent freezer-api freezer-manage freezer-api-bench; do
+for b in freezer-agent freezer-api freezer-manage freezer-api-bench freezer; do
   [[ -x $BUILD/$b ]] || die "$BUILD/$b missing: run make build"
 done
 

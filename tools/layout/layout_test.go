@@ -107,6 +107,7 @@ func TestAgentImportsNoImplementation(t *testing.T) {
 // programs are the only package main allowed in the product folders.
 var programs = []string{
 	"freezer/cmd/freezer-agent",
+	"freezer_api/cmd/freezer", // the command-line client
 	"freezer_api/cmd/freezer-api",
 	"freezer_api/cmd/freezer-manage",
 	"freezer_scheduler/cmd/freezer-scheduler",
