@@ -159,10 +159,14 @@ func stringLit(e ast.Expr) (string, bool) {
 
 // optionLiteral reports a string literal spelled like a command-line
 // option: "--" and "--x...", or "-x" with a letter. "-" alone (standard
-// input or output) and negative numbers are not options.
+// input or output) and negative numbers, including the spellings of negative
+// infinity that formatters write ("-inf", "-Infinity"), are not options.
 func optionLiteral(e ast.Expr) (string, bool) {
 	s, ok := stringLit(e)
 	if !ok || len(s) < 2 || s[0] != '-' {
+		return "", false
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
 		return "", false
 	}
 	c := s[1]
