@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -247,7 +246,7 @@ func (m *Manager) journal(rec Record) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing the snapshot journal: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("locking the snapshot journal entry: %w", err)
@@ -287,7 +286,7 @@ func (m *Manager) Recover(ctx context.Context) ([]Record, error) {
 		if err != nil {
 			continue // removed by its owner meanwhile
 		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if tryLock(f) != nil {
 			f.Close() // its owner is alive
 			continue
 		}

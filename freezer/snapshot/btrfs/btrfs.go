@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"freezer.dev/freezer/freezer/snapshot"
 )
@@ -51,11 +50,11 @@ func (*Provider) Kind() string { return "btrfs" }
 // Plan implements snapshot.Provider: path must be on btrfs; its subvolume
 // is the nearest directory at or above it whose inode is a subvolume root.
 func (p *Provider) Plan(ctx context.Context, path string) (snapshot.Record, error) {
-	var sfs syscall.Statfs_t
-	if err := syscall.Statfs(path, &sfs); err != nil {
+	magic, err := fsMagic(path)
+	if err != nil {
 		return snapshot.Record{}, fmt.Errorf("statfs %s: %w", path, err)
 	}
-	if uint32(sfs.Type) != superMagic {
+	if magic != superMagic {
 		return snapshot.Record{}, fmt.Errorf("%s is not on a btrfs file system: %w", path, snapshot.ErrNotApplicable)
 	}
 	dir := path
@@ -66,11 +65,11 @@ func (p *Provider) Plan(ctx context.Context, path string) (snapshot.Record, erro
 	}
 	sub := ""
 	for d := dir; ; d = filepath.Dir(d) {
-		var st syscall.Stat_t
-		if err := syscall.Stat(d, &st); err != nil {
+		ino, err := inode(d, true)
+		if err != nil {
 			return snapshot.Record{}, fmt.Errorf("stat %s: %w", d, err)
 		}
-		if st.Ino == rootIno {
+		if ino == rootIno {
 			sub = d
 			break
 		}
@@ -142,13 +141,12 @@ func (p *Provider) Remove(ctx context.Context, rec snapshot.Record) error {
 	if filepath.Base(rec.SnapshotPath) != rec.Name || filepath.Base(filepath.Dir(rec.SnapshotPath)) != SnapDir {
 		return fmt.Errorf("refusing to delete %s: not a freezer snapshot path", rec.SnapshotPath)
 	}
-	var st syscall.Stat_t
-	err := syscall.Lstat(rec.SnapshotPath, &st)
+	ino, err := inode(rec.SnapshotPath, false)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return err
-	case st.Ino != rootIno:
+	case ino != rootIno:
 		// Create failed between mkdir and the snapshot, or a stray
 		// directory: not a subvolume, so nothing of ours.
 		if err := os.Remove(rec.SnapshotPath); err != nil {
