@@ -39,9 +39,11 @@ func TestServeOnMariaDB(t *testing.T) {
 		cred += ":" + pw
 	}
 	conf := writeConf(t, fmt.Sprintf("[DEFAULT]\nbind_host=127.0.0.1\nbind_port=0\n[api]\nauth_strategy=noauth\n[database]\nconnection=mysql+pymysql://%s@%s:%s/%s?charset=utf8\n", cred, host, port, db))
-	var errb bytes.Buffer
-	if c := run(context.Background(), []string{"--config-file", conf}, io.Discard, &errb, nil); c != 1 || !strings.Contains(errb.String(), "freezer-manage db sync") {
-		t.Fatalf("unmigrated database: exit %d: %s", c, errb.String())
+	// The refusal is logged, and without a log file oslo.log's default
+	// destination is standard output: look at both streams.
+	var outb, errb bytes.Buffer
+	if c := run(context.Background(), []string{"--config-file", conf}, &outb, &errb, nil); c != 1 || !strings.Contains(outb.String()+errb.String(), "freezer-manage db sync") {
+		t.Fatalf("unmigrated database: exit %d: %s%s", c, outb.String(), errb.String())
 	}
 	if _, err := admin.Exec("USE " + db); err != nil {
 		t.Fatal(err)
