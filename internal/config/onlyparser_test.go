@@ -48,8 +48,17 @@ func TestOnlyConfigParsesCommandLines(t *testing.T) {
 			return err
 		}
 		if d.IsDir() {
+			if path == root {
+				return nil
+			}
+			// Skip what the go command skips (testdata, names starting
+			// with "." or "_"), vendored code, and build/, which holds
+			// output: make run copies this very source tree there as
+			// the data it backs up and restores.
 			name := d.Name()
-			if path == self || name == "testdata" || name == "vendor" || (strings.HasPrefix(name, ".") && path != root) {
+			if path == self || name == "testdata" || name == "vendor" ||
+				strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
+				path == filepath.Join(root, "build") {
 				return filepath.SkipDir
 			}
 			return nil
