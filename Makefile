@@ -18,7 +18,7 @@ CROSS_PLATFORMS ?= linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/am
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BUILD)/tools/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build cross test integration bench lint run testenv-up testenv-down testenv-purge clean releasenotes fuzz samples bench-memory
+.PHONY: all build cross test integration bench lint run testenv-up testenv-down testenv-purge clean releasenotes fuzz samples bench-memory bench-api-compare
 
 all: build
 
@@ -58,6 +58,10 @@ bench: build
 # Peak RSS of the agent at 0.5 and 4 GiB (flat, bounded by segments in flight).
 bench-memory: build
 	bash tools/bench/memflat.sh
+
+# BASE=<git revision>: our freezer-api now against as built at BASE, one run.
+bench-api-compare: build
+	bash tools/bench/api-compare.sh "$(BASE)"
 
 fuzz:
 	bash tools/fuzz.sh
