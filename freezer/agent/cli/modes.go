@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -123,7 +124,7 @@ func snapshotKind(v string) (string, error) {
 	return "auto", nil
 }
 
-func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager {
+func (s *settings) snapshotManager(getenv func(string) string, now func() time.Time) *snapshot.Manager {
 	journal := expandHome(s.str("snapshot_journal"), getenv)
 	if journal == "" {
 		if os.Geteuid() == 0 {
@@ -134,6 +135,7 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 	}
 	return &snapshot.Manager{
 		Journal: journal,
+		Now:     now,
 		Providers: []snapshot.Provider{
 			btrfs.New(btrfs.Options{Name: s.str("lvm_snapname")}),
 			lvm.New(lvm.Options{
@@ -157,7 +159,7 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 // payload with the stream engine; the other actions of such a mode use it
 // too unless --engine is given (a mysql backup taken with --snapshot is a
 // tar backup: restore it with --engine tar).
-func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string) (agent.Source, backup.Engine, error) {
+func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string, now func() time.Time) (agent.Source, backup.Engine, error) {
 	explicitEngine := s.setBy("engine_name") != ""
 	if o.Engine == stream.Name && o.Mode != "mysql" && o.Mode != "postgresql" {
 		return nil, nil, withUsage(errors.New("--engine stream is for --mode mysql and --mode postgresql"))
@@ -180,7 +182,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 	if err != nil {
 		return nil, nil, withUsage(err)
 	}
-	mgr := s.snapshotManager(getenv)
+	mgr := s.snapshotManager(getenv, now)
 	gone, err := mgr.Recover(ctx)
 	for _, r := range gone {
 		log.WithFields(logrus.Fields{"snapshot": r.Name, "kind": r.Kind, "created": r.Created}).Warn("removed a snapshot left by an earlier, interrupted run")
@@ -211,7 +213,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 		if !mysql.Available() {
 			return nil, nil, withUsage(mysql.ErrNoHotBackup)
 		}
-		eng = stream.New(mysql.HotBackup(cfg, "", nil))
+		eng = stream.New(mysql.HotBackup(cfg, "", now))
 	case "postgresql":
 		conf := expandHome(s.str("postgresql_conf"), getenv)
 		if conf == "" {
@@ -247,5 +249,5 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 	if hooks == nil && kind == "" {
 		return nil, eng, nil
 	}
-	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind}, eng, nil
+	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind, Now: now}, eng, nil
 }
