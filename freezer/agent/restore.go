@@ -30,6 +30,11 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 			return nil, usagef("--restore-path %q: not a shell glob of a relative path", g)
 		}
 	}
+	if a.PickEngine != nil {
+		if err := a.followStoredEngine(ctx, o); err != nil {
+			return nil, err
+		}
+	}
 	levels, err := a.planLevels(ctx, o)
 	if err != nil {
 		return nil, err
@@ -77,6 +82,42 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	}
 	a.log().WithFields(map[string]any{"levels": len(levels), "files": total.Files, "seconds": elapsed.Seconds()}).Info("restore done")
 	return &Result{}, nil
+}
+
+// followStoredEngine sets a.Engine to what the backup a restore at
+// o.RestoreFromDate reads says it is: the newest such backup among the
+// engines in a.EngineNames (each engine stores its backups under its own
+// name), its metadata handed to a.PickEngine.
+func (a *Agent) followStoredEngine(ctx context.Context, o Options) error {
+	var best backup.Ref
+	found := false
+	for _, name := range a.EngineNames {
+		refs, err := a.listRefs(ctx, name, o.HostBackupName())
+		if err != nil {
+			return err
+		}
+		plan, err := backup.RestorePlan(refs, o.RestoreFromDate)
+		if err != nil || len(plan) == 0 {
+			continue // none at that date under this engine
+		}
+		last := plan[len(plan)-1]
+		if !found || last.TS > best.TS {
+			best, found = last, true
+		}
+	}
+	if !found {
+		return nil // planLevels reports that nothing is there
+	}
+	md, err := a.readMetadata(ctx, best)
+	if err != nil {
+		return err
+	}
+	eng, err := a.PickEngine(md)
+	if err != nil {
+		return withKind(ErrUsage, fmt.Errorf("backup %s: %w", best, err))
+	}
+	a.Engine = eng
+	return nil
 }
 
 // chainLevel is one backup of the chain a restore at a date reads, with

@@ -278,6 +278,7 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 			}
 		}
 		a.Engine = eng
+		a.PickEngine, a.EngineNames = followStoredBackup(s, o, env.Deps.NewEngine) // modes.go
 	}
 	res, err := a.Run(ctx, o)
 	if err != nil {

@@ -150,6 +150,43 @@ func (s *settings) snapshotManager(getenv func(string) string, now func() time.T
 	}
 }
 
+// followStoredBackup returns what makes a restore of a mysql or
+// postgresql backup use the engine the stored backup's metadata names
+// rather than one implied by --mode: a --snapshot mysql backup is a tar
+// backup, a hot one a stream backup, and which one a restore reads depends
+// on what was stored last. Nil when --engine was given (the restore then
+// reads that engine's backups only) or for the other modes (their engine
+// is --engine, tar by default, as the Python agent does).
+func followStoredBackup(s *settings, o agent.Options, newEngine func(string) (backup.Engine, error)) (func(backup.Metadata) (backup.Engine, error), []string) {
+	if o.Action != agent.ActionRestore || s.setBy("engine_name") != "" || (o.Mode != "mysql" && o.Mode != "postgresql") {
+		return nil, nil
+	}
+	asked := o.Mode
+	pick := func(md backup.Metadata) (backup.Engine, error) {
+		mode := md.Mode
+		if mode == "" {
+			mode = asked // written before the metadata recorded the mode
+		}
+		if mode != asked {
+			return nil, fmt.Errorf("its metadata says it is a --mode %s backup, not --mode %s: restore it with --mode %s", mode, asked, mode)
+		}
+		if md.EngineName != stream.Name {
+			if newEngine == nil {
+				return nil, errors.New("this build has no engines")
+			}
+			return newEngine(md.EngineName)
+		}
+		switch mode {
+		case "mysql":
+			return stream.New(mysql.HotBackup(mysql.Config{}, "", nil)), nil
+		case "postgresql":
+			return stream.New(postgresql.BaseBackup(postgresql.Config{}, "")), nil
+		}
+		return nil, fmt.Errorf("a stream backup of --mode %s cannot be restored", mode)
+	}
+	return pick, []string{stream.Name, "tar", "rsync"}
+}
+
 // setupMode returns the Source a backup reads through (nil: the live
 // path) and, for modes whose payload is a command's output, the engine to
 // use instead of --engine (nil: --engine). Before any backup it removes
