@@ -97,7 +97,7 @@ run_method() { # LABEL TARGET AGENT-ARGS...
   local label=$1 target=$2 t0 t1 res lock gaps
   shift 2
   sql "DELETE FROM t.inno; DELETE FROM t.aria"
-  "$W/bin/dbwriter" "root@tcp(127.0.0.1:$PORT)/" >"$W/writer.out" 2>"$LOGDIR/writer-$label.err" &
+  DBWRITER_DSN="root@tcp(127.0.0.1:$PORT)/" "$W/bin/dbwriter" >"$W/writer.out" 2>"$LOGDIR/writer-$label.err" &
   WPID=$!
   sleep 1
   t0=$EPOCHREALTIME

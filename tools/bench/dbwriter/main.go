@@ -1,6 +1,8 @@
 // Command dbwriter is the writer of `make bench` section db: it commits
 // numbered rows, one transaction each, into the InnoDB and Aria tables
-// t.inno and t.aria of the MariaDB at the DSN given as its only argument,
+// t.inno and t.aria of the MariaDB at the go-sql-driver DSN in the
+// environment variable DBWRITER_DSN (no command line: only
+// internal/config parses those, and this tool needs no options),
 // until it gets SIGTERM or SIGINT. It then prints the number of commits
 // and, per table engine, the longest gap between two consecutive commits
 // (how long writes were blocked at most) as "commits=N inno_gap_s=X
@@ -20,13 +22,14 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: dbwriter DSN")
+	dsn := os.Getenv("DBWRITER_DSN")
+	if dsn == "" {
+		fmt.Fprintln(os.Stderr, "dbwriter: set DBWRITER_DSN")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	db, err := sql.Open("mysql", os.Args[1])
+	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
