@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,7 +141,13 @@ func (a *Agent) planLevels(ctx context.Context, o Options) ([]chainLevel, error)
 	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
 	if err != nil {
 		if errors.Is(err, backup.ErrNoBackup) {
-			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
+			err = fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err)
+			if others := a.enginesHolding(ctx, o, engine); len(others) > 0 {
+				// The engine was given (or implied) and the stored backup
+				// says otherwise: name what is there.
+				err = fmt.Errorf("%w; the storage holds backups of that name made with --engine %s: give that --engine, or with --mode mysql or postgresql none", err, strings.Join(others, ", "))
+			}
+			return nil, withKind(ErrNotFound, err)
 		}
 		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
 	}
@@ -185,6 +192,22 @@ func (a *Agent) planLevels(ctx context.Context, o Options) ([]chainLevel, error)
 	}
 
 	return levels, nil
+}
+
+// enginesHolding lists the engines other than engine under which the
+// storage holds backups named like o's; errors count as none (it only
+// words an error).
+func (a *Agent) enginesHolding(ctx context.Context, o Options, engine string) []string {
+	var found []string
+	for _, e := range []string{"tar", "rsync", "stream"} {
+		if e == engine {
+			continue
+		}
+		if refs, err := a.listRefs(ctx, e, o.HostBackupName()); err == nil && len(refs) > 0 {
+			found = append(found, e)
+		}
+	}
+	return found
 }
 
 // prepareTarget creates the restore directory, or checks that an existing

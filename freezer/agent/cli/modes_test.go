@@ -130,3 +130,19 @@ func TestRestoreFollowsStoredEngine(t *testing.T) {
 		t.Errorf("mode mismatch: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// An explicit --engine reads only that engine's backups; when the name's
+// backups were made with another one, the not-found error names it.
+func TestRestoreExplicitEngineMismatchNamesStoredEngine(t *testing.T) {
+	src, store := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o600)
+	base := []string{"--storage", "local", "--container", store, "--backup-name", "db", "--nosync",
+		"--snapshot-journal", filepath.Join(t.TempDir(), "j")}
+	if code, _, errOut := runCLIWithDeps(t, append(base, "--path-to-backup", src)...); code != ExitOK {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	code, _, errOut := runCLIWithDeps(t, append(base, "--action", "restore", "--engine", "rsync", "--restore-abs-path", t.TempDir())...)
+	if code != ExitNotFound || !strings.Contains(errOut, "made with --engine tar") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
