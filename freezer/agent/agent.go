@@ -57,6 +57,14 @@ type Agent struct {
 	QueueDepth int
 	// CommandStdout receives exec's command output; nil = Stdout.
 	CommandStdout io.Writer
+
+	// PickEngine, when set, makes a restore follow the stored backup
+	// instead of Engine: the backups of every engine in EngineNames are
+	// looked up, the newest at --restore-from-date is chosen, and
+	// PickEngine returns the engine for its metadata (or an error when
+	// the metadata contradicts what the user asked for).
+	PickEngine  func(md backup.Metadata) (backup.Engine, error)
+	EngineNames []string
 }
 
 // Result is what an action reports. Backup fills Metadata (the result JSON

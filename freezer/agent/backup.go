@@ -175,6 +175,9 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 		RsyncBlockSize: res.stats.BlockSize,
 		Snapshot:       prep.Snapshot,
 	}
+	if o.Mode != "fs" {
+		md.Mode = o.Mode
+	}
 	if enc != nil {
 		md.EncryptionFormat = enc.Name()
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,11 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	for _, g := range o.RestorePaths {
 		if _, err := path.Match(g, ""); err != nil || g == "" {
 			return nil, usagef("--restore-path %q: not a shell glob of a relative path", g)
+		}
+	}
+	if a.PickEngine != nil {
+		if err := a.followStoredEngine(ctx, o); err != nil {
+			return nil, err
 		}
 	}
 	levels, err := a.planLevels(ctx, o)
@@ -79,6 +85,42 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 	return &Result{}, nil
 }
 
+// followStoredEngine sets a.Engine to what the backup a restore at
+// o.RestoreFromDate reads says it is: the newest such backup among the
+// engines in a.EngineNames (each engine stores its backups under its own
+// name), its metadata handed to a.PickEngine.
+func (a *Agent) followStoredEngine(ctx context.Context, o Options) error {
+	var best backup.Ref
+	found := false
+	for _, name := range a.EngineNames {
+		refs, err := a.listRefs(ctx, name, o.HostBackupName())
+		if err != nil {
+			return err
+		}
+		plan, err := backup.RestorePlan(refs, o.RestoreFromDate)
+		if err != nil || len(plan) == 0 {
+			continue // none at that date under this engine
+		}
+		last := plan[len(plan)-1]
+		if !found || last.TS > best.TS {
+			best, found = last, true
+		}
+	}
+	if !found {
+		return nil // planLevels reports that nothing is there
+	}
+	md, err := a.readMetadata(ctx, best)
+	if err != nil {
+		return err
+	}
+	eng, err := a.PickEngine(md)
+	if err != nil {
+		return withKind(ErrUsage, fmt.Errorf("backup %s: %w", best, err))
+	}
+	a.Engine = eng
+	return nil
+}
+
 // chainLevel is one backup of the chain a restore at a date reads, with
 // the codecs its metadata names.
 type chainLevel struct {
@@ -99,7 +141,13 @@ func (a *Agent) planLevels(ctx context.Context, o Options) ([]chainLevel, error)
 	plan, err := backup.RestorePlan(existing, o.RestoreFromDate)
 	if err != nil {
 		if errors.Is(err, backup.ErrNoBackup) {
-			return nil, withKind(ErrNotFound, fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err))
+			err = fmt.Errorf("restoring %s from %s: %w", o.HostBackupName(), a.Storage, err)
+			if others := a.enginesHolding(ctx, o, engine); len(others) > 0 {
+				// The engine was given (or implied) and the stored backup
+				// says otherwise: name what is there.
+				err = fmt.Errorf("%w; the storage holds backups of that name made with --engine %s: give that --engine, or with --mode mysql or postgresql none", err, strings.Join(others, ", "))
+			}
+			return nil, withKind(ErrNotFound, err)
 		}
 		return nil, withKind(ErrIntegrity, fmt.Errorf("restoring %s: %w", o.HostBackupName(), err))
 	}
@@ -144,6 +192,22 @@ func (a *Agent) planLevels(ctx context.Context, o Options) ([]chainLevel, error)
 	}
 
 	return levels, nil
+}
+
+// enginesHolding lists the engines other than engine under which the
+// storage holds backups named like o's; errors count as none (it only
+// words an error).
+func (a *Agent) enginesHolding(ctx context.Context, o Options, engine string) []string {
+	var found []string
+	for _, e := range []string{"tar", "rsync", "stream"} {
+		if e == engine {
+			continue
+		}
+		if refs, err := a.listRefs(ctx, e, o.HostBackupName()); err == nil && len(refs) > 0 {
+			found = append(found, e)
+		}
+	}
+	return found
 }
 
 // prepareTarget creates the restore directory, or checks that an existing

@@ -103,6 +103,11 @@ type Metadata struct {
 	// Snapshot is the kind of snapshot the backup was read from ("btrfs",
 	// "lvm"); empty when it read the live files. Informational.
 	Snapshot string `json:"snapshot,omitempty"`
+	// Mode is the --mode the backup was taken with ("mysql",
+	// "postgresql"; absent for fs and in older backups). A restore that
+	// follows the stored backup reads it to restore a stream backup with
+	// the right tool.
+	Mode string `json:"mode,omitempty"`
 }
 
 // EncodeMetadata renders m as the one-line JSON object upstream expects.

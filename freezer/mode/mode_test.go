@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"freezer.dev/freezer/freezer/snapshot"
 )
@@ -116,5 +117,39 @@ func TestReadSection(t *testing.T) {
 	}
 	if _, err := ReadSection(p, "DEFAULT"); err == nil {
 		t.Error("[DEFAULT] matched [default]")
+	}
+}
+
+// The lock time and the snapshot's journal record come from the injected
+// clock: lock at t0, unlock 2.5 s later by that clock, whatever the wall
+// clock did.
+func TestSourceClock(t *testing.T) {
+	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	ticks := []time.Time{t0, t0.Add(2500 * time.Millisecond)}
+	now := func() time.Time {
+		v := ticks[0]
+		if len(ticks) > 1 {
+			ticks = ticks[1:]
+		}
+		return v
+	}
+	var l log
+	s := newSource(t, &l, &fakeHooks{l: &l}, &fakeProvider{l: &l})
+	s.Now = now
+	var created time.Time
+	s.Snapshots.Now = func() time.Time { created = t0.Add(time.Hour); return created }
+	p, err := s.Prepare(context.Background(), "/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release(context.Background())
+	if got := p.Stats["lock_seconds"]; got != 2.5 {
+		t.Errorf("lock_seconds = %v, want 2.5", got)
+	}
+	if s.LockHeld() != 2500*time.Millisecond {
+		t.Errorf("LockHeld = %v", s.LockHeld())
+	}
+	if !s.snap.Record.Created.Equal(created) || created.IsZero() {
+		t.Errorf("Created = %v, want %v", s.snap.Record.Created, created)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,6 +117,7 @@ type Snapshot struct {
 	Record Record
 	m      *Manager
 	lock   *os.File // the journal entry, locked while this process lives
+	entry  string   // the journal entry's name
 	done   bool
 }
 
@@ -135,7 +137,9 @@ func (s *Snapshot) Remove(ctx context.Context) error {
 		return fmt.Errorf("removing the %s snapshot %s: %w", s.Record.Kind, s.Record.Name, err)
 	}
 	s.done = true
-	os.Remove(s.lock.Name())
+	// The name goes before the lock: a Recover that opened the entry
+	// just before sees it unnamed once it gets the lock.
+	os.Remove(s.entry)
 	s.lock.Close()
 	return nil
 }
@@ -158,7 +162,22 @@ type Manager struct {
 	// snapshot, locked by its owner while it lives).
 	Journal   string
 	Providers []Provider // tried in this order for kind "auto"
+	// Now is the clock (Record.Created, the age of a half-written
+	// entry); nil = time.Now.
+	Now func() time.Time
 }
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// staleNew is how old an unlocked, half-written journal entry (a ".new"
+// file) must be before Recover deletes it: younger, it may belong to a
+// run that has created it and not yet locked it.
+const staleNew = 10 * time.Minute
 
 func (m *Manager) provider(kind string) Provider {
 	for _, p := range m.Providers {
@@ -216,13 +235,13 @@ func (m *Manager) Take(ctx context.Context, kind, path string) (*Snapshot, error
 func (m *Manager) create(ctx context.Context, p Provider, rec Record) (*Snapshot, error) {
 	rec.Kind = p.Kind()
 	if rec.Created.IsZero() {
-		rec.Created = time.Now().UTC()
+		rec.Created = m.now().UTC()
 	}
-	lock, err := m.journal(rec)
+	lock, entry, err := m.journal(rec)
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Record: rec, m: m, lock: lock}
+	s := &Snapshot{Record: rec, m: m, lock: lock, entry: entry}
 	if err := p.Create(ctx, rec); err != nil {
 		if rerr := s.Remove(context.WithoutCancel(ctx)); rerr != nil {
 			return nil, fmt.Errorf("creating the %s snapshot %s: %w (and cleaning up: %v; the next run retries)", rec.Kind, rec.Name, err, rerr)
@@ -234,39 +253,57 @@ func (m *Manager) create(ctx context.Context, p Provider, rec Record) (*Snapshot
 
 // journal writes rec as a new journal entry and returns it open with an
 // exclusive lock, held until the process ends or the snapshot is removed.
-func (m *Manager) journal(rec Record) (*os.File, error) {
+//
+// The entry is written, locked and synced under a temporary name first and
+// only then linked to its ".json" name: every entry Recover can see was
+// locked before it appeared, so a Recover running at the same moment never
+// finds a live entry unlocked (or empty) and takes it for a dead run's.
+func (m *Manager) journal(rec Record) (*os.File, string, error) {
 	if err := os.MkdirAll(m.Journal, 0o700); err != nil {
-		return nil, fmt.Errorf("creating the snapshot journal: %w", err)
+		return nil, "", fmt.Errorf("creating the snapshot journal: %w", err)
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	f, err := os.OpenFile(filepath.Join(m.Journal, rec.Name+".json"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	final := filepath.Join(m.Journal, rec.Name+".json")
+	tmp := filepath.Join(m.Journal, "."+rec.Name+newSuffix)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("writing the snapshot journal: %w", err)
+		return nil, "", fmt.Errorf("writing the snapshot journal: %w", err)
+	}
+	fail := func(what string, err error) (*os.File, string, error) {
+		f.Close()
+		os.Remove(tmp)
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	if err := tryLock(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("locking the snapshot journal entry: %w", err)
+		return fail("locking the snapshot journal entry", err)
 	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fail("writing the snapshot journal", err)
 	}
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("writing the snapshot journal: %w", err)
+	if err := f.Sync(); err != nil {
+		return fail("writing the snapshot journal", err)
 	}
-	return f, nil
+	// Link, not rename: it fails when the name is taken (a second run
+	// given the same --lvm-snapname) instead of replacing its entry.
+	if err := os.Link(tmp, final); err != nil {
+		return fail("writing the snapshot journal", err)
+	}
+	os.Remove(tmp)
+	// f stays the entry's open, locked file, now named final.
+	return f, final, nil
 }
+
+// newSuffix ends a journal entry still being written.
+const newSuffix = ".new"
 
 // Recover removes the snapshots whose journal entries no live process
 // holds: those a crashed or killed run left behind. It returns the records
 // it removed; an entry it cannot remove stays for the next run and is
-// reported in the error.
+// reported in the error. Several runs may recover at once: each entry is
+// handled by the one that locks it while it still has its name.
 func (m *Manager) Recover(ctx context.Context) ([]Record, error) {
 	ents, err := os.ReadDir(m.Journal)
 	if errors.Is(err, os.ErrNotExist) {
@@ -278,22 +315,28 @@ func (m *Manager) Recover(ctx context.Context) ([]Record, error) {
 	var done []Record
 	var errs []error
 	for _, e := range ents {
+		name := filepath.Join(m.Journal, e.Name())
+		if strings.HasSuffix(e.Name(), newSuffix) {
+			m.dropStaleNew(name)
+			continue
+		}
 		if !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		name := filepath.Join(m.Journal, e.Name())
 		f, err := os.Open(name)
 		if err != nil {
 			continue // removed by its owner meanwhile
 		}
-		if tryLock(f) != nil {
-			f.Close() // its owner is alive
+		if tryLock(f) != nil || !stillNamed(f, name) {
+			// Its owner is alive, or it was removed (by its owner or
+			// another Recover) between our open and our lock.
+			f.Close()
 			continue
 		}
 		rec, err := readRecord(f)
 		if errors.Is(err, errEmptyEntry) {
-			// Killed between creating the entry and writing it: the
-			// snapshot is only created after the entry is on disk.
+			// An entry of an older agent, killed between creating the
+			// entry and writing it: the snapshot was not created yet.
 			os.Remove(name)
 			f.Close()
 			continue
@@ -321,11 +364,39 @@ func (m *Manager) Recover(ctx context.Context) ([]Record, error) {
 	return done, errors.Join(errs...)
 }
 
+// dropStaleNew deletes a half-written entry whose writer died before
+// linking it (no snapshot was created for it yet) once it is older than
+// staleNew and unlocked.
+func (m *Manager) dropStaleNew(name string) {
+	fi, err := os.Stat(name)
+	if err != nil || m.now().Sub(fi.ModTime()) < staleNew {
+		return
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if tryLock(f) == nil && stillNamed(f, name) {
+		os.Remove(name)
+	}
+}
+
+// stillNamed reports whether name is still the file f has open.
+func stillNamed(f *os.File, name string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(name)
+	return err == nil && os.SameFile(a, b)
+}
+
 var errEmptyEntry = errors.New("empty journal entry")
 
 func readRecord(f *os.File) (Record, error) {
 	var rec Record
-	b, err := os.ReadFile(f.Name())
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return rec, err
 	}

@@ -264,7 +264,7 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		if env.SetMemoryLimit != nil {
 			env.SetMemoryLimit(storage.BufferBytes(st) + memoryHeadroom)
 		}
-		src, eng, err := setupMode(ctx, s, &o, log, env.Getenv) // modes.go
+		src, eng, err := setupMode(ctx, s, &o, log, env.Getenv, env.Now) // modes.go
 		if err != nil {
 			return fail(env, log, quiet, err)
 		}
@@ -278,6 +278,7 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 			}
 		}
 		a.Engine = eng
+		a.PickEngine, a.EngineNames = followStoredBackup(s, o, env.Deps.NewEngine) // modes.go
 	}
 	res, err := a.Run(ctx, o)
 	if err != nil {

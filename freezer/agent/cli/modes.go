@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -36,7 +37,7 @@ import (
 func modeOptions() config.Schema {
 	return config.Schema{
 		{Name: "mode", Short: "m", Default: "fs", Section: gModes, Choices: []string{"fs", "mysql", "postgresql", "mongo", "sqlserver"},
-			Help: "What to back up. fs: files and directories. mysql: a MariaDB/MySQL server (--mysql-conf); with --snapshot its data directory (--path-to-backup) is read from a snapshot taken under FLUSH TABLES WITH READ LOCK, released as soon as the snapshot exists; without --snapshot a hot backup is streamed by mariadb-backup (which must be installed; else the run fails and names --snapshot, because copying live InnoDB files under a read lock, as the Python agent does, is not consistent). Restore such a hot backup with --mode mysql: the stream is extracted (mbstream) and prepared (mariadb-backup --prepare) into --restore-abs-path, ready for mariadbd; restore a --snapshot one with --engine tar. postgresql: a PostgreSQL server (--postgresql-conf), streamed by pg_basebackup with the WAL it needs, restored with --mode postgresql as a data directory. mongo: an fs backup that refuses to run unless the server on --hostname:27017 says this node is the replica set's primary (needs mongosh); combine with --snapshot. sqlserver: needs Windows VSS, refused by this agent."},
+			Help: "What to back up. fs: files and directories. mysql: a MariaDB/MySQL server (--mysql-conf); with --snapshot its data directory (--path-to-backup) is read from a snapshot taken under FLUSH TABLES WITH READ LOCK, released as soon as the snapshot exists; without --snapshot a hot backup is streamed by mariadb-backup (which must be installed; else the run fails and names --snapshot, because copying live InnoDB files under a read lock, as the Python agent does, is not consistent). Restore with --mode mysql: the restore follows the stored backup's metadata (without --engine it takes the newest backup of that name, whatever its engine); a hot backup's stream is extracted (mbstream) and prepared (mariadb-backup --prepare) into --restore-abs-path, ready for mariadbd, a --snapshot one is restored as files; a backup recorded with another --mode is refused. postgresql: a PostgreSQL server (--postgresql-conf), streamed by pg_basebackup with the WAL it needs, restored with --mode postgresql as a data directory. mongo: an fs backup that refuses to run unless the server on --hostname:27017 says this node is the replica set's primary (needs mongosh); combine with --snapshot. sqlserver: needs Windows VSS, refused by this agent."},
 		{Name: "snapshot", Short: "s", Section: gModes,
 			Help: "Back up from a snapshot of --path-to-backup's file system, removed afterwards (also after a failure, SIGTERM, or, through a journal, after a crash: on the next run). btrfs: a read-only snapshot of the btrfs subvolume holding the path. lvm: an LVM snapshot of the logical volume holding it, as the Python agent (--lvm-* options). auto, or a true boolean (True, yes, on, 1), picks btrfs when the path is on btrfs, else lvm; when neither applies the backup fails, it never reads the live files instead. The kind used is recorded in the backup's metadata (snapshot)."},
 		{Name: "snapshot_journal", Section: gModes,
@@ -123,7 +124,7 @@ func snapshotKind(v string) (string, error) {
 	return "auto", nil
 }
 
-func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager {
+func (s *settings) snapshotManager(getenv func(string) string, now func() time.Time) *snapshot.Manager {
 	journal := expandHome(s.str("snapshot_journal"), getenv)
 	if journal == "" {
 		if os.Geteuid() == 0 {
@@ -134,6 +135,7 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 	}
 	return &snapshot.Manager{
 		Journal: journal,
+		Now:     now,
 		Providers: []snapshot.Provider{
 			btrfs.New(btrfs.Options{Name: s.str("lvm_snapname")}),
 			lvm.New(lvm.Options{
@@ -148,6 +150,43 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 	}
 }
 
+// followStoredBackup returns what makes a restore of a mysql or
+// postgresql backup use the engine the stored backup's metadata names
+// rather than one implied by --mode: a --snapshot mysql backup is a tar
+// backup, a hot one a stream backup, and which one a restore reads depends
+// on what was stored last. Nil when --engine was given (the restore then
+// reads that engine's backups only) or for the other modes (their engine
+// is --engine, tar by default, as the Python agent does).
+func followStoredBackup(s *settings, o agent.Options, newEngine func(string) (backup.Engine, error)) (func(backup.Metadata) (backup.Engine, error), []string) {
+	if o.Action != agent.ActionRestore || s.setBy("engine_name") != "" || (o.Mode != "mysql" && o.Mode != "postgresql") {
+		return nil, nil
+	}
+	asked := o.Mode
+	pick := func(md backup.Metadata) (backup.Engine, error) {
+		mode := md.Mode
+		if mode == "" {
+			mode = asked // written before the metadata recorded the mode
+		}
+		if mode != asked {
+			return nil, fmt.Errorf("its metadata says it is a --mode %s backup, not --mode %s: restore it with --mode %s", mode, asked, mode)
+		}
+		if md.EngineName != stream.Name {
+			if newEngine == nil {
+				return nil, errors.New("this build has no engines")
+			}
+			return newEngine(md.EngineName)
+		}
+		switch mode {
+		case "mysql":
+			return stream.New(mysql.HotBackup(mysql.Config{}, "", nil)), nil
+		case "postgresql":
+			return stream.New(postgresql.BaseBackup(postgresql.Config{}, "")), nil
+		}
+		return nil, fmt.Errorf("a stream backup of --mode %s cannot be restored", mode)
+	}
+	return pick, []string{stream.Name, "tar", "rsync"}
+}
+
 // setupMode returns the Source a backup reads through (nil: the live
 // path) and, for modes whose payload is a command's output, the engine to
 // use instead of --engine (nil: --engine). Before any backup it removes
@@ -157,7 +196,7 @@ func (s *settings) snapshotManager(getenv func(string) string) *snapshot.Manager
 // payload with the stream engine; the other actions of such a mode use it
 // too unless --engine is given (a mysql backup taken with --snapshot is a
 // tar backup: restore it with --engine tar).
-func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string) (agent.Source, backup.Engine, error) {
+func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string, now func() time.Time) (agent.Source, backup.Engine, error) {
 	explicitEngine := s.setBy("engine_name") != ""
 	if o.Engine == stream.Name && o.Mode != "mysql" && o.Mode != "postgresql" {
 		return nil, nil, withUsage(errors.New("--engine stream is for --mode mysql and --mode postgresql"))
@@ -180,7 +219,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 	if err != nil {
 		return nil, nil, withUsage(err)
 	}
-	mgr := s.snapshotManager(getenv)
+	mgr := s.snapshotManager(getenv, now)
 	gone, err := mgr.Recover(ctx)
 	for _, r := range gone {
 		log.WithFields(logrus.Fields{"snapshot": r.Name, "kind": r.Kind, "created": r.Created}).Warn("removed a snapshot left by an earlier, interrupted run")
@@ -211,7 +250,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 		if !mysql.Available() {
 			return nil, nil, withUsage(mysql.ErrNoHotBackup)
 		}
-		eng = stream.New(mysql.HotBackup(cfg, "", nil))
+		eng = stream.New(mysql.HotBackup(cfg, "", now))
 	case "postgresql":
 		conf := expandHome(s.str("postgresql_conf"), getenv)
 		if conf == "" {
@@ -247,5 +286,5 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 	if hooks == nil && kind == "" {
 		return nil, eng, nil
 	}
-	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind}, eng, nil
+	return &mode.Source{Hooks: hooks, Snapshots: mgr, Kind: kind, Now: now}, eng, nil
 }

@@ -88,3 +88,61 @@ func TestMySQLWithoutHotBackupToolNamesSnapshot(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// A restore with --mode mysql follows the stored backup's metadata: a tar
+// backup (what a --snapshot mysql backup is) restores with the tar engine
+// though a mysql hot backup would be a stream, and a backup whose metadata
+// records another mode is refused with a message naming it.
+func TestRestoreFollowsStoredEngine(t *testing.T) {
+	src, store := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "ibdata1"), []byte("pages"), 0o600)
+	base := []string{"--storage", "local", "--container", store, "--backup-name", "db", "--nosync",
+		"--snapshot-journal", filepath.Join(t.TempDir(), "j")}
+	if code, _, errOut := runCLIWithDeps(t, append(base, "--path-to-backup", src)...); code != ExitOK {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	dst := filepath.Join(t.TempDir(), "r")
+	code, _, errOut := runCLIWithDeps(t, append(base, "--action", "restore", "--mode", "mysql", "--restore-abs-path", dst)...)
+	if b, _ := os.ReadFile(filepath.Join(dst, "ibdata1")); code != ExitOK || string(b) != "pages" {
+		t.Fatalf("restore --mode mysql of a tar backup: exit %d, %q, file %q", code, errOut, b)
+	}
+
+	var mds []string
+	filepath.WalkDir(store, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "metadata" && !d.IsDir() {
+			mds = append(mds, p)
+		}
+		return nil
+	})
+	if len(mds) != 1 {
+		t.Fatalf("metadata objects: %v", mds)
+	}
+	b, _ := os.ReadFile(mds[0])
+	var md map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(b), &md); err != nil {
+		t.Fatal(err)
+	}
+	md["mode"] = "postgresql"
+	b, _ = json.Marshal(md)
+	os.WriteFile(mds[0], b, 0o600)
+	code, _, errOut = runCLIWithDeps(t, append(base, "--action", "restore", "--mode", "mysql", "--restore-abs-path", t.TempDir())...)
+	if code != ExitUsage || !strings.Contains(errOut, "--mode postgresql backup, not --mode mysql") {
+		t.Errorf("mode mismatch: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// An explicit --engine reads only that engine's backups; when the name's
+// backups were made with another one, the not-found error names it.
+func TestRestoreExplicitEngineMismatchNamesStoredEngine(t *testing.T) {
+	src, store := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o600)
+	base := []string{"--storage", "local", "--container", store, "--backup-name", "db", "--nosync",
+		"--snapshot-journal", filepath.Join(t.TempDir(), "j")}
+	if code, _, errOut := runCLIWithDeps(t, append(base, "--path-to-backup", src)...); code != ExitOK {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	code, _, errOut := runCLIWithDeps(t, append(base, "--action", "restore", "--engine", "rsync", "--restore-abs-path", t.TempDir())...)
+	if code != ExitNotFound || !strings.Contains(errOut, "made with --engine tar") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

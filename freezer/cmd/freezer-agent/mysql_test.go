@@ -21,8 +21,8 @@ import (
 	"freezer.dev/freezer/internal/testutil/loopfs"
 )
 
-// writer commits numbered rows, one transaction each, into an InnoDB and
-// an Aria table until stopped, and records the longest a commit waited.
+// writer commits numbered rows, one transaction each, into an InnoDB, an
+// Aria and a MyISAM table until stopped, and records the longest a commit waited.
 type writer struct {
 	db      *sql.DB
 	stop    context.CancelFunc
@@ -33,6 +33,9 @@ type writer struct {
 	err     error
 }
 
+// mariaTables are the writer's tables, one per storage engine.
+var mariaTables = []string{"inno", "aria", "myisam"}
+
 func startWriter(t *testing.T, db *sql.DB) *writer {
 	ctx, stop := context.WithCancel(context.Background())
 	w := &writer{db: db, stop: stop}
@@ -41,7 +44,7 @@ func startWriter(t *testing.T, db *sql.DB) *writer {
 		defer w.wg.Done()
 		for i := 1; ctx.Err() == nil; i++ {
 			t0 := time.Now()
-			for _, tbl := range []string{"inno", "aria"} {
+			for _, tbl := range mariaTables {
 				if _, err := db.Exec("INSERT INTO t."+tbl+" VALUES (?, REPEAT('x', 200))", i); err != nil {
 					w.mu.Lock()
 					w.err = err
@@ -80,7 +83,7 @@ func sqlExec(t *testing.T, db *sql.DB, qs ...string) {
 }
 
 // checkRestoredMariaDB starts mariadbd on a restored data directory and
-// checks both tables: CHECK TABLE is OK and the rows are 1..N with no gap.
+// checks every table: CHECK TABLE is OK and the rows are 1..N with no gap.
 func checkRestoredMariaDB(t *testing.T, dir string, written int) {
 	t.Helper()
 	srv := dbserver.StartMariaDB(t, dir)
@@ -89,7 +92,7 @@ func checkRestoredMariaDB(t *testing.T, dir string, written int) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, tbl := range []string{"inno", "aria"} {
+	for _, tbl := range mariaTables {
 		var table, op, typ, msg string
 		if err := db.QueryRow("CHECK TABLE t."+tbl).Scan(&table, &op, &typ, &msg); err != nil {
 			t.Fatalf("CHECK TABLE %s: %v\n%s", tbl, err, srv.Log())
@@ -142,7 +145,8 @@ func TestBinaryMySQLSnapshotAndHotBackup(t *testing.T) {
 	defer db.Close()
 	sqlExec(t, db, "CREATE DATABASE t",
 		"CREATE TABLE t.inno (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=InnoDB",
-		"CREATE TABLE t.aria (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=Aria")
+		"CREATE TABLE t.aria (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=Aria",
+		"CREATE TABLE t.myisam (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=MyISAM")
 	conf := filepath.Join(t.TempDir(), "mysql.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("[default]\nhost = 127.0.0.1\nport = %d\nuser = root\npassword =\n", srv.Port)), 0o600)
 	store := t.TempDir()
@@ -174,8 +178,9 @@ func TestBinaryMySQLSnapshotAndHotBackup(t *testing.T) {
 	t.Logf("lock held: FTWRL+btrfs snapshot %.3fs, mariadb-backup BLOCK_COMMIT..END %.3fs; longest commit the writer saw %v; %d rows written",
 		snap["lock_seconds"], hot["lock_seconds"], maxWait, written)
 
+	// No --engine: the restore follows the stored backup's metadata (tar).
 	dstSnap := filepath.Join(t.TempDir(), "snap")
-	if code, _, errOut := agent(t, base("snap", "--action", "restore", "--engine", "tar", "--restore-abs-path", dstSnap)...); code != 0 {
+	if code, _, errOut := agent(t, base("snap", "--action", "restore", "--restore-abs-path", dstSnap)...); code != 0 {
 		t.Fatalf("restore of the snapshot backup: %d %s", code, errOut)
 	}
 	checkRestoredMariaDB(t, dstSnap, written)

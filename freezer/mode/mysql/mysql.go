@@ -139,15 +139,7 @@ func HotBackup(c Config, tempDir string, now func() time.Time) stream.Options {
 				return stream.Command{}, err
 			}
 			cnf := filepath.Join(dir, "client.cnf")
-			var b strings.Builder
-			b.WriteString("[client]\n")
-			fmt.Fprintf(&b, "user=%s\npassword=%s\n", c.User, c.Password)
-			if c.Socket != "" {
-				fmt.Fprintf(&b, "socket=%s\n", c.Socket)
-			} else {
-				fmt.Fprintf(&b, "host=%s\nport=%d\nprotocol=tcp\n", c.Host, c.Port)
-			}
-			if err := os.WriteFile(cnf, []byte(b.String()), 0o600); err != nil {
+			if err := os.WriteFile(cnf, []byte(clientCnf(c)), 0o600); err != nil {
 				os.RemoveAll(dir)
 				return stream.Command{}, err
 			}
@@ -168,6 +160,50 @@ func HotBackup(c Config, tempDir string, now func() time.Time) stream.Options {
 				[]stream.Command{{Path: "mariadb-backup", Args: []string{"--prepare", "--target-dir=" + dir}}}, nil
 		},
 	}
+}
+
+// clientCnf renders c as the [client] group of a MariaDB option file,
+// which mariadb-backup reads with --defaults-extra-file.
+func clientCnf(c Config) string {
+	var b strings.Builder
+	b.WriteString("[client]\n")
+	fmt.Fprintf(&b, "user=%s\npassword=%s\n", optionValue(c.User), optionValue(c.Password))
+	if c.Socket != "" {
+		fmt.Fprintf(&b, "socket=%s\n", optionValue(c.Socket))
+	} else {
+		fmt.Fprintf(&b, "host=%s\nport=%d\nprotocol=tcp\n", optionValue(c.Host), c.Port)
+	}
+	return b.String()
+}
+
+// optionValue quotes v for a MariaDB option file. Unquoted, the file's
+// reader strips leading and trailing blanks, ends the value at a "#"
+// (a comment) and reads backslash escapes; inside double quotes "#" and
+// blanks are kept and the escapes \\, \" and \n (\t, \r, \b) give the
+// character back, so every string round-trips.
+func optionValue(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range v {
+		switch r {
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // lockTimer measures, from mariadb-backup's messages as they arrive, how
