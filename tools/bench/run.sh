@@ -2,7 +2,7 @@
 # `make bench`: measures our programs against references run in the same
 # command, prints one table and writes it to tools/bench/results/<UTC time>.txt.
 #
-# Sections (BENCH=agent,swift,api,cli; default all four):
+# Sections (BENCH=agent,swift,api,cli,rsync; default all five):
 #   agent  local storage: full, 1 % incremental, restore; ours (zstd+fzae1,
 #          gzip+openssl) vs tar|zstd|openssl and the Python freezer-agent
 #   swift  backup/restore to the test environment's Swift, ours vs Python
@@ -11,6 +11,10 @@
 #          both on MariaDB behind the test environment's Keystone
 #   cli    the freezer client: job-list and start-up, ours vs
 #          python-freezerclient, wall time and peak RSS (BENCH_CLI_*, cli.sh)
+#   rsync  level 1 of a VM-image-like file after 1 % of its blocks are
+#          rewritten or 64 MiB appended: --engine rsyncv2 vs a cold read,
+#          restic, borg and the tar engine; our peak RSS at two sizes
+#          (BENCH_RSYNC_*, rsync.sh)
 # Knobs: BENCH_SCALE (agent tree, 1 = ~2.18 GB), BENCH_REPS (rounds, 2),
 #   BENCH_SWIFT_REPS (3), BENCH_SWIFT_SCALE (0.25 = ~0.55 GB),
 #   BENCH_SWIFT_SCALE2 (second RSS point, 1), BENCH_API_* (see api.sh), BENCH_WORK (scratch, /var/tmp).
@@ -24,9 +28,9 @@ HERE=$ROOT/tools/bench
 source "$HERE/lib.sh"
 
 export BUILD=${FREEZER_BUILD_DIR:-$ROOT/build}
-SECTIONS=${BENCH:-agent,swift,api,cli}
+SECTIONS=${BENCH:-agent,swift,api,cli,rsync}
 for s in ${SECTIONS//,/ }; do
-  case $s in agent | swift | api | cli) ;; *) die "unknown section '$s' in BENCH (agent, swift, api, cli)" ;; esac
+  case $s in agent | swift | api | cli | rsync) ;; *) die "unknown section '$s' in BENCH (agent, swift, api, cli, rsync)" ;; esac
 done
 need_cmd go
 [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (apt-get install -y --no-install-recommends time)"
