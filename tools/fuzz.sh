@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# `make fuzz`: runs every Go fuzz target of the project for FUZZTIME each
-# (default 30s). Targets are found by name, so new ones join automatically.
+# `make fuzz`: runs every Go fuzz target of the project, found by name so
+# new ones join automatically: 30s each, and FUZZTIME_LONG (default 10m)
+# each for the packages in LONG_PKGS: the rsync engine's header-list and
+# block-delta readers, which apply whatever a damaged or forged level holds
+# to files the target already has.
+# FUZZTIME, when set, is the time for every target (e.g. FUZZTIME=20s for
+# a quick check).
 #
 # A target fails only on a finding: a failing input written under
 # testdata/fuzz/<target>/, or any failure other than the one below. Go
@@ -9,11 +14,26 @@
 # is reported as a warning, not a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-t=${FUZZTIME:-30s}
+LONG_PKGS=(freezer/engine/rsync)
+fuzztime() {
+	if [[ -n ${FUZZTIME:-} ]]; then
+		echo "$FUZZTIME"
+		return
+	fi
+	local p
+	for p in "${LONG_PKGS[@]}"; do
+		if [[ $1 == "$p" ]]; then
+			echo "${FUZZTIME_LONG:-10m}"
+			return
+		fi
+	done
+	echo 30s
+}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 failed=()
 while read -r pkg; do
+	t=$(fuzztime "$pkg")
 	while read -r f; do
 		echo "== $pkg $f ($t)"
 		corpus=$pkg/testdata/fuzz/$f

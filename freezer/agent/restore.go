@@ -304,7 +304,7 @@ func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, d
 		d, err := enc.Decode(r)
 		if err != nil {
 			finishCopy()
-			return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("starting decryption: %w", err))
+			return backup.Stats{}, 0, withKind(ErrIntegrity, unread(fmt.Errorf("starting decryption: %w", err), dryRun))
 		}
 		decs = append(decs, d)
 		r = d
@@ -314,7 +314,7 @@ func (a *Agent) restoreLevelReq(ctx context.Context, l chainLevel, dir string, d
 		if rerr := finishCopy(); rerr != nil {
 			return backup.Stats{}, 0, fmt.Errorf("reading the payload: %w", rerr)
 		}
-		return backup.Stats{}, 0, withKind(ErrIntegrity, fmt.Errorf("starting decompression (%s): %w", comp.Name(), decodeHint(enc, err)))
+		return backup.Stats{}, 0, withKind(ErrIntegrity, unread(fmt.Errorf("starting decompression (%s): %w", comp.Name(), decodeHint(enc, err)), dryRun))
 	}
 	decs = append(decs, d)
 	decoded := readerr.New(d)
@@ -386,13 +386,22 @@ func authenticated(enc backup.Codec) bool {
 	return enc != nil && enc.Name() == "fzae1"
 }
 
+// unread says of a failure before the engine read anything that nothing
+// of the level was restored.
+func unread(err error, dryRun bool) error {
+	if dryRun {
+		return err
+	}
+	return &backup.NotRestoredError{Unread: true, Err: err}
+}
+
 // withNotRestored returns cause, the error that explains a failure, with
 // the names of what the engine did not restore, which its error (err)
 // carries, if any.
 func withNotRestored(err, cause error) error {
 	var nr *backup.NotRestoredError
 	if errors.As(err, &nr) {
-		return &backup.NotRestoredError{Paths: nr.Paths, Unread: nr.Unread, Err: cause}
+		return &backup.NotRestoredError{Paths: nr.Paths, Omitted: nr.Omitted, Unread: nr.Unread, Err: cause}
 	}
 	return cause
 }

@@ -174,6 +174,9 @@ type NotRestoredError struct {
 	// Paths are members (relative to the target) that were read, in
 	// whole or in part, and not put in place, in archive order.
 	Paths []string
+	// Omitted counts further members not restored and not in Paths, for
+	// an engine that bounds the list it keeps.
+	Omitted int
 	// Unread reports that the members after the failure were not read
 	// either, and so not restored.
 	Unread bool
@@ -194,7 +197,7 @@ func (e *NotRestoredError) Error() string {
 			}
 			b.WriteString(strconv.Quote(p))
 		}
-		if n := len(e.Paths) - maxNamed; n > 0 {
+		if n := max(len(e.Paths)-maxNamed, 0) + e.Omitted; n > 0 {
 			fmt.Fprintf(&b, " and %d more", n)
 		}
 		if e.Unread {

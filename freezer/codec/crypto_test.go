@@ -610,3 +610,53 @@ func TestCFB128AnySplitGivesSameStream(t *testing.T) {
 		}
 	}
 }
+
+// An uncompressed rsync payload under the openssl format: the right
+// passphrase opens it, wrong ones do not, and random plaintexts almost
+// never pass for one.
+func TestOpenSSLMsgpackList(t *testing.T) {
+	// [{"path": "f", ...}] as the rsync engine writes it.
+	list := append([]byte{0x91, 0x82, 0xa4, 'p', 'a', 't', 'h', 0xa1, 'f'}, testData(13, 5000)...)
+	enc := func(pass []byte) backup.Codec {
+		c, err := NewOpenSSL(pass, MsgpackList, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var stored bytes.Buffer
+	w, err := enc(testPass).Encode(&stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(list)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := enc(testPass).Decode(bytes.NewReader(stored.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, list) {
+		t.Fatalf("round trip: %d bytes, %v", len(got), err)
+	}
+	for _, pass := range [][]byte{[]byte("x"), []byte("correct horse battery stapl")} {
+		if _, err := enc(pass).Decode(bytes.NewReader(stored.Bytes())); !errors.Is(err, ErrAuth) {
+			t.Errorf("passphrase %q: %v, want ErrAuth", pass, err)
+		}
+	}
+	// The empty list is the whole of an empty level's stream.
+	if !plausibleMsgpackList([]byte{0x90}) || plausibleMsgpackList([]byte{0x90, 0}) {
+		t.Error("empty list misjudged")
+	}
+	pass := 0
+	for i := range 100_000 {
+		if plausibleMsgpackList(testData(uint64(i), probeLen)) {
+			pass++
+		}
+	}
+	if pass > 200 {
+		t.Errorf("%d of 100000 random probes pass, want about 70", pass)
+	}
+}

@@ -49,8 +49,50 @@ func plausibleStart(compression string, p []byte) bool {
 		return plausibleZlib(p)
 	case None:
 		return plausibleTar(p)
+	case MsgpackList:
+		return plausibleMsgpackList(p)
 	}
 	return false
+}
+
+// plausibleMsgpackList checks for an array header, then (unless the array
+// is empty, and so the whole stream) a map header and a string key: about
+// one random probe in 1,500 passes, and the engine's decoder catches the
+// rest.
+func plausibleMsgpackList(p []byte) bool {
+	var n, hdr int
+	switch {
+	case len(p) >= 1 && p[0]&0xf0 == 0x90:
+		n, hdr = int(p[0]&0x0f), 1
+	case len(p) >= 3 && p[0] == 0xdc:
+		n, hdr = int(p[1])<<8|int(p[2]), 3
+	case len(p) >= 5 && p[0] == 0xdd:
+		n, hdr = 1, 5 // a count this large is never all read here
+		if p[1]|p[2]|p[3]|p[4] == 0 {
+			n = 0
+		}
+	default:
+		return false
+	}
+	if n == 0 {
+		return len(p) == hdr
+	}
+	p = p[hdr:]
+	switch {
+	case len(p) >= 2 && p[0]&0xf0 == 0x80 && p[0] != 0x80:
+		p = p[1:]
+	case len(p) >= 4 && (p[0] == 0xde || p[0] == 0xdf):
+		if p[0] == 0xde {
+			p = p[3:]
+		} else if len(p) >= 6 {
+			p = p[5:]
+		} else {
+			return false
+		}
+	default:
+		return false
+	}
+	return p[0]&0xe0 == 0xa0 || p[0] == 0xd9 || p[0] == 0xda || p[0] == 0xdb
 }
 
 func plausibleZlib(p []byte) bool {
@@ -96,8 +138,11 @@ func plausibleTar(p []byte) bool {
 
 // magicName describes the expected start for error messages.
 func magicName(compression string) string {
-	if compression == None {
+	switch compression {
+	case None:
 		return "an uncompressed tar archive"
+	case MsgpackList:
+		return "an uncompressed rsync header list"
 	}
 	return fmt.Sprintf("%s data", compression)
 }

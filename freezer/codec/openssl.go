@@ -54,7 +54,7 @@ type opensslCodec struct {
 // and a right passphrase from a wrong one. rnd supplies salts; nil means
 // crypto/rand.
 func NewOpenSSL(pass []byte, compression string, rnd io.Reader) (backup.Codec, error) {
-	if _, ok := compressors()[compression]; !ok {
+	if _, ok := compressors()[compression]; !ok && compression != MsgpackList {
 		return nil, fmt.Errorf("openssl encryption: unknown compression %q underneath", compression)
 	}
 	if rnd == nil {

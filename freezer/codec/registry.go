@@ -20,6 +20,11 @@ const (
 	None  = "none"
 )
 
+// MsgpackList names, for the openssl format's key check only, the
+// uncompressed payload of the rsync engine: a msgpack array of header
+// maps, where None means an uncompressed tar archive.
+const MsgpackList = "msgpack-list"
+
 // Encryption format names as written into backup metadata
 // ("encryption_format").
 const (

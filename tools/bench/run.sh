@@ -2,7 +2,7 @@
 # `make bench`: measures our programs against references run in the same
 # command, prints one table and writes it to tools/bench/results/<UTC time>.txt.
 #
-# Sections (BENCH=agent,swift,api,cli,db; default all five):
+# Sections (BENCH=agent,swift,api,cli,db,rsync; default all six):
 #   agent  local storage: full, 1 % incremental, restore; ours (zstd+fzae1,
 #          gzip+openssl) vs tar|zstd|openssl and the Python freezer-agent
 #   swift  backup/restore to the test environment's Swift, ours vs Python
@@ -13,6 +13,10 @@
 #          python-freezerclient, wall time and peak RSS (BENCH_CLI_*, cli.sh)
 #   db     how long a --mode mysql backup blocks writes, per method, on a
 #          scratch mariadbd on a btrfs loop mount (root; BENCH_DB_MB, db.sh)
+#   rsync  level 1 of a VM-image-like file after 1 % of its blocks are
+#          rewritten or 64 MiB appended: --engine rsyncv2 vs a cold read,
+#          restic, borg and the tar engine; our peak RSS at two sizes
+#          (BENCH_RSYNC_*, rsync.sh)
 # Knobs: BENCH_SCALE (agent tree, 1 = ~2.18 GB), BENCH_REPS (rounds, 2),
 #   BENCH_SWIFT_REPS (3), BENCH_SWIFT_SCALE (0.25 = ~0.55 GB),
 #   BENCH_SWIFT_SCALE2 (second RSS point, 1), BENCH_API_* (see api.sh), BENCH_WORK (scratch, /var/tmp).
@@ -26,9 +30,9 @@ HERE=$ROOT/tools/bench
 source "$HERE/lib.sh"
 
 export BUILD=${FREEZER_BUILD_DIR:-$ROOT/build}
-SECTIONS=${BENCH:-agent,swift,api,cli,db}
+SECTIONS=${BENCH:-agent,swift,api,cli,db,rsync}
 for s in ${SECTIONS//,/ }; do
-  case $s in agent | swift | api | cli | db) ;; *) die "unknown section '$s' in BENCH (agent, swift, api, cli, db)" ;; esac
+  case $s in agent | swift | api | cli | db | rsync) ;; *) die "unknown section '$s' in BENCH (agent, swift, api, cli, db, rsync)" ;; esac
 done
 need_cmd go
 [[ -x /usr/bin/time ]] || die "/usr/bin/time missing (apt-get install -y --no-install-recommends time)"

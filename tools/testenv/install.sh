@@ -50,6 +50,8 @@ PACKAGES=(
   curl openssl ca-certificates
   # CLIs the unit tests compare our formats with, and GNU time for make bench
   tar gzip bzip2 xz-utils zstd time
+  # make bench's rsync section backs the same change up with restic and borg
+  restic borgbackup
 )
 
 missing=()

@@ -24,7 +24,7 @@ func TestRsyncRoundTripChains(t *testing.T) {
 		"openssl": {"--encrypt-pass-file", pass, "--encryption-format", "openssl"},
 		"fzae1":   {"--encrypt-pass-file", pass},
 	}
-	for _, comp := range []string{"gzip", "bzip2", "xz", "zstd"} {
+	for _, comp := range []string{"none", "gzip", "bzip2", "xz", "zstd"} {
 		for encName, encArgs := range encs {
 			t.Run(comp+"/"+encName, func(t *testing.T) {
 				if raceEnabled && (comp == "bzip2" || comp == "xz") && encName != "plain" {
@@ -184,4 +184,61 @@ func TestRsyncRestartAlwaysLevel(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "dst")
 	h.restore(dst)
 	sameTree(t, "newest", manifest(t, src), manifest(t, dst))
+}
+
+// TestRsyncDamagedLevelExitsIntegrity: a level 1 that patches a file in
+// place, damaged in storage (a flipped byte only the payload's sha256
+// sees, or cut short), fails the restore with the integrity exit; the
+// error names the file, and the target keeps the file's level-0 content.
+func TestRsyncDamagedLevelExitsIntegrity(t *testing.T) {
+	pass := filepath.Join(t.TempDir(), "pass")
+	must(t, os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600))
+	for name, c := range map[string]struct {
+		args []string
+		edit func([]byte) []byte
+	}{
+		"flip/none": {[]string{"--compression", "none"}, func(b []byte) []byte { b[len(b)-100] ^= 0x10; return b }},
+		"cut/gzip":  {[]string{"--compression", "gzip"}, func(b []byte) []byte { return b[:len(b)*2/3] }},
+		"flip/zstd+openssl": {[]string{"--compression", "zstd", "--encrypt-pass-file", pass, "--encryption-format", "openssl"},
+			func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, "--engine", "rsyncv2", "--max-level", "3")
+			src := filepath.Join(t.TempDir(), "src")
+			img := randBytes(21, 64<<10)
+			write(t, filepath.Join(src, "img"), img, 0o644)
+			h.backup(src, c.args...)
+			dst := filepath.Join(t.TempDir(), "dst")
+			h.restore(dst, c.args...)
+			f, err := os.OpenFile(filepath.Join(src, "img"), os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.WriteAt(randBytes(22, 6000), 5*4096+7)
+			must(t, err)
+			must(t, f.Close())
+			if m := h.backup(src, c.args...); m["curr_backup_level"] != float64(1) {
+				t.Fatalf("second backup: %v", m)
+			}
+			l1, err := filepath.Glob(filepath.Join(h.store, "data", "rsync", "h_b", "*", "1_*", "data"))
+			must(t, err)
+			if len(l1) != 1 {
+				t.Fatalf("level-1 payloads %v", l1)
+			}
+			b, err := os.ReadFile(l1[0])
+			must(t, err)
+			must(t, os.WriteFile(l1[0], c.edit(b), 0o600))
+			code, _, errOut := h.run(append([]string{"--action", "restore", "--restore-abs-path", dst, "--overwrite"}, c.args...)...)
+			if code != ExitIntegrity || !strings.Contains(errOut, "not restored") || !strings.Contains(errOut, `"img"`) {
+				t.Fatalf("exit %d (stderr %q), want %d naming img", code, errOut, ExitIntegrity)
+			}
+			got, err := os.ReadFile(filepath.Join(dst, "img"))
+			if err != nil || string(got) != string(img) {
+				t.Errorf("img after the failed restore: %d bytes, %v; want its level-0 content", len(got), err)
+			}
+			ents, err := os.ReadDir(dst)
+			must(t, err)
+			if len(ents) != 1 {
+				t.Errorf("target holds %d entries, want img alone", len(ents))
+			}
+		})
+	}
 }

@@ -78,29 +78,41 @@ func New(opts Options) *Engine {
 func (e *Engine) Name() string { return "rsync" }
 
 // PayloadCompressor makes "gzip" a zlib stream, as upstream's
-// zlib.compressobj writes it; the other names use the common codecs.
+// zlib.compressobj writes it, and tells the openssl format's key check
+// that an uncompressed payload starts with a msgpack list, not a tar
+// header; the other names use the common codecs.
 func (e *Engine) PayloadCompressor(name string) (backup.Codec, bool) {
-	if name != codec.Gzip {
+	var c backup.Codec
+	var err error
+	stream := ""
+	switch name {
+	case codec.Gzip:
+		c, err = codec.Compressor(codec.Zlib)
+		stream = codec.Zlib
+	case codec.None:
+		c, err = codec.Compressor(codec.None)
+		stream = codec.MsgpackList
+	default:
 		return nil, false
 	}
-	c, err := codec.Compressor(codec.Zlib)
 	if err != nil {
 		return nil, false
 	}
-	return renamed{Codec: c, name: codec.Gzip}, true
+	return renamed{Codec: c, name: name, stream: stream}, true
 }
 
-// renamed is a codec recorded in the metadata under another name.
+// renamed is a codec recorded in the metadata under another name, or
+// whose stream starts otherwise than its name says.
 type renamed struct {
 	backup.Codec
-	name string
+	name, stream string
 }
 
 func (r renamed) Name() string { return r.name }
 
 // Stream names the stream written, for a format that checks it after
 // decryption (openssl).
-func (r renamed) Stream() string { return r.Codec.Name() }
+func (r renamed) Stream() string { return r.stream }
 
 // stateCodec returns the compressor of an engine_metadata: upstream
 // compresses it in one shot with the payload's algorithm, zlib for "gzip".

@@ -4,10 +4,16 @@ package rsync
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"freezer.dev/freezer/freezer/backup"
 )
 
 // FuzzHeader feeds arbitrary bytes to the header list decoder: errors are
@@ -48,7 +54,10 @@ func FuzzHeader(f *testing.F) {
 
 // FuzzRestore applies arbitrary bytes as a level on top of a restored level
 // 0, so block deltas against real files are reached; nothing may be
-// written outside the target and nothing may panic.
+// written outside the target and nothing may panic. Each input is applied
+// twice: in place (an authenticated stream), and staged with a Verify
+// that fails, after which every file of the target must still hold its
+// level-0 version or be gone, and no temporary may stay.
 func FuzzRestore(f *testing.F) {
 	src := filepath.Join(f.TempDir(), "src")
 	write(f, filepath.Join(src, "f"), randBytes(1, 3*4096+5))
@@ -65,12 +74,38 @@ func FuzzRestore(f *testing.F) {
 	l1 := runBackup(f, e, src, &l0, "gzip", 0)
 	f.Add(l1.payload)
 	f.Add(l0.payload)
+	var want map[string]node
+	bad := errors.New("checksum mismatch")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := newSandbox(t)
 		if err := restoreBytes(e, s.dst, l0.payload); err != nil {
 			t.Fatal(err)
 		}
+		if want == nil {
+			want = snapshot(t, s.dst)
+		}
 		restoreBytes(e, s.dst, b)
 		s.check(t)
+
+		s = newSandbox(t)
+		if err := restoreBytes(e, s.dst, l0.payload); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.Restore(context.Background(), backup.RestoreRequest{Dir: s.dst, Verify: func() error { return bad }}, bytes.NewReader(b))
+		if err == nil {
+			t.Fatal("restore succeeded with a failing Verify")
+		}
+		s.check(t)
+		for p, n := range snapshot(t, s.dst) {
+			if n.typ.IsDir() {
+				continue
+			}
+			if strings.HasPrefix(path.Base(p), ".freezer-rsync-") {
+				t.Fatalf("temporary %s left", p)
+			}
+			if w, ok := want[p]; !ok || w.typ != n.typ || w.sum != n.sum || w.target != n.target || w.rdev != n.rdev {
+				t.Fatalf("%s holds %s after a failed Verify, not its level-0 version", p, describe(n))
+			}
+		}
 	})
 }

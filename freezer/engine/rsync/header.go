@@ -14,6 +14,7 @@ type hdrEntry struct {
 	uname, gname      string
 	uid, gid          int64 // -1 when absent
 	rdev              uint64
+	nlink             uint64 // 0 when absent (upstream's headers)
 	atimeNs, mtimeNs  int64
 	size              int64
 	lname, hardlink   string
@@ -122,6 +123,9 @@ func decodeEntry(m *mpReader, idx func(uint32) error) (hdrEntry, error) {
 				case "rdev":
 					v, err = m.readInt()
 					e.rdev = uint64(v)
+				case "nlink":
+					v, err = m.readInt()
+					e.nlink = uint64(max(v, 0))
 				case "size":
 					e.size, err = m.readInt()
 				case "atime":
@@ -235,7 +239,7 @@ func decodeDeltas(m *mpReader, e *hdrEntry, idx func(uint32) error) error {
 
 // writeEntry and readEntry keep validated entries in a scratch file.
 func writeEntry(w *mpWriter, e hdrEntry) {
-	w.arrayHeader(17)
+	w.arrayHeader(18)
 	w.str(e.path)
 	w.bool(e.deleted)
 	w.bool(e.newLevel)
@@ -253,15 +257,16 @@ func writeEntry(w *mpWriter, e hdrEntry) {
 	w.bool(e.hasDeltas)
 	w.int(e.deltaBytes)
 	w.int(e.nidx)
+	w.uint(e.nlink)
 }
 
 func readEntry(m *mpReader) (hdrEntry, error) {
 	var e hdrEntry
-	if n, err := m.readArrayHeader(); err != nil || n != 17 {
+	if n, err := m.readArrayHeader(); err != nil || n != 18 {
 		return e, fmt.Errorf("scratch entry: %v", err)
 	}
-	var errs [17]error
-	var mode, rdev int64
+	var errs [18]error
+	var mode, rdev, nlink int64
 	e.path, errs[0] = m.readString()
 	e.deleted, errs[1] = m.readBool()
 	e.newLevel, errs[2] = m.readBool()
@@ -279,11 +284,12 @@ func readEntry(m *mpReader) (hdrEntry, error) {
 	e.hasDeltas, errs[14] = m.readBool()
 	e.deltaBytes, errs[15] = m.readInt()
 	e.nidx, errs[16] = m.readInt()
+	nlink, errs[17] = m.readInt()
 	for _, err := range errs {
 		if err != nil {
 			return e, fmt.Errorf("scratch entry: %w", err)
 		}
 	}
-	e.mode, e.rdev = uint32(mode), uint64(rdev)
+	e.mode, e.rdev, e.nlink = uint32(mode), uint64(rdev), uint64(nlink)
 	return e, nil
 }

@@ -28,10 +28,18 @@ import (
 // the target by opening one component at a time with O_NOFOLLOW, so no
 // header path can leave req.Dir or pass through a symbolic link, whatever
 // earlier entries made. Directory attributes are set last, deepest first.
+//
+// With req.Verify set, nothing read is put in place before Verify passed
+// (see stage.go). Without it the stream releases only authenticated
+// bytes, and a file that a failure leaves incomplete is removed. Either
+// way the error names what was not restored.
 func (e *Engine) Restore(ctx context.Context, req backup.RestoreRequest, in io.Reader) (backup.Stats, error) {
 	rs := &restorer{e: e, ctx: ctx, req: req, uids: map[string]int{}, gids: map[string]int{}, cacheFd: -1, rootFd: -1}
 	defer rs.close()
 	err := rs.run(in)
+	if err != nil && !rs.committing {
+		err = rs.failure(err)
+	}
 	return rs.stats, err
 }
 
@@ -57,6 +65,15 @@ type restorer struct {
 	chownWarn bool
 	buf       []byte
 	zero      []byte // a page of zeros, to find holes
+
+	// st stages names until Verify passed; nil without Verify.
+	st *stager
+	// partial is a file written in place, left incomplete by a failure
+	// and removed.
+	partial string
+	// readAll: every entry was read; committing: Verify passed and the
+	// staged names are being put in place (commit names its failures).
+	readAll, committing bool
 }
 
 func (rs *restorer) close() {
@@ -74,6 +91,9 @@ func (rs *restorer) close() {
 			f.Close()
 		}
 	}
+	if rs.st != nil {
+		rs.st.f.Close()
+	}
 }
 
 func (rs *restorer) run(in io.Reader) error {
@@ -90,6 +110,11 @@ func (rs *restorer) run(in io.Reader) error {
 	}
 	if rs.idxF, err = rs.e.tempFile(); err != nil {
 		return err
+	}
+	if rs.req.Verify != nil && !rs.req.DryRun {
+		if err := rs.newStager(); err != nil {
+			return err
+		}
 	}
 	// One buffered reader for the header and the file bytes after it.
 	m := &mpReader{r: bufio.NewReaderSize(in, 1<<20)}
@@ -124,11 +149,22 @@ func (rs *restorer) run(in io.Reader) error {
 			rs.req.Progress(rs.stats)
 		}
 	}
+	rs.readAll = true
 	if _, err := m.r.Peek(1); err == nil {
 		return corruptf("data after the last file of the archive")
 	} else if err != io.EOF {
 		return err
 	}
+	if rs.st != nil {
+		if err := rs.req.Verify(); err != nil {
+			return err
+		}
+		rs.committing = true
+		if err := rs.commit(); err != nil {
+			return err
+		}
+	}
+	rs.committing = true // what follows sets attributes only
 	if err := rs.untouch(); err != nil {
 		return err
 	}
@@ -326,6 +362,9 @@ func (rs *restorer) apply(e hdrEntry, data *bufio.Reader, idx *bufio.Reader) err
 	}
 	typ := st.Mode & sIFMT
 	patch := isReg(e.mode) && e.newLevel && e.hasDeltas
+	if rs.st != nil && rs.st.isTemp(base) {
+		return corruptf("%s: the archive names a temporary of this restore", e.path)
+	}
 	switch {
 	case patch:
 		if !exists || typ != sIFREG {
@@ -333,6 +372,8 @@ func (rs *restorer) apply(e hdrEntry, data *bufio.Reader, idx *bufio.Reader) err
 		}
 	case exists && isDir(e.mode) && typ == sIFDIR:
 		// kept; its attributes are set at the end
+	case exists && rs.st != nil && !isDir(e.mode):
+		// staged: the new name replaces this one once verified
 	case exists:
 		if err := rs.remove(e.path, fd, base, st); err != nil {
 			return err
@@ -345,8 +386,7 @@ func (rs *restorer) apply(e hdrEntry, data *bufio.Reader, idx *bufio.Reader) err
 		}
 	}
 
-	switch e.mode & sIFMT {
-	case sIFDIR:
+	if isDir(e.mode) {
 		rs.stats.Dirs++
 		if !exists || typ != sIFDIR {
 			if err := unix.Mkdirat(fd, base, 0o700); err != nil {
@@ -355,38 +395,56 @@ func (rs *restorer) apply(e hdrEntry, data *bufio.Reader, idx *bufio.Reader) err
 		}
 		rs.dirs = append(rs.dirs, e)
 		return nil
+	}
+	if patch && st.Nlink > 1 {
+		if err := rs.unshare(e.path, fd, base); err != nil {
+			return err
+		}
+	}
+	// name is where e is made: base, or a temporary beside it to be
+	// renamed (or, for a patch, applied) once the level is verified.
+	name := base
+	if rs.st != nil {
+		_, name = rs.st.add(e)
+	}
+	switch e.mode & sIFMT {
 	case sIFREG:
 		rs.stats.Files++
-		if e.hardlink != "" {
+		switch {
+		case e.hardlink != "":
 			rs.stats.Links++
-			return rs.link(e, fd, base)
-		}
-		if patch {
-			if st.Nlink > 1 {
-				if err := rs.unshare(e.path, fd, base); err != nil {
-					return err
-				}
+			if err := rs.link(e, fd, name); err != nil {
+				return err
 			}
+		case patch && rs.st != nil:
+			return rs.spool(e, fd, name, data, idx)
+		case patch:
 			return rs.patch(e, fd, base, data, idx)
+		default:
+			return rs.create(e, fd, name, data)
 		}
-		return rs.create(e, fd, base, data)
 	case sIFLNK:
 		rs.stats.Links++
-		if err := unix.Symlinkat(e.lname, fd, base); err != nil {
+		if err := unix.Symlinkat(e.lname, fd, name); err != nil {
 			return fmt.Errorf("creating link %s: %w", e.path, err)
 		}
 	default:
-		if err := unix.Mknodat(fd, base, e.mode, int(e.rdev)); err != nil {
+		if err := unix.Mknodat(fd, name, e.mode, int(e.rdev)); err != nil {
 			return fmt.Errorf("creating %s: %w", e.path, err)
 		}
 	}
-	return rs.setAttrsAt(e, fd, base)
+	return rs.setAttrsAt(e, fd, name)
 }
 
 // link makes e a further name of the regular file it names.
 func (rs *restorer) link(e hdrEntry, fd int, base string) error {
 	// the target's directory may differ: open it without the cache
 	tdir, tbase := path.Split(e.hardlink)
+	if rs.st != nil {
+		if seq, ok := rs.st.links[e.hardlink]; ok {
+			tbase = rs.st.temp(seq) // made in this level, not yet in place
+		}
+	}
 	tfd := rs.rootFd
 	if tdir != "" {
 		saveDir, saveFd := rs.cacheDir, rs.cacheFd
@@ -428,6 +486,12 @@ func (rs *restorer) create(e hdrEntry, fd int, base string, data *bufio.Reader) 
 	}
 	f := os.NewFile(uintptr(nfd), e.path)
 	defer f.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			rs.incomplete(e, fd, base)
+		}
+	}()
 	for off := int64(0); off < e.size; {
 		n := min(int64(len(rs.buf)), e.size-off)
 		p := rs.buf[:n]
@@ -453,7 +517,20 @@ func (rs *restorer) create(e hdrEntry, fd int, base string, data *bufio.Reader) 
 	if err := f.Truncate(e.size); err != nil {
 		return fmt.Errorf("writing %s: %w", e.path, err)
 	}
+	ok = true
 	return rs.setAttrsAt(e, fd, base)
+}
+
+// incomplete removes a file that a failure left incomplete: made in
+// place, it is named as not restored; a staged temporary is removed with
+// the others, and named with them.
+func (rs *restorer) incomplete(e hdrEntry, fd int, name string) {
+	if err := unix.Unlinkat(fd, name, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		rs.stats.Warnings = append(rs.stats.Warnings, fmt.Sprintf("%s: cannot remove the incomplete file: %v", e.path, err))
+	}
+	if rs.st == nil {
+		rs.partial = e.path
+	}
 }
 
 // unshare gives base its own copy of its content before a patch: in the
@@ -490,7 +567,9 @@ func (rs *restorer) unshare(rel string, fd int, base string) error {
 	return nil
 }
 
-// patch writes the changed blocks of an existing file and cuts it to size.
+// patch writes the changed blocks of an existing file in place and cuts
+// it to size. The blocks come from an authenticated stream; a failure
+// part way leaves the file neither version, and it is removed.
 func (rs *restorer) patch(e hdrEntry, fd int, base string, data, idx *bufio.Reader) error {
 	nfd, err := unix.Openat(fd, base, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -498,6 +577,33 @@ func (rs *restorer) patch(e hdrEntry, fd int, base string, data, idx *bufio.Read
 	}
 	f := os.NewFile(uintptr(nfd), e.path)
 	defer f.Close()
+	wrote := false
+	err = rs.readBlocks(e, data, idx, func(i int64, p []byte) error {
+		wrote = true
+		if _, err := f.WriteAt(p, i*rs.bs); err != nil {
+			return fmt.Errorf("writing %s: %w", e.path, err)
+		}
+		return nil
+	})
+	if err == nil {
+		if err = f.Truncate(e.size); err != nil {
+			err = fmt.Errorf("writing %s: %w", e.path, err)
+		}
+	}
+	if err != nil {
+		if wrote {
+			rs.incomplete(e, fd, base)
+		} else {
+			rs.partial = e.path // unchanged, but not this level's version
+		}
+		return err
+	}
+	return rs.setAttrsAt(e, fd, base)
+}
+
+// readBlocks reads e's changed blocks from the payload, checking each
+// index and their total against the header, and hands each to put.
+func (rs *restorer) readBlocks(e hdrEntry, data, idx *bufio.Reader, put func(i int64, p []byte) error) error {
 	blocks := (e.size + rs.bs - 1) / rs.bs
 	var sum int64
 	var b4 [4]byte
@@ -518,18 +624,15 @@ func (rs *restorer) patch(e hdrEntry, fd int, base string, data, idx *bufio.Read
 		if err := readData(data, p, e.path); err != nil {
 			return err
 		}
-		if _, err := f.WriteAt(p, i*rs.bs); err != nil {
-			return fmt.Errorf("writing %s: %w", e.path, err)
+		if err := put(i, p); err != nil {
+			return err
 		}
 		rs.stats.Bytes += n
 	}
 	if sum != e.deltaBytes {
 		return corruptf("%s: blocks add up to %d bytes, the header says %d", e.path, sum, e.deltaBytes)
 	}
-	if err := f.Truncate(e.size); err != nil {
-		return fmt.Errorf("writing %s: %w", e.path, err)
-	}
-	return rs.setAttrsAt(e, fd, base)
+	return nil
 }
 
 func (rs *restorer) setAttrs(e hdrEntry) error {
@@ -646,6 +749,9 @@ func (rs *restorer) untouch() error {
 		}
 		if err != nil {
 			return err
+		}
+		if st, ok, err := lstatAt(fd, base); err != nil || !ok || st.Mode&sIFMT != sIFDIR {
+			continue // replaced later in the level (a staged file put in place)
 		}
 		if err := unix.UtimesNanoAt(fd, base, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("setting the times of %s: %w", dir, err)

@@ -137,17 +137,31 @@ func TestLevels(t *testing.T) {
 		levels = append(levels, runBackup(t, e, src, prev, comps[i], 0))
 		snaps = append(snaps, snapshot(t, src))
 	}
-	for k := range levels {
-		dst := filepath.Join(t.TempDir(), "dst")
-		must(t, os.Mkdir(dst, 0o755))
-		for _, l := range levels[:k+1] {
-			runRestore(t, e, l, dst)
+	// Each chain is restored twice: in place, as for an authenticated
+	// stream, and staged until a Verify, as for any other.
+	for _, staged := range []bool{false, true} {
+		var verify func() error
+		if staged {
+			verify = func() error { return nil }
 		}
-		t.Run("level"+itoa(int64(k)), func(t *testing.T) { compareTrees(t, snaps[k], snapshot(t, dst)) })
-		var st unix.Stat_t
-		must(t, unix.Stat(filepath.Join(dst, "sparse.img"), &st))
-		if st.Blocks*512 > 1<<20 {
-			t.Errorf("level %d: sparse.img restored with %d bytes allocated, want holes", k, st.Blocks*512)
+		for k := range levels {
+			dst := filepath.Join(t.TempDir(), "dst")
+			must(t, os.Mkdir(dst, 0o755))
+			for _, l := range levels[:k+1] {
+				if _, err := restoreVerified(e, l, dst, verify, l.payload); err != nil {
+					t.Fatalf("restore (staged %v): %v", staged, err)
+				}
+			}
+			name := "level" + itoa(int64(k))
+			if staged {
+				name += "-staged"
+			}
+			t.Run(name, func(t *testing.T) { compareTrees(t, snaps[k], snapshot(t, dst)) })
+			var st unix.Stat_t
+			must(t, unix.Stat(filepath.Join(dst, "sparse.img"), &st))
+			if st.Blocks*512 > 1<<20 {
+				t.Errorf("%s: sparse.img restored with %d bytes allocated, want holes", name, st.Blocks*512)
+			}
 		}
 	}
 }

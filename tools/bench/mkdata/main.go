@@ -4,6 +4,8 @@
 // proportions of the reference measurements (2.18 GB, ~50k files at scale
 // 1). `mkdata mutate` then changes about 1 % of the files the way the
 // reference "mutate" step does: edits, appends, new files and deletions.
+// `mkdata image`, `rewrite` and `append` write and change one
+// VM-image-like file for the rsync section (image.go).
 //
 // Every byte depends only on the seed, the scale and the generation, so two
 // runs of the same command produce identical trees.
@@ -30,7 +32,7 @@ func main() {
 
 func run(args []string) error {
 	mode := "full"
-	if len(args) > 0 && (args[0] == "full" || args[0] == "mutate") {
+	if len(args) > 0 && (args[0] == "full" || args[0] == "mutate" || args[0] == "image" || args[0] == "rewrite" || args[0] == "append") {
 		mode, args = args[0], args[1:]
 	}
 	v, rest, err := options().ParseCommandLine(args)
@@ -41,15 +43,23 @@ func run(args []string) error {
 		return fmt.Errorf("unexpected argument %q", rest[0])
 	}
 	if v.Bool("", "help") {
-		return config.WriteHelp(os.Stdout, config.Help{Usage: "mkdata [full|mutate] --out DIR [options]",
-			Description: "Writes the benchmark tree (full), or changes a generation of its files (mutate)."}, options())
+		return config.WriteHelp(os.Stdout, config.Help{Usage: "mkdata [full|mutate|image|rewrite|append] --out PATH [options]",
+			Description: "Writes the benchmark tree (full), or changes a generation of its files (mutate); " +
+				"writes a VM-image-like file (image), rewrites --percent of its 4 KiB blocks (rewrite) or appends --mib to it (append)."}, options())
 	}
 	out, seed := v.String("", "out"), uint64(v.Int("", "seed"))
 	if out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	if mode == "mutate" {
+	switch mode {
+	case "mutate":
 		return mutate(out, seed, v.Int("", "gen"))
+	case "image":
+		return image(out, seed, v.Float("", "mib"))
+	case "rewrite":
+		return rewrite(out, seed, v.Float("", "percent"))
+	case "append":
+		return appendRandom(out, seed, v.Float("", "mib"))
 	}
 	return full(out, seed, v.Float("", "scale"))
 }
@@ -61,6 +71,8 @@ func options() config.Schema {
 		{Name: "scale", Type: config.Float, Default: "1", CLIOnly: true, Help: "Size factor; 1 gives ~2.18 GB and ~50k files."},
 		{Name: "gen", Type: config.Int, Default: "1", CLIOnly: true, Help: "mutate: generation number (each one changes other files)."},
 		{Name: "seed", Type: config.Int, Default: "42", CLIOnly: true, Help: "Random seed."},
+		{Name: "mib", Type: config.Float, Default: "1024", CLIOnly: true, Help: "image: size of the file; append: bytes appended (MiB)."},
+		{Name: "percent", Type: config.Float, Default: "1", CLIOnly: true, Help: "rewrite: share of the 4 KiB blocks rewritten."},
 		config.HelpOpt(""),
 	}
 }
