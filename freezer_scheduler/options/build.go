@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -119,22 +120,49 @@ func (p *Parsed) AgentEnv(base []string) []string {
 }
 
 // AgentPath finds freezer-agent: the configured path, else next to the
-// scheduler's own executable, else on PATH.
+// scheduler's own executable, else on PATH, under the platform's name for
+// it (AgentName).
 func (p *Parsed) AgentPath(self string, lookPath func(string) (string, error)) (string, error) {
+	return p.agentPath(runtime.GOOS, self, lookPath)
+}
+
+// agentPath is AgentPath for the platform goos, so that each platform's
+// lookup can be tested on any.
+func (p *Parsed) agentPath(goos, self string, lookPath func(string) (string, error)) (string, error) {
 	if ap := p.Values.String(GroupScheduler, "agent_path"); ap != "" {
 		return ap, nil
 	}
+	name := AgentName(goos)
 	if self != "" {
-		cand := filepath.Join(filepath.Dir(self), "freezer-agent")
-		if st, err := os.Stat(cand); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		if cand := filepath.Join(filepath.Dir(self), name); isExecutable(goos, cand) {
 			return cand, nil
 		}
 	}
-	ap, err := lookPath("freezer-agent")
+	ap, err := lookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("finding freezer-agent (set [scheduler] agent_path): %w", err)
+		return "", fmt.Errorf("finding %s (set [scheduler] agent_path): %w", name, err)
 	}
 	return ap, nil
+}
+
+// AgentName is freezer-agent's file name on goos: Windows runs only files
+// with an executable suffix, and the build names the agent so.
+func AgentName(goos string) string {
+	if goos == "windows" {
+		return "freezer-agent.exe"
+	}
+	return "freezer-agent"
+}
+
+// isExecutable tells whether path is a regular file goos would run.
+// Windows has no execute bit (Go reports its files as 0666 or 0444): the
+// suffix in the name is what makes it a program there.
+func isExecutable(goos, path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	return goos == "windows" || st.Mode()&0o111 != 0
 }
 
 // PidFile is the configured pid file or upstream's

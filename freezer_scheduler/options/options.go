@@ -69,7 +69,7 @@ func Schema() config.Schema {
 		{Group: GroupScheduler, Name: "concurrent_jobs", Type: config.Int, Default: "1", Help: "How many jobs may run at the same time.", Deprecated: d("concurrent_jobs")},
 		{Group: GroupScheduler, Name: "enable_v1_api", Type: config.Bool, Default: "false", Help: "Use the v1 API.", NoEffect: "the v2 API is always used", Deprecated: d("enable_v1_api", "enable-v1-api")},
 		{Group: GroupScheduler, Name: "centralized_scheduler", Type: config.Bool, Default: "false", Help: "Run as a central scheduler (jobs of every project, with trusts)."},
-		{Group: GroupScheduler, Name: "agent_path", Help: "freezer-agent executable; default: next to freezer-scheduler, then PATH."},
+		{Group: GroupScheduler, Name: "agent_path", Help: "freezer-agent executable; default: freezer-agent (freezer-agent.exe on Windows) next to freezer-scheduler, then on PATH."},
 		{Group: GroupScheduler, Name: "pid_file", Help: "Daemon pid file; default <tmpdir>/freezer_sched_<home dir name>.pid."},
 		{Group: GroupScheduler, Name: "run_dir", Help: "Directory of the files of running actions; default <jobs_dir>/run."},
 		{Group: GroupScheduler, Name: "metrics_listen", Help: "host:port to serve Prometheus metrics on (/metrics); empty disables."},

@@ -37,6 +37,9 @@ PACKAGES=(
   # msgpack decodes our rsync engine_metadata in a unit test, as upstream would
   python3-msgpack
   python3-migrate
+  # HAProxy balances several of our freezer-api instances on one database
+  # (the scaling test; the test starts its own, on loopback)
+  haproxy
   # the Horizon Freezer panel (its API layer drives our API in a test)
   python3-freezer-web-ui
   # the race detector (make test runs -race) links with cgo: a C compiler and libc headers
