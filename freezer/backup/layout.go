@@ -103,6 +103,9 @@ type Metadata struct {
 	// Snapshot is the kind of snapshot the backup was read from ("btrfs",
 	// "lvm"); empty when it read the live files. Informational.
 	Snapshot string `json:"snapshot,omitempty"`
+	// Image is the Glance image record of a glance backup, as upstream
+	// stores it.
+	Image json.RawMessage `json:"image,omitempty"`
 }
 
 // EncodeMetadata renders m as the one-line JSON object upstream expects.
