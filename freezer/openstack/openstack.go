@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -177,6 +178,48 @@ func EndpointOpts(a Auth) gophercloud.EndpointOpts {
 // caller gives no timeout.
 const DefaultRequestTimeout = 2 * time.Minute
 
+// DefaultIdleTimeout is how long a connection to an OpenStack service may
+// move no data while a request waits on it, when the caller gives none:
+// then the request fails instead of hanging (a server that ends a body
+// short but keeps the connection open).
+const DefaultIdleTimeout = 60 * time.Second
+
+// IdleTransport is TLSTransport whose connections fail a read or write
+// that waits longer than idle (zero: DefaultIdleTimeout).
+func IdleTransport(a Auth, headerTimeout, idle time.Duration) (*http.Transport, error) {
+	tr, err := TLSTransport(a, headerTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return idleConn{Conn: c, idle: idle}, nil
+	}
+	return tr, nil
+}
+
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c idleConn) Read(p []byte) (int, error) {
+	c.SetReadDeadline(time.Now().Add(c.idle))
+	return c.Conn.Read(p)
+}
+
+func (c idleConn) Write(p []byte) (int, error) {
+	c.SetWriteDeadline(time.Now().Add(c.idle))
+	return c.Conn.Write(p)
+}
+
 // TLSTransport clones the default transport with a's CA file and
 // insecure flag and the response header timeout.
 func TLSTransport(a Auth, headerTimeout time.Duration) (*http.Transport, error) {
@@ -202,13 +245,13 @@ func Authenticate(ctx context.Context, pc *gophercloud.ProviderClient, a Auth) e
 }
 
 // NewProvider returns an authenticated provider client whose HTTP client
-// is hc (nil: one from TLSTransport with the default timeout).
+// is hc (nil: one from IdleTransport with the default timeouts).
 func NewProvider(ctx context.Context, a Auth, hc *http.Client) (*gophercloud.ProviderClient, error) {
 	if a.AuthURL == "" {
 		return nil, errors.New("no auth URL (--os-auth-url or OS_AUTH_URL)")
 	}
 	if hc == nil {
-		tr, err := TLSTransport(a, 0)
+		tr, err := IdleTransport(a, 0, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
@@ -28,6 +30,17 @@ import (
 // ProjectListKey is the object, at the storage's root, that lists the
 // image ids of a project backup (upstream's name).
 func ProjectListKey(projectID string) string { return "project_glance_" + projectID }
+
+// ProjectList is the content of the project's list object, a JSON list
+// of image ids spaced as upstream's (Python's json.dumps) writes it.
+func ProjectList(ids []string) []byte {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		b, _ := json.Marshal(id)
+		q[i] = string(b)
+	}
+	return []byte("[" + strings.Join(q, ", ") + "]")
+}
 
 // glanceTarget is what the glance options select.
 type glanceTarget struct {
@@ -55,7 +68,15 @@ func runGlance(ctx context.Context, s *settings, a *agent.Agent, o agent.Options
 	if err != nil {
 		return nil, withUsage(err)
 	}
-	client, err := openstack.NewImage(ctx, auth, nil)
+	idle := openstack.DefaultIdleTimeout
+	if v := s.int("idle_timeout"); v > 0 {
+		idle = time.Duration(v) * time.Second
+	}
+	tr, err := openstack.IdleTransport(auth, 0, idle)
+	if err != nil {
+		return nil, withUsage(err)
+	}
+	client, err := openstack.NewImage(ctx, auth, &http.Client{Transport: tr})
 	if err != nil {
 		return nil, fmt.Errorf("glance mode: %w", err)
 	}
@@ -100,8 +121,7 @@ func runGlance(ctx context.Context, s *settings, a *agent.Agent, o agent.Options
 	}
 	if o.Action == agent.ActionBackup && t.project != "" && t.id == "" && !o.DryRun {
 		// Written last: it lists only images whose backups exist.
-		b, _ := json.Marshal(done)
-		if err := a.Storage.Put(ctx, ProjectListKey(t.project), bytes.NewReader(b)); err != nil {
+		if err := a.Storage.Put(ctx, ProjectListKey(t.project), bytes.NewReader(ProjectList(done))); err != nil {
 			return nil, fmt.Errorf("storing the image list of project %s: %w", t.project, err)
 		}
 	}
