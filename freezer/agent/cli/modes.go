@@ -161,7 +161,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 	if o.Mode == agent.ModeGlance {
 		// The engine is made per image (glance.go); incremental levels
 		// of an image are not a thing.
-		o.Incremental = false
+		o.Incremental, o.MaxLevel, o.AlwaysLevel, o.RestartAlwaysLevel = false, 0, 0, 0
 		return nil, nil, nil
 	}
 	explicitEngine := s.setBy("engine_name") != ""
