@@ -54,8 +54,7 @@ func (t glanceTarget) empty() bool {
 func runGlance(ctx context.Context, s *settings, a *agent.Agent, o agent.Options, getenv func(string) string, log *logrus.Entry) (*agent.Result, error) {
 	t := glanceTarget{id: s.str("glance_image_id"), name: s.str("glance_image_name"), filter: s.str("glance_image_name_filter"), project: s.str("project_id")}
 	if o.Action == agent.ActionInfo {
-		a.Engine = &glance.Engine{}
-		return a.Run(ctx, o)
+		return glanceInfo(ctx, a, o, t)
 	}
 	if t.empty() {
 		return nil, withUsage(errors.New("--mode glance needs --glance-image-id, --glance-image-name, --glance-image-name-filter or --project-id"))
@@ -129,6 +128,49 @@ func runGlance(ctx context.Context, s *settings, a *agent.Agent, o agent.Options
 		return &agent.Result{Metadata: results[0]}, nil
 	}
 	return &agent.Result{Metadata: map[string]any{"action": o.Action, "backup_media": agent.ModeGlance, "images": results}}, nil
+}
+
+// glanceInfo lists glance backups, whose names are two levels deep
+// (<hostname>_<backup name>/<image id>): the image's, the backup name's,
+// or every one.
+func glanceInfo(ctx context.Context, a *agent.Agent, o agent.Options, t glanceTarget) (*agent.Result, error) {
+	a.Engine = &glance.Engine{}
+	var names []string // <hbn>/<image id>
+	if o.BackupName != "" && t.id != "" {
+		names = []string{o.HostBackupName() + "/" + t.id}
+	} else {
+		hbns := []string{o.HostBackupName()}
+		if o.BackupName == "" {
+			var err error
+			if hbns, err = a.Storage.List(ctx, "metadata/"+glance.Name); err != nil {
+				return nil, err
+			}
+		}
+		for _, hbn := range hbns {
+			ids, err := a.Storage.List(ctx, "metadata/"+glance.Name+"/"+hbn)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				names = append(names, hbn+"/"+id)
+			}
+		}
+	}
+	res := &agent.Result{Backups: []agent.BackupInfo{}}
+	for _, n := range names {
+		host, bn, ok := strings.Cut(n, "_")
+		if !ok {
+			continue // not a name this layout makes
+		}
+		oi := o
+		oi.Hostname, oi.BackupName = host, bn
+		r, err := a.Run(ctx, oi)
+		if err != nil {
+			return nil, err
+		}
+		res.Backups = append(res.Backups, r.Backups...)
+	}
+	return res, nil
 }
 
 func fields(kv []any) logrus.Fields {

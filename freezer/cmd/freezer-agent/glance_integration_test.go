@@ -545,6 +545,10 @@ func TestGlanceFailureMidDownload(t *testing.T) {
 		t.Errorf("images before %v, after the failed backup %v", before, after)
 	}
 
+	if info := g.agent(t, "--action", "info", "--mode", "glance", "--storage", "local", "--container", good, "--metadata-out", "-"); !strings.Contains(info, "h_cut/"+src.ID) {
+		t.Errorf("info does not list the good backup: %s", info)
+	}
+
 	// Restore from a payload cut in the middle: the image it made must go.
 	gnames, _ := localObjects(t, good)
 	for _, n := range gnames {
