@@ -453,7 +453,13 @@ func TestGlanceProjectBackupWithNameFilter(t *testing.T) {
 		g.createImage(t, fmt.Sprintf("scratch-%s-%d", run, i), 4096, images.CreateOpts{})
 	}
 	dir := filepath.Join(t.TempDir(), "store")
-	common := []string{"--mode", "glance", "--project-id", g.project, "--backup-name", "proj", "--hostname", "h", "--storage", "local", "--container", dir}
+	pass := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(pass, []byte("glance secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Encrypted: the image bytes themselves (upstream left them in clear).
+	common := []string{"--mode", "glance", "--project-id", g.project, "--backup-name", "proj", "--hostname", "h", "--storage", "local", "--container", dir,
+		"--encrypt-pass-file", pass}
 	g.agent(t, append([]string{"--action", "backup", "--glance-image-name-filter", "scratch-"}, common...)...)
 	names, read := localObjects(t, dir)
 	var ids []string
@@ -480,16 +486,39 @@ func TestGlanceProjectBackupWithNameFilter(t *testing.T) {
 	if got := len(names); got != 5*3+1 {
 		t.Errorf("%d objects, want 16 (3 per image and the list): %v", got, names)
 	}
+	for _, im := range keep {
+		head := make([]byte, 64)
+		io.ReadFull(randomReader(uint64(len(im.Name))+uint64(im.SizeBytes), im.SizeBytes), head)
+		for _, n := range names {
+			if strings.Contains(n, im.ID) && strings.HasSuffix(n, "/data") && bytes.Contains(read(n), head) {
+				t.Errorf("%s holds the image in clear", n)
+			}
+		}
+	}
 	before := g.imageIDs(t)
 	g.agent(t, append([]string{"--action", "restore"}, common...)...)
 	after := g.imageIDs(t)
 	if len(after) != len(before)+5 {
 		t.Fatalf("%d images after the project restore, want %d", len(after), len(before)+5)
 	}
+	byName := map[string]*images.Image{}
 	for _, id := range after {
 		if !slices.Contains(before, id) {
 			g.cleanup(t, id)
+			im, err := images.Get(context.Background(), g.img, id).Extract()
+			if err != nil {
+				t.Fatal(err)
+			}
+			byName[im.Name] = im
 		}
+	}
+	for _, im := range keep {
+		r := byName["Restore: "+im.Name]
+		if r == nil {
+			t.Errorf("image %s not restored", im.Name)
+			continue
+		}
+		sameImage(t, r, im)
 	}
 }
 
