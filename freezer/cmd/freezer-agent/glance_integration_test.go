@@ -27,9 +27,11 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/applicationcredentials"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/trusts"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/imagedata"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
@@ -597,4 +599,46 @@ func TestGlanceFailureMidDownload(t *testing.T) {
 func lastLine(s string) string {
 	ls := strings.Split(strings.TrimSpace(s), "\n")
 	return ls[len(ls)-1]
+}
+
+// TestGlanceAuthMethods: the same image backed up with each Keystone
+// method the agent offers besides a password: an application credential
+// of the demo user, a token, and a trust from demo to the other user
+// (--os-trust-id), each through the OS_* variables only.
+func TestGlanceAuthMethods(t *testing.T) {
+	g := newGlanceEnv(t, false)
+	ctx := context.Background()
+	src := g.createImage(t, fmt.Sprintf("glance-it-auth-%x", time.Now().UnixNano()), 1<<20, images.CreateOpts{})
+	ks, err := gos.NewIdentityV3(g.img.ProviderClient, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoID, otherID := g.e.Get(t, "DEMO_OS_USER_ID"), g.e.Get(t, "OTHER_OS_USER_ID")
+	ac, err := applicationcredentials.Create(ctx, ks, demoID, applicationcredentials.CreateOpts{Name: fmt.Sprintf("glance-it-%x", time.Now().UnixNano())}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { applicationcredentials.Delete(context.Background(), ks, demoID, ac.ID) })
+	tr, err := trusts.Create(ctx, ks, trusts.CreateOpts{TrusteeUserID: otherID, TrustorUserID: demoID, ProjectID: g.project,
+		Roles: []trusts.Role{{Name: "member"}}}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trusts.Delete(context.Background(), ks, tr.ID) })
+	base := []string{"OS_AUTH_URL=" + g.auth.AuthURL, "OS_REGION_NAME=" + g.auth.Region, "OS_INTERFACE=public"}
+	cases := map[string][]string{
+		"application-credential": {"OS_APPLICATION_CREDENTIAL_ID=" + ac.ID, "OS_APPLICATION_CREDENTIAL_SECRET=" + ac.Secret},
+		"token":                  {"OS_TOKEN=" + g.img.ProviderClient.Token(), "OS_PROJECT_ID=" + g.project},
+		"trust": {"OS_USERNAME=" + g.e.Get(t, "OTHER_OS_USERNAME"), "OS_PASSWORD=" + g.e.Get(t, "OTHER_OS_PASSWORD"),
+			"OS_USER_DOMAIN_NAME=Default", "OS_TRUST_ID=" + tr.ID},
+	}
+	for name, env := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			runWithEnv(t, append(append([]string{}, base...), env...), "--action", "backup", "--mode", "glance", "--glance-image-id", src.ID,
+				"--backup-name", "auth", "--hostname", "h", "--storage", "local", "--container", dir)
+			names, read := localObjects(t, dir)
+			checkLayout(t, names, read, "h_auth", src)
+		})
+	}
 }
