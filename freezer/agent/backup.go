@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -29,15 +28,9 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	if a.Storage == nil || a.Engine == nil || a.Codecs == nil {
 		return nil, errors.New("backup: agent is missing a storage, engine or codecs")
 	}
-	src, err := filepath.Abs(o.PathToBackup)
+	src, err := a.backupSource(o)
 	if err != nil {
-		return nil, usagef("--path-to-backup %q: %v", o.PathToBackup, err)
-	}
-	if _, err := os.Lstat(src); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, withKind(ErrNotFound, fmt.Errorf("--path-to-backup %s does not exist", src))
-		}
-		return nil, fmt.Errorf("checking --path-to-backup: %w", err)
+		return nil, err
 	}
 	comp, err := a.compressor(o.Compression)
 	if err != nil {
@@ -53,7 +46,7 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 			return nil, withKind(ErrUsage, fmt.Errorf("--encryption-format: %w", err))
 		}
 	}
-	if o.Sync {
+	if o.Sync && !o.resourceMode() {
 		syncFilesystems(src)
 	}
 	read := src // what the engine reads: src, or src inside a snapshot
@@ -180,6 +173,9 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	}
 	if enc != nil {
 		md.EncryptionFormat = enc.Name()
+	}
+	if r, ok := a.Engine.(ResourceEngine); ok {
+		md.Image = r.Image()
 	}
 	if !o.DryRun {
 		if _, err := state.Seek(0, io.SeekStart); err != nil {
@@ -371,7 +367,7 @@ func backupResult(o Options, ref backup.Ref, md backup.Metadata, res dataResult,
 	for k, v := range map[string]any{
 		"action":               o.Action,
 		"always_level":         orEmpty(o.AlwaysLevel),
-		"backup_media":         "fs",
+		"backup_media":         backupMedia(o),
 		"backup_name":          o.BackupName,
 		"container":            o.Container,
 		"container_segments":   "",

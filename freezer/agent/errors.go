@@ -50,3 +50,6 @@ func (e *ExitError) Error() string { return fmt.Sprintf("command exited with sta
 // Usage marks err as a usage error (exit status 2) without changing its
 // message.
 func Usage(err error) error { return withKind(ErrUsage, err) }
+
+// NotFound marks err as a missing backup or resource (its exit status).
+func NotFound(err error) error { return withKind(ErrNotFound, err) }

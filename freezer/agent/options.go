@@ -72,6 +72,12 @@ type Options struct {
 	ResultExtras map[string]any
 }
 
+// ModeGlance is the mode (and engine) whose backups are Glance images,
+// not files: it needs no path to back up or restore into.
+const ModeGlance = "glance"
+
+func (o Options) resourceMode() bool { return o.Mode == ModeGlance }
+
 // HostBackupName is "<hostname>_<backup_name>", the layout's name.
 func (o Options) HostBackupName() string { return o.Hostname + "_" + o.BackupName }
 
@@ -114,11 +120,11 @@ func (o Options) Validate() error {
 		return nil
 	}
 	switch o.Mode {
-	case "fs", "mysql", "postgresql", "mongo", "sqlserver":
+	case "fs", "mysql", "postgresql", "mongo", "sqlserver", ModeGlance:
 		// Which of these this build runs, and how, the command line
 		// decides when it wires the Source and the engine.
 	default:
-		return usagef("--mode %q: want fs, mysql, postgresql, mongo or sqlserver", o.Mode)
+		return usagef("--mode %q: want fs, mysql, postgresql, mongo, sqlserver or glance", o.Mode)
 	}
 	if o.Engine == "" {
 		return usagef("no --engine given")
@@ -137,7 +143,7 @@ func (o Options) Validate() error {
 	}
 	switch o.Action {
 	case ActionBackup:
-		if o.PathToBackup == "" {
+		if o.PathToBackup == "" && !o.resourceMode() {
 			return usagef("--path-to-backup is required for --action backup")
 		}
 		switch o.DereferenceSymlink {
@@ -146,7 +152,7 @@ func (o Options) Validate() error {
 			return usagef("--dereference-symlink %q: want soft, hard or all", o.DereferenceSymlink)
 		}
 	case ActionRestore:
-		if o.RestoreAbsPath == "" {
+		if o.RestoreAbsPath == "" && !o.resourceMode() {
 			return usagef("--restore-abs-path is required for --action restore")
 		}
 	case ActionAdmin:

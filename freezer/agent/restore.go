@@ -41,7 +41,7 @@ func (a *Agent) restore(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 
-	if !o.DryRun {
+	if !o.DryRun && !o.resourceMode() {
 		if err := prepareTarget(dir, o.Overwrite); err != nil {
 			return nil, err
 		}

@@ -108,6 +108,9 @@ type Metadata struct {
 	// follows the stored backup reads it to restore a stream backup with
 	// the right tool.
 	Mode string `json:"mode,omitempty"`
+	// Image is the Glance image record of a glance backup, as upstream
+	// stores it.
+	Image json.RawMessage `json:"image,omitempty"`
 }
 
 // EncodeMetadata renders m as the one-line JSON object upstream expects.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops what up.sh started, and nothing else:
-#   down.sh [all|mariadb|keystone|memcached|swift|s3|sshd|ftp|freezer-api-py]... [--purge]
+#   down.sh [all|mariadb|keystone|memcached|swift|s3|sshd|ftp|freezer-api-py|glance]... [--purge]
 # Only pids recorded in $ROOT/run/*.pid are signalled, and only while
 # /proc/PID/cmdline still shows the program we started (pids get reused).
 # Never pkill/killall. MariaDB is stopped only if up.sh started it.
@@ -15,19 +15,20 @@ comps=()
 for a in "$@"; do
   case $a in
   --purge) purge=1 ;;
-  all) comps+=(freezer-api-py ftp sshd swift memcached keystone mariadb) ;;
+  all) comps+=(glance freezer-api-py ftp sshd swift memcached keystone mariadb) ;;
   s3) comps+=(swift) ;; # s3api lives in the Swift proxy
-  mariadb | keystone | memcached | swift | sshd | ftp | freezer-api-py) comps+=("$a") ;;
+  mariadb | keystone | memcached | swift | sshd | ftp | freezer-api-py | glance) comps+=("$a") ;;
   *)
-    echo "usage: $0 [all|mariadb|keystone|memcached|swift|sshd|ftp|freezer-api-py]... [--purge]" >&2
+    echo "usage: $0 [all|mariadb|keystone|memcached|swift|sshd|ftp|freezer-api-py|glance]... [--purge]" >&2
     exit 2
     ;;
   esac
 done
-((${#comps[@]} == 0)) && comps=(freezer-api-py ftp sshd swift memcached keystone mariadb)
+((${#comps[@]} == 0)) && comps=(glance freezer-api-py ftp sshd swift memcached keystone mariadb)
 
 for c in "${comps[@]}"; do
   case $c in
+  glance) stop_pid glance glance-api ;;
   freezer-api-py) stop_pid freezer-api-py 'freezer-api-py.*uWSGI|uwsgi.*freezer-api-wsgi' ;;
   ftp)
     stop_pid vsftpd-ftp vsftpd

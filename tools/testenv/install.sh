@@ -34,6 +34,7 @@ PACKAGES=(
   # the upstream Python Freezer, for interoperability tests and benchmarks
   # (python3-freezer ships /usr/bin/freezer-agent)
   python3-freezer freezer-scheduler python3-freezer-api python3-freezerclient
+  glance-api python3-glance
   # msgpack decodes our rsync engine_metadata in a unit test, as upstream would
   python3-msgpack
   python3-migrate

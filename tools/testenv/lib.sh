@@ -46,6 +46,10 @@ S3_REGION=us-east-1
 BACKUP_PORT=9090
 FREEZER_API_PY_PORT=9091
 
+# Glance (image service) with its file store, for the glance mode.
+GLANCE_PORT=9292
+GLANCE_SVC_PASS=glance_svc_pw
+
 SSH_PORT=2222
 SSH_USER=fzbackup
 FTP_PORT=2121

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Starts the integration test environment on 127.0.0.1, idempotently:
-#   up.sh [all|mariadb|keystone|memcached|swift|s3|sshd|ftp|freezer-api-py]...
+#   up.sh [all|mariadb|keystone|memcached|swift|s3|sshd|ftp|freezer-api-py|glance]...
 # A component that is already running and answering prints "already up" and
 # is not touched. First use initialises its state under
 # ${FREEZER_TESTENV_ROOT:-/var/tmp/freezer-testenv}; `down.sh all --purge`
 # wipes it. `all` is everything except freezer-api-py (the upstream Python
-# API, only needed by the benchmark). When done, the addresses and
+# API, only needed by the benchmark) and glance (Glance with its file store,
+# started by the glance mode's integration tests). When done, the addresses and
 # credentials are in $ROOT/testenv.env (read by internal/testutil/testenv).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -26,7 +27,7 @@ need() {
 }
 
 usage() {
-  echo "usage: $0 [all|${ALL[*]// /|}|freezer-api-py]..." >&2
+  echo "usage: $0 [all|${ALL[*]// /|}|freezer-api-py|glance]..." >&2
   exit 2
 }
 
@@ -659,6 +660,91 @@ up_freezer_api_py() {
   stamp freezer-api-py "up on $url (upstream Python freezer-api, uwsgi master pid $(pid_of freezer-api-py))"
 }
 
+# ----------------------------------------------------------------- Glance
+# glance-api (Debian's eventlet server) with the file store, its database on
+# the machine's MariaDB, keystonemiddleware against our Keystone, and the
+# `image` service in the catalog. Images live under $GL/images.
+GL=$ROOT/glance
+GL_PAT='glance-api'
+
+glance_conf() {
+  mkdir -p "$GL/images" "$GL/lock"
+  cat >"$GL/glance-api.conf" <<EOF
+[DEFAULT]
+bind_host = $HOST
+bind_port = $GLANCE_PORT
+workers = 1
+log_file = $LOG/glance-api.log
+use_stderr = false
+[database]
+connection = $(db_url glance_fz)
+[glance_store]
+stores = file
+default_store = file
+filesystem_store_datadir = $GL/images/
+[keystone_authtoken]
+www_authenticate_uri = $AUTH_URL
+auth_url = http://$HOST:$KEYSTONE_PORT
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = glance
+password = $GLANCE_SVC_PASS
+memcached_servers = $HOST:$MEMCACHED_PORT
+[paste_deploy]
+flavor = keystone
+config_file = /etc/glance/glance-api-paste.ini
+[oslo_concurrency]
+lock_path = $GL/lock
+EOF
+}
+
+glance_seed() {
+  [[ -s $GL/seeded ]] && return 0
+  local spec
+  spec=$(
+    cat <<EOF
+{"region": "$REGION",
+ "users": [{"name": "glance", "password": "$GLANCE_SVC_PASS", "project": "service", "roles": ["admin", "service"]}],
+ "services": [{"type": "image", "name": "glance", "urls": {
+   "public": "http://$HOST:$GLANCE_PORT", "internal": "http://$HOST:$GLANCE_PORT", "admin": "http://$HOST:$GLANCE_PORT"}}]}
+EOF
+  )
+  "$PY" "$HERE/ks_seed.py" "$AUTH_URL" "$ADMIN_PASS" "$spec" >"$GL/seeded.tmp" 2>>"$LOG/ks_seed.log" ||
+    die "registering Glance in Keystone failed; see $LOG/ks_seed.log"
+  mv "$GL/seeded.tmp" "$GL/seeded"
+  stamp glance "user glance and the image service registered in Keystone"
+}
+
+up_glance() {
+  need keystone
+  need memcached
+  local url=http://$HOST:$GLANCE_PORT
+  if running glance "$GL_PAT" && http_ok "$url/healthcheck"; then
+    stamp glance "already up on $url"
+    return 0
+  fi
+  stop_pid glance "$GL_PAT" >/dev/null
+  port_open "$GLANCE_PORT" && die "port $GLANCE_PORT is taken by a process we did not start"
+  command -v glance-api >/dev/null || die "glance-api is not installed (tools/testenv/install.sh)"
+  glance_conf
+  sql -e "CREATE DATABASE IF NOT EXISTS glance_fz CHARACTER SET utf8mb4"
+  sql -e "GRANT ALL PRIVILEGES ON \`glance_fz\`.* TO '$DB_USER'@'127.0.0.1', '$DB_USER'@'localhost'"
+  own_database glance_fz
+  if [[ ! -f $GL/.synced ]]; then
+    glance-manage --config-file "$GL/glance-api.conf" db_sync >>"$LOG/glance-manage.log" 2>&1 ||
+      die "glance-manage db_sync failed; see $LOG/glance-manage.log"
+    touch "$GL/.synced"
+    stamp glance "database glance_fz synced"
+  fi
+  glance_seed
+  spawn glance glance-api --config-file "$GL/glance-api.conf"
+  wait_until 60 "glance-api on $url" http_ok "$url/healthcheck" ||
+    die "glance-api did not answer; see $LOG/glance-api.log"
+  stamp glance "up on $url (file store $GL/images, pid $(pid_of glance))"
+}
+
 # ------------------------------------------------------------ env file
 # Written atomically and only when its content changes.
 write_env() {
@@ -705,6 +791,7 @@ write_env() {
     echo "MYSQL_PASSWORD="
     echo "MYSQL_DSN=root@tcp($HOST:$MYSQL_PORT)/"
     echo "FREEZER_API_PORT_PY=$FREEZER_API_PY_PORT"
+    echo "GLANCE_URL=http://$HOST:$GLANCE_PORT"
     echo "BACKUP_URL=http://$HOST:$BACKUP_PORT"
     echo "PYTHON_FREEZER_AGENT=/usr/bin/freezer-agent"
     echo "PYTHON_FREEZER_CLI=/usr/bin/freezer"
@@ -724,7 +811,7 @@ main() {
   for c in "$@"; do
     case $c in
     all) comps+=("${ALL[@]}") ;;
-    mariadb | keystone | memcached | swift | s3 | sshd | ftp | freezer-api-py) comps+=("$c") ;;
+    mariadb | keystone | memcached | swift | s3 | sshd | ftp | freezer-api-py | glance) comps+=("$c") ;;
     -h | --help) usage ;;
     *) echo "up.sh: unknown component '$c'" >&2 && usage ;;
     esac

@@ -198,6 +198,9 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 	if err != nil {
 		return fail(env, log, quiet, err)
 	}
+	if o.Mode == agent.ModeGlance || o.Engine == agent.ModeGlance {
+		o.Mode, o.Engine = agent.ModeGlance, agent.ModeGlance // either selects it, as upstream
+	}
 	if err := o.Validate(); err != nil {
 		return fail(env, log, quiet, err)
 	}
@@ -269,7 +272,7 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 			return fail(env, log, quiet, err)
 		}
 		a.Source = src
-		if eng == nil {
+		if eng == nil && o.Mode != agent.ModeGlance {
 			if env.Deps.NewEngine == nil {
 				return fail(env, log, quiet, errors.New("this build has no engines"))
 			}
@@ -280,7 +283,12 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		a.Engine = eng
 		a.PickEngine, a.EngineNames = followStoredBackup(s, o, env.Deps.NewEngine) // modes.go
 	}
-	res, err := a.Run(ctx, o)
+	var res *agent.Result
+	if o.Mode == agent.ModeGlance && o.Action != agent.ActionExec {
+		res, err = runGlance(ctx, s, a, o, env.Getenv, log) // glance.go
+	} else {
+		res, err = a.Run(ctx, o)
+	}
 	if err != nil {
 		if cause := context.Cause(ctx); ctx.Err() == context.DeadlineExceeded && cause != nil {
 			err = fmt.Errorf("%w (%v)", cause, err)

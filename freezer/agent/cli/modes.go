@@ -36,8 +36,8 @@ import (
 // gModes in --help.
 func modeOptions() config.Schema {
 	return config.Schema{
-		{Name: "mode", Short: "m", Default: "fs", Section: gModes, Choices: []string{"fs", "mysql", "postgresql", "mongo", "sqlserver"},
-			Help: "What to back up. fs: files and directories. mysql: a MariaDB/MySQL server (--mysql-conf); with --snapshot its data directory (--path-to-backup) is read from a snapshot taken under FLUSH TABLES WITH READ LOCK, released as soon as the snapshot exists; without --snapshot a hot backup is streamed by mariadb-backup (which must be installed; else the run fails and names --snapshot, because copying live InnoDB files under a read lock, as the Python agent does, is not consistent). Restore with --mode mysql: the restore follows the stored backup's metadata (without --engine it takes the newest backup of that name, whatever its engine); a hot backup's stream is extracted (mbstream) and prepared (mariadb-backup --prepare) into --restore-abs-path, ready for mariadbd, a --snapshot one is restored as files; a backup recorded with another --mode is refused. postgresql: a PostgreSQL server (--postgresql-conf), streamed by pg_basebackup with the WAL it needs, restored with --mode postgresql as a data directory. mongo: an fs backup that refuses to run unless the server on --hostname:27017 says this node is the replica set's primary (needs mongosh); combine with --snapshot. sqlserver: needs Windows VSS, refused by this agent."},
+		{Name: "mode", Short: "m", Default: "fs", Section: gModes, Choices: []string{"fs", "mysql", "postgresql", "mongo", "sqlserver", "glance"},
+			Help: "What to back up. fs: files and directories. mysql: a MariaDB/MySQL server (--mysql-conf); with --snapshot its data directory (--path-to-backup) is read from a snapshot taken under FLUSH TABLES WITH READ LOCK, released as soon as the snapshot exists; without --snapshot a hot backup is streamed by mariadb-backup (which must be installed; else the run fails and names --snapshot, because copying live InnoDB files under a read lock, as the Python agent does, is not consistent). Restore with --mode mysql: the restore follows the stored backup's metadata (without --engine it takes the newest backup of that name, whatever its engine); a hot backup's stream is extracted (mbstream) and prepared (mariadb-backup --prepare) into --restore-abs-path, ready for mariadbd, a --snapshot one is restored as files; a backup recorded with another --mode is refused. postgresql: a PostgreSQL server (--postgresql-conf), streamed by pg_basebackup with the WAL it needs, restored with --mode postgresql as a data directory. mongo: an fs backup that refuses to run unless the server on --hostname:27017 says this node is the replica set's primary (needs mongosh); combine with --snapshot. sqlserver: needs Windows VSS, refused by this agent. glance: Glance images (--glance-image-id, --glance-image-name, or every image of --project-id, less --glance-image-name-filter), each streamed through compression, encryption and the storage under <backup name>/<image id>, and restored as a new image \"Restore: <name>\" with the original's formats, visibility, protected flag and properties, checked against the original's checksum."},
 		{Name: "snapshot", Short: "s", Section: gModes,
 			Help: "Back up from a snapshot of --path-to-backup's file system, removed afterwards (also after a failure, SIGTERM, or, through a journal, after a crash: on the next run). btrfs: a read-only snapshot of the btrfs subvolume holding the path. lvm: an LVM snapshot of the logical volume holding it, as the Python agent (--lvm-* options). auto, or a true boolean (True, yes, on, 1), picks btrfs when the path is on btrfs, else lvm; when neither applies the backup fails, it never reads the live files instead. The kind used is recorded in the backup's metadata (snapshot)."},
 		{Name: "snapshot_journal", Section: gModes,
@@ -85,7 +85,7 @@ func capabilities(sch config.Schema) Capabilities {
 		return nil
 	}
 	// The modes setupMode runs on this platform (sqlserver needs Windows).
-	modes := []string{"fs", "mysql", "postgresql", "mongo"}
+	modes := []string{"fs", "mysql", "postgresql", "mongo", "glance"}
 	return Capabilities{
 		Engines:           choices("engine_name"),
 		Modes:             modes,
@@ -197,6 +197,12 @@ func followStoredBackup(s *settings, o agent.Options, newEngine func(string) (ba
 // too unless --engine is given (a mysql backup taken with --snapshot is a
 // tar backup: restore it with --engine tar).
 func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.Entry, getenv func(string) string, now func() time.Time) (agent.Source, backup.Engine, error) {
+	if o.Mode == agent.ModeGlance {
+		// The engine is made per image (glance.go); incremental levels
+		// of an image are not a thing.
+		o.Incremental, o.MaxLevel, o.AlwaysLevel, o.RestartAlwaysLevel = false, 0, 0, 0
+		return nil, nil, nil
+	}
 	explicitEngine := s.setBy("engine_name") != ""
 	if o.Engine == stream.Name && o.Mode != "mysql" && o.Mode != "postgresql" {
 		return nil, nil, withUsage(errors.New("--engine stream is for --mode mysql and --mode postgresql"))

@@ -61,7 +61,7 @@ func TestPrintCapabilities(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &c) != nil {
 		t.Fatalf("exit %d, %q", code, out)
 	}
-	if strings.Join(c.Modes, ",") != "fs,mysql,postgresql,mongo" || len(c.Engines) == 0 || len(c.Snapshots) != 2 {
+	if strings.Join(c.Modes, ",") != "fs,mysql,postgresql,mongo,glance" || len(c.Engines) == 0 || len(c.Snapshots) != 2 {
 		t.Errorf("%+v", c)
 	}
 }

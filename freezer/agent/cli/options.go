@@ -24,13 +24,13 @@ const (
 // dashes. All are [DEFAULT] options of the oslo files (--config-file). It
 // is a function so there is no package-level mutable table.
 func schema() config.Schema {
-	noOS := "backups of OpenStack resources (cinder, nova, glance) are not supported by this agent; use the fs mode"
+	noOS := "backups of OpenStack resources other than glance images (cinder, nova) are not supported by this agent"
 	noOsloLog := "logging is configured by the oslo.log options only"
 	s := config.Schema{
 		{Name: "action", Default: "backup", Section: gGeneral, Choices: []string{"backup", "restore", "info", "admin", "exec", "verify", "list"},
 			Help: "What to do: backup, restore, info (list backups), admin (remove old backups), exec (run --command), list (the contents of the backup a restore at --restore-from-date would give, merged over its chain: path, type, size, mode, owner, mtime and the level each comes from), verify (read the chain a restore at --restore-from-date would apply and check every checksum, authentication tag and archive member, writing nothing; exit 4 names the first damaged object of each damaged level)."},
-		{Name: "engine_name", Short: "e", Aliases: []string{"engine"}, Default: "tar", Section: gGeneral, Choices: []string{"tar", "rsync", "rsyncv2", "stream"},
-			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed); rsyncv2 (or rsync: upstream's block-level format, stored as \"rsync\"; see the operators guide); stream: a database tool's output, chosen by --mode mysql (without --snapshot) and --mode postgresql."},
+		{Name: "engine_name", Short: "e", Aliases: []string{"engine"}, Default: "tar", Section: gGeneral, Choices: []string{"tar", "rsync", "rsyncv2", "stream", "glance"},
+			Help: "Archive engine: tar (GNU tar format with listed-incremental levels, built in; no tar binary needed); rsyncv2 (or rsync: upstream's block-level format, stored as \"rsync\"; see the operators guide); stream: a database tool's output, chosen by --mode mysql (without --snapshot) and --mode postgresql; glance: a Glance image's bytes (the same as --mode glance)."},
 		{Name: "path_to_backup", Short: "F", Section: gGeneral, Help: "File or directory to back up."},
 		{Name: "backup_name", Short: "N", Section: gGeneral, Help: "Name of the backup; required for backup, restore and admin."},
 		{Name: "hostname", Section: gGeneral, Help: "Host name the backups belong to. Default: this host's name. Set it to restore or purge another host's backups."},
@@ -113,8 +113,8 @@ func schema() config.Schema {
 		{Name: "insecure", Type: config.Bool, Default: "False", Section: gStorage, Help: "Do not verify TLS certificates."},
 		{Name: "proxy", Section: gStorage, Help: "HTTP(S) proxy URL for storages that speak HTTP."},
 		{Name: "idle_timeout", Type: config.Int, Default: "60", Section: gStorage, Help: "Seconds a storage connection (swift, s3, ssh, ftp) may move no data while a request waits; then the request is retried, and the run fails naming the server."},
-		{Name: "project_id", Section: gStorage, Help: "Keystone project id to scope to (swift storage)."},
-		{Name: "os_trust_id", Section: gStorage, Help: "Keystone trust id (swift storage)."},
+		{Name: "project_id", Section: gStorage, Help: "Keystone project id to scope to (swift storage, glance mode); in the glance mode also the project whose images are all backed up."},
+		{Name: "os_trust_id", Section: gStorage, Help: "Keystone trust id to scope the token to instead of a project (swift storage, glance mode; default $OS_TRUST_ID)."},
 
 		{Name: "log_file", Aliases: []string{"logfile"}, Section: gLog,
 			Help: "Log file. Default: <log_dir>/freezer-agent.log with --log-dir, else /var/log/freezer-agent/freezer-agent.log if writable, else ~/.freezer/freezer.log."},
@@ -139,9 +139,9 @@ func schema() config.Schema {
 		{Name: "nova_inst_id", Section: gCompat, Unsupported: noOS, Help: "nova mode: instance id."},
 		{Name: "nova_inst_name", Section: gCompat, Unsupported: noOS, Help: "nova mode: instance name."},
 		{Name: "nova_restore_network", Section: gCompat, NoEffect: noOS, Help: "nova mode: network of the restored instance."},
-		{Name: "glance_image_id", Section: gCompat, Unsupported: noOS, Help: "glance mode: image id."},
-		{Name: "glance_image_name", Section: gCompat, Unsupported: noOS, Help: "glance mode: image name."},
-		{Name: "glance_image_name_filter", Section: gCompat, NoEffect: noOS, Help: "glance mode: skip images whose name contains this."},
+		{Name: "glance_image_id", Section: gModes, Help: "glance mode: the image to back up or restore."},
+		{Name: "glance_image_name", Section: gModes, Help: "glance mode: back up or restore every image of this name."},
+		{Name: "glance_image_name_filter", Section: gModes, Help: "glance mode: skip the images whose name contains this (with --project-id, or alone over every image the user sees)."},
 		{Name: "temp_resource_prefix", Default: "freezer_", Section: gCompat, NoEffect: noOS, Help: "Prefix of the temporary OpenStack resources a backup creates."},
 		{Name: "timeout", Type: config.Int, Default: "120", Section: gCompat, Help: "Seconds the running operation may take, when set; then it fails (exit status 1). Unset, nothing bounds it (upstream's default bounded only its OpenStack modes)."},
 		{Name: "os_identity_api_version", Aliases: []string{"os_auth_ver"}, Default: "3", Section: gCompat, NoEffect: "only the Keystone v3 API is used", Help: "Keystone API version."},

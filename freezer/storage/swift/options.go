@@ -1,41 +1,16 @@
 package swift
 
 import (
-	"fmt"
 	"time"
 
+	"freezer.dev/freezer/freezer/openstack"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/retry"
 )
 
-// Auth holds the Keystone v3 settings, upstream's --os-* options and the
-// OS_* variables.
-type Auth struct {
-	AuthURL           string
-	Username, UserID  string
-	Password          string
-	ProjectName       string
-	ProjectID         string
-	UserDomainName    string
-	UserDomainID      string
-	ProjectDomainName string
-	ProjectDomainID   string
-	// DomainName/DomainID are OS_DOMAIN_*, used for both user and project
-	// domain when the specific ones are unset.
-	DomainName, DomainID string
-	// Token authenticates instead of a password (no re-authentication is
-	// possible then).
-	Token string
-	// TrustID scopes the token to a Keystone trust instead of a project.
-	TrustID string
-	Region  string
-	// EndpointType is "public", "internal" or "admin" (upstream's
-	// "publicURL" spellings are accepted).
-	EndpointType string
-	Insecure     bool
-	CACert       string // PEM file
-}
+// Auth holds the Keystone v3 settings (package openstack).
+type Auth = openstack.Auth
 
 // Options configures a Swift storage.
 type Options struct {
@@ -68,38 +43,18 @@ type Options struct {
 func OptionsFrom(v storage.Values, getenv func(string) string) (Options, error) {
 	g := func(names []string, envs ...string) string { return v.Or(getenv, names, envs...) }
 	o := Options{
-		Container: v.Get("container"),
-		Auth: Auth{
-			AuthURL:           g([]string{"os_auth_url"}, "OS_AUTH_URL"),
-			Username:          g([]string{"os_username"}, "OS_USERNAME"),
-			UserID:            g([]string{"os_user_id"}, "OS_USER_ID"),
-			Password:          g([]string{"os_password"}, "OS_PASSWORD"),
-			ProjectName:       g([]string{"os_project_name", "os_tenant_name"}, "OS_PROJECT_NAME", "OS_TENANT_NAME"),
-			ProjectID:         g([]string{"project_id", "os_project_id", "os_tenant_id"}, "OS_PROJECT_ID", "OS_TENANT_ID"),
-			UserDomainName:    g([]string{"os_user_domain_name"}, "OS_USER_DOMAIN_NAME"),
-			UserDomainID:      g([]string{"os_user_domain_id"}, "OS_USER_DOMAIN_ID"),
-			ProjectDomainName: g([]string{"os_project_domain_name"}, "OS_PROJECT_DOMAIN_NAME"),
-			ProjectDomainID:   g([]string{"os_project_domain_id"}, "OS_PROJECT_DOMAIN_ID"),
-			DomainName:        g([]string{"os_domain_name"}, "OS_DOMAIN_NAME"),
-			DomainID:          g([]string{"os_domain_id"}, "OS_DOMAIN_ID"),
-			Token:             g([]string{"os_token"}, "OS_TOKEN"),
-			TrustID:           g([]string{"os_trust_id"}, "OS_TRUST_ID"),
-			Region:            g([]string{"os_region_name"}, "OS_REGION_NAME"),
-			EndpointType:      g([]string{"os_endpoint_type", "os_interface"}, "OS_ENDPOINT_TYPE", "OS_INTERFACE"),
-			CACert:            g([]string{"os_cacert"}, "OS_CACERT"),
-		},
+		Container:  v.Get("container"),
 		StorageURL: g([]string{"os_storage_url"}, "OS_STORAGE_URL"),
 	}
 	var err error
+	if o.Auth, err = openstack.AuthFrom(v, getenv); err != nil {
+		return Options{}, err
+	}
 	if o.IdleTimeout, err = idle.Timeout(v); err != nil {
 		return Options{}, err
 	}
 	if o.Container == "" {
 		o.Container = "freezer_backups"
-	}
-	insecure := g([]string{"insecure", "os_insecure"}, "OS_INSECURE")
-	if o.Auth.Insecure, err = storage.Bool(insecure, false); err != nil {
-		return Options{}, fmt.Errorf("option insecure: %w", err)
 	}
 	if o.SegmentSize, err = storage.SegmentSize(v); err != nil {
 		return Options{}, err

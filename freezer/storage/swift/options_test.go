@@ -5,6 +5,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 
+	"freezer.dev/freezer/freezer/openstack"
 	"freezer.dev/freezer/freezer/storage"
 )
 
@@ -27,7 +28,7 @@ func TestOptionsFromEnvAndFlags(t *testing.T) {
 	if o.Container != "backups/sub/dir" || o.SegmentSize != 8<<20 {
 		t.Fatalf("options %+v", o)
 	}
-	if availability(a.EndpointType) != gophercloud.AvailabilityInternal {
+	if openstack.Availability(a.EndpointType) != gophercloud.AvailabilityInternal {
 		t.Fatalf("endpoint type %q", a.EndpointType)
 	}
 	if _, err := OptionsFrom(storage.Values{"insecure": "maybe"}, nil); err == nil {
@@ -39,27 +40,5 @@ func TestOptionsFromEnvAndFlags(t *testing.T) {
 	def, _ := OptionsFrom(storage.Values{}, nil)
 	if def.Container != "freezer_backups" || def.SegmentSize != 32<<20 {
 		t.Fatalf("defaults %+v", def)
-	}
-}
-
-func TestAuthOptionsScope(t *testing.T) {
-	ao := authOptions(Auth{Username: "u", Password: "p", ProjectName: "demo", UserDomainName: "D1", ProjectDomainName: "D2"})
-	if !ao.AllowReauth || ao.DomainName != "D1" || ao.Scope.ProjectName != "demo" || ao.Scope.DomainName != "D2" {
-		t.Fatalf("%+v", ao)
-	}
-	// A trust replaces the project scope, as upstream's --os-trust-id.
-	ao = authOptions(Auth{Username: "u", Password: "p", ProjectName: "demo", TrustID: "t1"})
-	if ao.Scope.TrustID != "t1" || ao.Scope.ProjectName != "" {
-		t.Fatalf("%+v", ao.Scope)
-	}
-	// A token cannot be renewed.
-	ao = authOptions(Auth{Token: "tok", ProjectID: "p1"})
-	if ao.AllowReauth || ao.TokenID != "tok" || ao.Scope.ProjectID != "p1" {
-		t.Fatalf("%+v", ao)
-	}
-	// Domain defaults to "Default", as keystoneauth does for v3 names.
-	ao = authOptions(Auth{Username: "u", Password: "p", ProjectName: "x"})
-	if ao.DomainName != "Default" || ao.Scope.DomainName != "Default" {
-		t.Fatalf("%+v", ao)
 	}
 }

@@ -19,20 +19,19 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
 	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/containers"
 	"github.com/gophercloud/gophercloud/v2/openstack/objectstorage/v1/objects"
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"freezer.dev/freezer/freezer/backup"
 	"freezer.dev/freezer/freezer/internal/readerr"
+	fos "freezer.dev/freezer/freezer/openstack"
 	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/internal/idle"
 	"freezer.dev/freezer/freezer/storage/internal/prefetch"
 	"freezer.dev/freezer/freezer/storage/internal/resume"
 	"freezer.dev/freezer/freezer/storage/internal/segment"
 	"freezer.dev/freezer/freezer/storage/retry"
-	"freezer.dev/freezer/internal/tlsconf"
 )
 
 // Storage is a backup.Storage in one Swift container.
@@ -68,13 +67,10 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 		return nil, fmt.Errorf("swift storage: auth URL %q: %w", o.Auth.AuthURL, err)
 	}
 	pc.HTTPClient = *hc
-	if err := openstack.AuthenticateV3(ctx, pc, authOptions(o.Auth), gophercloud.EndpointOpts{}); err != nil {
-		return nil, fmt.Errorf("swift storage: authenticating with Keystone at %s: %w", o.Auth.AuthURL, err)
+	if err := fos.Authenticate(ctx, pc, o.Auth); err != nil {
+		return nil, fmt.Errorf("swift storage: %w", err)
 	}
-	sc, err := openstack.NewObjectStorageV1(pc, gophercloud.EndpointOpts{
-		Region:       o.Auth.Region,
-		Availability: availability(o.Auth.EndpointType),
-	})
+	sc, err := openstack.NewObjectStorageV1(pc, fos.EndpointOpts(o.Auth))
 	if err != nil && o.StorageURL == "" {
 		return nil, fmt.Errorf("swift storage: finding the object-store endpoint: %w", err)
 	}
@@ -110,10 +106,9 @@ func New(ctx context.Context, o Options) (*Storage, error) {
 }
 
 func httpClient(o Options) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = o.RequestTimeout
-	if tr.ResponseHeaderTimeout <= 0 {
-		tr.ResponseHeaderTimeout = 2 * time.Minute
+	tr, err := fos.TLSTransport(o.Auth, o.RequestTimeout)
+	if err != nil {
+		return nil, err
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = idle.DefaultTimeout
@@ -123,60 +118,7 @@ func httpClient(o Options) (*http.Client, error) {
 	tr.DialContext = idle.Dialer(o.IdleTimeout)
 	tr.IdleConnTimeout = o.IdleTimeout / 2
 	tr.MaxIdleConnsPerHost = 16
-	cfg, err := tlsconf.Config(tlsconf.Options{CAFile: o.Auth.CACert, Insecure: o.Auth.Insecure})
-	if err != nil {
-		return nil, err
-	}
-	tr.TLSClientConfig = cfg
 	return &http.Client{Transport: tr}, nil
-}
-
-func authOptions(a Auth) *tokens.AuthOptions {
-	ao := &tokens.AuthOptions{
-		IdentityEndpoint: a.AuthURL,
-		Username:         a.Username,
-		UserID:           a.UserID,
-		Password:         a.Password,
-		TokenID:          a.Token,
-		AllowReauth:      a.Token == "",
-	}
-	if a.UserID == "" && a.Token == "" {
-		ao.DomainID = firstOf(a.UserDomainID, a.DomainID)
-		if ao.DomainID == "" {
-			ao.DomainName = firstOf(a.UserDomainName, a.DomainName, "Default")
-		}
-	}
-	switch {
-	case a.TrustID != "":
-		ao.Scope = tokens.Scope{TrustID: a.TrustID}
-	case a.ProjectID != "":
-		ao.Scope = tokens.Scope{ProjectID: a.ProjectID}
-	case a.ProjectName != "":
-		ao.Scope = tokens.Scope{ProjectName: a.ProjectName, DomainID: firstOf(a.ProjectDomainID, a.DomainID)}
-		if ao.Scope.DomainID == "" {
-			ao.Scope.DomainName = firstOf(a.ProjectDomainName, a.DomainName, "Default")
-		}
-	}
-	return ao
-}
-
-func firstOf(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func availability(t string) gophercloud.Availability {
-	switch strings.TrimSuffix(strings.ToLower(t), "url") {
-	case "internal":
-		return gophercloud.AvailabilityInternal
-	case "admin":
-		return gophercloud.AvailabilityAdmin
-	}
-	return gophercloud.AvailabilityPublic
 }
 
 // String names the storage.
