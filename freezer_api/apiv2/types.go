@@ -191,20 +191,6 @@ func (js JobSchedule) WithStateOf(other JobSchedule) JobSchedule {
 	return js
 }
 
-// HasStateKey reports whether the schedule encodes key ("event", "status"
-// or "result"): set, or empty but kept.
-func (js JobSchedule) HasStateKey(key string) bool {
-	switch key {
-	case "event":
-		return js.Event != "" || js.empty&keyEvent != 0
-	case "status":
-		return js.Status != "" || js.empty&keyStatus != 0
-	case "result":
-		return js.Result != "" || js.empty&keyResult != 0
-	}
-	return false
-}
-
 // MarshalJSON encodes the schedule without HTML escaping (as Marshal).
 func (js JobSchedule) MarshalJSON() ([]byte, error) {
 	state := func(v string, k stateKeys) *string {
