@@ -111,14 +111,18 @@ type Job struct {
 // Its key set is closed: the server rejects unknown keys. The scheduler
 // keeps Status, Event, Result, CurrentPID and the Time* fields up to date.
 // TimeCreated/TimeStarted/TimeEnded are epoch seconds, -1 when unset.
+//
+// Event, Status and Result are encoded when set, and also when empty if
+// the decoded document had them (MarshalJSON): a schedule is answered as
+// it was stored, as upstream does, without empty keys it never had.
 type JobSchedule struct {
 	TimeCreated       int64  `json:"time_created,omitempty"`
 	TimeStarted       int64  `json:"time_started,omitempty"`
 	TimeEnded         int64  `json:"time_ended,omitempty"`
 	CurrentPID        int    `json:"current_pid,omitempty"`
-	Event             string `json:"event"`
-	Status            string `json:"status"`
-	Result            string `json:"result"`
+	Event             string `json:"event,omitempty"`
+	Status            string `json:"status,omitempty"`
+	Result            string `json:"result,omitempty"`
 	ScheduleDate      string `json:"schedule_date,omitempty"`
 	ScheduleStartDate string `json:"schedule_start_date,omitempty"`
 	ScheduleEndDate   string `json:"schedule_end_date,omitempty"`
@@ -131,6 +135,105 @@ type JobSchedule struct {
 	ScheduleHour      string `json:"schedule_hour,omitempty"`
 	ScheduleMinute    string `json:"schedule_minute,omitempty"`
 	ScheduleSecond    string `json:"schedule_second,omitempty"`
+
+	// empty records which of event, status and result the decoded
+	// document had with the value "" (or KeepStateKeys asked for).
+	empty stateKeys
+}
+
+// stateKeys is a set of the keys event, status and result.
+type stateKeys uint8
+
+const (
+	keyEvent stateKeys = 1 << iota
+	keyStatus
+	keyResult
+)
+
+// scheduleJSON is JobSchedule's encoding: the same keys in the same
+// order, with event, status and result present when not nil.
+// TestScheduleJSONMirrorsJobSchedule keeps the two in step.
+type scheduleJSON struct {
+	TimeCreated       int64   `json:"time_created,omitempty"`
+	TimeStarted       int64   `json:"time_started,omitempty"`
+	TimeEnded         int64   `json:"time_ended,omitempty"`
+	CurrentPID        int     `json:"current_pid,omitempty"`
+	Event             *string `json:"event,omitempty"`
+	Status            *string `json:"status,omitempty"`
+	Result            *string `json:"result,omitempty"`
+	ScheduleDate      string  `json:"schedule_date,omitempty"`
+	ScheduleStartDate string  `json:"schedule_start_date,omitempty"`
+	ScheduleEndDate   string  `json:"schedule_end_date,omitempty"`
+	ScheduleInterval  string  `json:"schedule_interval,omitempty"`
+	ScheduleYear      string  `json:"schedule_year,omitempty"`
+	ScheduleMonth     string  `json:"schedule_month,omitempty"`
+	ScheduleDay       string  `json:"schedule_day,omitempty"`
+	ScheduleWeek      string  `json:"schedule_week,omitempty"`
+	ScheduleDayOfWeek string  `json:"schedule_day_of_week,omitempty"`
+	ScheduleHour      string  `json:"schedule_hour,omitempty"`
+	ScheduleMinute    string  `json:"schedule_minute,omitempty"`
+	ScheduleSecond    string  `json:"schedule_second,omitempty"`
+}
+
+// KeepStateKeys returns the schedule with event, status and result
+// encoded even when empty. It is how the search index sees a schedule
+// (an absent key searches as the empty value, as when every schedule had
+// them) and how an event that clears status and result stores them.
+func (js JobSchedule) KeepStateKeys() JobSchedule {
+	js.empty = keyEvent | keyStatus | keyResult
+	return js
+}
+
+// WithStateOf returns the schedule with event, status and result as
+// other has them (values, and whether an empty one is kept).
+func (js JobSchedule) WithStateOf(other JobSchedule) JobSchedule {
+	js.Event, js.Status, js.Result, js.empty = other.Event, other.Status, other.Result, other.empty
+	return js
+}
+
+// MarshalJSON encodes the schedule without HTML escaping (as Marshal).
+func (js JobSchedule) MarshalJSON() ([]byte, error) {
+	state := func(v string, k stateKeys) *string {
+		if v == "" && js.empty&k == 0 {
+			return nil
+		}
+		return &v
+	}
+	return Marshal(scheduleJSON{TimeCreated: js.TimeCreated, TimeStarted: js.TimeStarted, TimeEnded: js.TimeEnded,
+		CurrentPID: js.CurrentPID,
+		Event:      state(js.Event, keyEvent), Status: state(js.Status, keyStatus), Result: state(js.Result, keyResult),
+		ScheduleDate: js.ScheduleDate, ScheduleStartDate: js.ScheduleStartDate, ScheduleEndDate: js.ScheduleEndDate,
+		ScheduleInterval: js.ScheduleInterval, ScheduleYear: js.ScheduleYear, ScheduleMonth: js.ScheduleMonth,
+		ScheduleDay: js.ScheduleDay, ScheduleWeek: js.ScheduleWeek, ScheduleDayOfWeek: js.ScheduleDayOfWeek,
+		ScheduleHour: js.ScheduleHour, ScheduleMinute: js.ScheduleMinute, ScheduleSecond: js.ScheduleSecond})
+}
+
+// UnmarshalJSON decodes a schedule and remembers which of event, status
+// and result it had empty.
+func (js *JobSchedule) UnmarshalJSON(b []byte) error {
+	var d scheduleJSON
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	var empty stateKeys
+	state := func(p *string, k stateKeys) string {
+		if p == nil {
+			return ""
+		}
+		if *p == "" {
+			empty |= k
+		}
+		return *p
+	}
+	*js = JobSchedule{TimeCreated: d.TimeCreated, TimeStarted: d.TimeStarted, TimeEnded: d.TimeEnded,
+		CurrentPID: d.CurrentPID,
+		Event:      state(d.Event, keyEvent), Status: state(d.Status, keyStatus), Result: state(d.Result, keyResult),
+		ScheduleDate: d.ScheduleDate, ScheduleStartDate: d.ScheduleStartDate, ScheduleEndDate: d.ScheduleEndDate,
+		ScheduleInterval: d.ScheduleInterval, ScheduleYear: d.ScheduleYear, ScheduleMonth: d.ScheduleMonth,
+		ScheduleDay: d.ScheduleDay, ScheduleWeek: d.ScheduleWeek, ScheduleDayOfWeek: d.ScheduleDayOfWeek,
+		ScheduleHour: d.ScheduleHour, ScheduleMinute: d.ScheduleMinute, ScheduleSecond: d.ScheduleSecond,
+		empty: empty}
+	return nil
 }
 
 // UserCredentials is the Keystone trust a central scheduler uses to act for
@@ -262,13 +365,21 @@ type Session struct {
 	SessionTag  int                   `json:"session_tag"`
 	HoldOff     int                   `json:"hold_off"`
 	Status      string                `json:"status"`
-	Result      string                `json:"result"`
+	Result      *string               `json:"result"` // null until set, as upstream
 	TimeStart   int64                 `json:"time_start"`
 	TimeEnd     int64                 `json:"time_end"`
 	TimeStarted int64                 `json:"time_started"`
 	TimeEnded   int64                 `json:"time_ended"`
 	Schedule    JobSchedule           `json:"schedule"`
 	Jobs        map[string]SessionJob `json:"jobs"`
+}
+
+// ResultString is the session's result, "" while it has none.
+func (s Session) ResultString() string {
+	if s.Result == nil {
+		return ""
+	}
+	return *s.Result
 }
 
 // SessionJob is a job's entry in Session.Jobs.

@@ -64,3 +64,59 @@ func TestJobEventBody(t *testing.T) {
 		t.Fatalf("%s", b)
 	}
 }
+
+// A schedule is encoded with the keys it was decoded with: event, status
+// and result only when set or sent (even empty), never added empty.
+func TestJobScheduleKeepsItsKeys(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"schedule_interval":"1 days"}`:                    `{"schedule_interval":"1 days"}`,
+		`{"event":"","status":"<s>"}`:                       `{"event":"","status":"<s>"}`,
+		`{"result":"","time_created":5}`:                    `{"time_created":5,"result":""}`,
+		`{"event":"start","status":"running","result":"x"}`: `{"event":"start","status":"running","result":"x"}`,
+		`{}`: `{}`,
+	} {
+		var js JobSchedule
+		if err := json.Unmarshal([]byte(in), &js); err != nil {
+			t.Fatal(err)
+		}
+		out, err := Marshal(js)
+		if err != nil || string(out) != want {
+			t.Errorf("%s -> %s, %v; want %s", in, out, err, want)
+		}
+	}
+	// Set in code: encoded when not empty; KeepStateKeys adds the empty ones.
+	js := JobSchedule{Status: "scheduled"}
+	if out, _ := Marshal(js); string(out) != `{"status":"scheduled"}` {
+		t.Errorf("set status: %s", out)
+	}
+	if out, _ := Marshal(js.KeepStateKeys()); string(out) != `{"event":"","status":"scheduled","result":""}` {
+		t.Errorf("kept: %s", out)
+	}
+	var sent JobSchedule
+	_ = json.Unmarshal([]byte(`{"event":"stop"}`), &sent)
+	if out, _ := Marshal(JobSchedule{ScheduleInterval: "1 days"}.WithStateOf(sent)); string(out) != `{"event":"stop","schedule_interval":"1 days"}` {
+		t.Errorf("WithStateOf: %s", out)
+	}
+}
+
+// scheduleJSON is JobSchedule's encoding: the same fields, names and
+// JSON keys in the same order, so a field added to one and not the other
+// is caught here rather than silently dropped.
+func TestScheduleJSONMirrorsJobSchedule(t *testing.T) {
+	a, b := reflect.TypeFor[JobSchedule](), reflect.TypeFor[scheduleJSON]()
+	var exported []reflect.StructField
+	for i := range a.NumField() {
+		if f := a.Field(i); f.IsExported() {
+			exported = append(exported, f)
+		}
+	}
+	if len(exported) != b.NumField() {
+		t.Fatalf("JobSchedule has %d exported fields, scheduleJSON %d", len(exported), b.NumField())
+	}
+	for i, f := range exported {
+		g := b.Field(i)
+		if f.Name != g.Name || f.Tag.Get("json") != g.Tag.Get("json") {
+			t.Errorf("field %d: %s %q vs %s %q", i, f.Name, f.Tag.Get("json"), g.Name, g.Tag.Get("json"))
+		}
+	}
+}

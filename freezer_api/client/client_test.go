@@ -248,8 +248,8 @@ func TestSessionProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Status != apiv2.StatusCompleted || s.Result != apiv2.ResultFail {
-		t.Errorf("session result must cover every member: %s/%s", s.Status, s.Result)
+	if s.Status != apiv2.StatusCompleted || s.ResultString() != apiv2.ResultFail {
+		t.Errorf("session result must cover every member: %s/%s", s.Status, s.ResultString())
 	}
 	if err := c.RemoveJobFromSession(ctx, sid, jobs[1]); err != nil {
 		t.Fatal(err)

@@ -29,11 +29,15 @@ func TestJobCreateGetList(t *testing.T) {
 		t.Fatalf("job id %q", id)
 	}
 	r = e.expect(memberP1, "GET", "/v2/p1/jobs/"+id, nil, 200, `{"job_id":"`+id+`","project_id":"p1","user_id":"u1","client_id":"p1_h1","description":"nightly","session_id":"","session_tag":0,
-		"job_schedule":{"schedule_interval":"5 minutes","schedule_start_date":"2026-01-01T00:00:00","time_started":-1,"time_ended":-1,"status":"","event":"","result":""},
+		"job_schedule":{"schedule_interval":"5 minutes","schedule_start_date":"2026-01-01T00:00:00","time_started":-1,"time_ended":-1,"status":"","event":""},
 		"job_actions":[{"project_id":"p1","user_id":"u1","max_retries":3,"freezer_action":{"action":"backup","mode":"fs","storage":"swift"}}]}`)
 	js := r.body.(map[string]any)["job_schedule"].(map[string]any)
 	if tc, _ := js["time_created"].(json.Number).Int64(); tc < 1700000000 {
 		t.Fatalf("time_created %v", js["time_created"])
+	}
+	// Answered as sent: the empty status and event it had, no result.
+	if _, has := js["result"]; has {
+		t.Fatalf("job_schedule gained a result key: %v", js)
 	}
 	e.expect(memberP1, "GET", "/v2/p1/jobs", nil, 200, `{"jobs":[{"job_id":"`+id+`"}]}`)
 	if _, has := r.body.(map[string]any)["user_credentials"]; has {

@@ -266,6 +266,12 @@ func (s *Store) reindexJob(ctx context.Context, tx *sqlx.Tx, seq int64) error {
 	if err != nil {
 		return err
 	}
+	// A schedule without event, status or result is indexed with them
+	// empty, as every job was when answers always had them: searches on
+	// them (match_not status completed, match event "") answer as
+	// before, and an action's option of the same name cannot take their
+	// place (the shallowest key wins).
+	docs[0].JobSchedule = docs[0].JobSchedule.KeepStateKeys()
 	return writeTerms(ctx, tx, "job_terms", seq, docs[0])
 }
 
@@ -673,7 +679,10 @@ func (s *Store) JobEvent(ctx context.Context, sc Scope, id, event string) (strin
 		}
 		js.Event = event
 		if event == apiv2.EventStart {
+			// As upstream: a start clears status and result, which the
+			// answer then shows empty.
 			js.Status, js.Result = "", ""
+			js = js.KeepStateKeys()
 		}
 		r.setSchedule(js)
 		result = "success"

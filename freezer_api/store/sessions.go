@@ -15,29 +15,29 @@ import (
 // sessionRow is a session: schedule and the jobs map are JSON; the state
 // machine's fields are columns.
 type sessionRow struct {
-	Seq         int64  `db:"seq"`
-	ID          string `db:"id"`
-	ProjectID   string `db:"project_id"`
-	UserID      string `db:"user_id"`
-	Description string `db:"description"`
-	SessionTag  int    `db:"session_tag"`
-	HoldOff     int    `db:"hold_off"`
-	Status      string `db:"status"`
-	Result      string `db:"result"`
-	TimeStart   int64  `db:"time_start"`
-	TimeEnd     int64  `db:"time_end"`
-	TimeStarted int64  `db:"time_started"`
-	TimeEnded   int64  `db:"time_ended"`
-	Schedule    string `db:"schedule"`
-	Jobs        string `db:"jobs"`
-	Version     int    `db:"version"`
-	CreatedAt   int64  `db:"created_at"`
-	UpdatedAt   int64  `db:"updated_at"`
+	Seq         int64          `db:"seq"`
+	ID          string         `db:"id"`
+	ProjectID   string         `db:"project_id"`
+	UserID      string         `db:"user_id"`
+	Description string         `db:"description"`
+	SessionTag  int            `db:"session_tag"`
+	HoldOff     int            `db:"hold_off"`
+	Status      string         `db:"status"`
+	Result      sql.NullString `db:"result"` // NULL: never set
+	TimeStart   int64          `db:"time_start"`
+	TimeEnd     int64          `db:"time_end"`
+	TimeStarted int64          `db:"time_started"`
+	TimeEnded   int64          `db:"time_ended"`
+	Schedule    string         `db:"schedule"`
+	Jobs        string         `db:"jobs"`
+	Version     int            `db:"version"`
+	CreatedAt   int64          `db:"created_at"`
+	UpdatedAt   int64          `db:"updated_at"`
 }
 
 func (r sessionRow) doc() (apiv2.Session, error) {
 	d := apiv2.Session{SessionID: r.ID, ProjectID: r.ProjectID, UserID: r.UserID, Description: r.Description,
-		SessionTag: r.SessionTag, HoldOff: r.HoldOff, Status: r.Status, Result: r.Result,
+		SessionTag: r.SessionTag, HoldOff: r.HoldOff, Status: r.Status,
 		TimeStart: r.TimeStart, TimeEnd: r.TimeEnd, TimeStarted: r.TimeStarted, TimeEnded: r.TimeEnded,
 		Jobs: map[string]apiv2.SessionJob{}}
 	if err := json.Unmarshal([]byte(r.Schedule), &d.Schedule); err != nil {
@@ -49,7 +49,23 @@ func (r sessionRow) doc() (apiv2.Session, error) {
 	if d.Jobs == nil {
 		d.Jobs = map[string]apiv2.SessionJob{}
 	}
+	if r.Result.Valid {
+		d.Result = &r.Result.String
+	}
 	return d, nil
+}
+
+// sessionIndexDoc is the document the search index sees: a session
+// without result, or whose schedule lacks event, status or result, is
+// indexed with them empty, as every session was when answers always had
+// them, so that searches on them answer as before.
+func sessionIndexDoc(d apiv2.Session) apiv2.Session {
+	d.Schedule = d.Schedule.KeepStateKeys()
+	if d.Result == nil {
+		empty := ""
+		d.Result = &empty
+	}
+	return d
 }
 
 func (r *sessionRow) setDoc(d apiv2.Session) {
@@ -58,7 +74,11 @@ func (r *sessionRow) setDoc(d apiv2.Session) {
 	}
 	sb, _ := json.Marshal(d.Schedule)
 	jb, _ := json.Marshal(d.Jobs)
-	r.Description, r.SessionTag, r.HoldOff, r.Status, r.Result = d.Description, d.SessionTag, d.HoldOff, d.Status, d.Result
+	r.Description, r.SessionTag, r.HoldOff, r.Status = d.Description, d.SessionTag, d.HoldOff, d.Status
+	r.Result = sql.NullString{}
+	if d.Result != nil {
+		r.Result = sql.NullString{String: *d.Result, Valid: true}
+	}
 	r.TimeStart, r.TimeEnd, r.TimeStarted, r.TimeEnded = d.TimeStart, d.TimeEnd, d.TimeStarted, d.TimeEnded
 	r.Schedule, r.Jobs = string(sb), string(jb)
 }
@@ -77,7 +97,8 @@ func applySessionPatch(d *apiv2.Session, p apiv2.SessionPatch) {
 		d.Status = *p.Status
 	}
 	if p.Result != nil {
-		d.Result = *p.Result
+		res := *p.Result
+		d.Result = &res
 	}
 	if p.TimeStart != nil {
 		d.TimeStart = *p.TimeStart
@@ -130,7 +151,7 @@ func (s *Store) insertSession(ctx context.Context, tx *sqlx.Tx, sc Scope, id str
 	if err != nil {
 		return r, err
 	}
-	return r, writeTerms(ctx, tx, "session_terms", r.Seq, doc)
+	return r, writeTerms(ctx, tx, "session_terms", r.Seq, sessionIndexDoc(doc))
 }
 
 func (s *Store) saveSession(ctx context.Context, tx *sqlx.Tx, r *sessionRow) error {
@@ -146,7 +167,7 @@ func (s *Store) saveSession(ctx context.Context, tx *sqlx.Tx, r *sessionRow) err
 	if err != nil {
 		return err
 	}
-	return writeTerms(ctx, tx, "session_terms", r.Seq, doc)
+	return writeTerms(ctx, tx, "session_terms", r.Seq, sessionIndexDoc(doc))
 }
 
 func (s *Store) getSessionRow(ctx context.Context, q sqlx.QueryerContext, projectID, id string, lock bool) (sessionRow, error) {
@@ -294,7 +315,7 @@ func (s *Store) AddJobToSession(ctx context.Context, sc Scope, sessionID, jobID 
 		}
 		ss := d.Schedule
 		ss.TimeCreated, ss.TimeStarted, ss.TimeEnded, ss.CurrentPID = js.TimeCreated, js.TimeStarted, js.TimeEnded, js.CurrentPID
-		ss.Status, ss.Event, ss.Result = js.Status, js.Event, js.Result
+		ss = ss.WithStateOf(js)
 		jr.SessionID, jr.SessionTag = sessionID, d.SessionTag
 		jr.setSchedule(ss)
 		return s.saveJob(ctx, tx, &jr)
@@ -371,7 +392,8 @@ func (s *Store) SessionStart(ctx context.Context, sc Scope, sessionID, jobID str
 			result = "hold-off"
 		case tag == d.SessionTag:
 			d.SessionTag++
-			d.TimeStart, d.Status, d.Result = now, apiv2.StatusRunning, ""
+			empty := ""
+			d.TimeStart, d.Status, d.Result = now, apiv2.StatusRunning, &empty
 			result, changed = "success", true
 		default:
 			result = "out-of-sync"
@@ -415,7 +437,7 @@ func (s *Store) SessionEnd(ctx context.Context, sc Scope, sessionID, jobID, jobR
 			}
 		}
 		if d.Status != apiv2.StatusCompleted && overall != apiv2.StatusRunning {
-			d.TimeEnd, d.Result, d.Status = now, overall, apiv2.StatusCompleted
+			d.TimeEnd, d.Result, d.Status = now, &overall, apiv2.StatusCompleted
 		}
 		outTag = d.SessionTag
 		r.setDoc(d)

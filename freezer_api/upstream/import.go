@@ -236,7 +236,10 @@ func sessions(ctx context.Context, dst, src *store.Store, st *Stats) error {
 	}
 	for _, r := range rows {
 		d := store.NewSessionDoc()
-		d.Description, d.Status, d.Result = r.str("description"), r.str("status"), r.str("result")
+		d.Description, d.Status = r.str("description"), r.str("status")
+		if res, ok := r["result"]; ok {
+			d.Result = &res
+		}
 		for col, dst := range map[string]*int64{"time_start": &d.TimeStart, "time_end": &d.TimeEnd, "time_started": &d.TimeStarted, "time_ended": &d.TimeEnded} {
 			if v := r.intp(col); v != nil {
 				*dst = int64(*v)

@@ -241,8 +241,8 @@ func TestAPISessionMembersStartTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Status != apiv2.StatusCompleted || s.Result != apiv2.ResultSuccess {
-		t.Errorf("session %s/%s", s.Status, s.Result)
+	if s.Status != apiv2.StatusCompleted || s.ResultString() != apiv2.ResultSuccess {
+		t.Errorf("session %s/%s", s.Status, s.ResultString())
 	}
 }
 
@@ -283,8 +283,8 @@ func TestAPISessionLateMemberDoesNotRun(t *testing.T) {
 		t.Error("the late member ran its backup")
 	}
 	s, _ := c.GetSession(ctx, sid)
-	if s.Result != apiv2.ResultFail {
-		t.Errorf("session result %q: must include the member that missed the run", s.Result)
+	if s.ResultString() != apiv2.ResultFail {
+		t.Errorf("session result %q: must include the member that missed the run", s.ResultString())
 	}
 }
 

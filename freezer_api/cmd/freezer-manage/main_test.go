@@ -27,14 +27,14 @@ func TestDBCommands(t *testing.T) {
 	if out := do(0, "--config-file", conf, "db", "version"); !strings.Contains(out, "current: 0") {
 		t.Fatalf("fresh version: %s", out)
 	}
-	if out := do(0, "--config-file", conf, "db", "sync"); !strings.Contains(out, "applied migrations [1 2]") {
+	if out := do(0, "--config-file", conf, "db", "sync"); !strings.Contains(out, "applied migrations [1 2 3]") {
 		t.Fatalf("sync: %s", out)
 	}
 	// oslo also takes the flags after the command.
 	if out := do(0, "db", "sync", "--config-file", conf); !strings.Contains(out, "up to date") {
 		t.Fatalf("second sync: %s", out)
 	}
-	if out := do(0, "--config-file="+conf, "db", "version"); !strings.Contains(out, "current: 2\nlatest: 2") {
+	if out := do(0, "--config-file="+conf, "db", "version"); !strings.Contains(out, "current: 3\nlatest: 3") {
 		t.Fatalf("version: %s", out)
 	}
 	out := do(0, "--config-file", conf, "db", "show")

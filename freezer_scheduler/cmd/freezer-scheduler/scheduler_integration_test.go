@@ -619,8 +619,8 @@ func TestIntegrationSessionOfThreeSchedulers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Status != apiv2.StatusCompleted || s.Result != apiv2.ResultFail {
-		t.Errorf("session %s/%s: must account for the member that missed the run", s.Status, s.Result)
+	if s.Status != apiv2.StatusCompleted || s.ResultString() != apiv2.ResultFail {
+		t.Errorf("session %s/%s: must account for the member that missed the run", s.Status, s.ResultString())
 	}
 }
 
