@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -64,6 +65,8 @@ func startCountingProxy(t *testing.T, target string) *countingProxy {
 	}
 	c := &countingProxy{}
 	rp := &httputil.ReverseProxy{
+		// A killed agent's requests end in errors the test expects.
+		ErrorLog: log.New(io.Discard, "", 0),
 		// The Host header stays the proxy's: S3's signature covers it.
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.Out.URL.Scheme, r.Out.URL.Host = u.Scheme, u.Host
@@ -173,8 +176,8 @@ func runResumeAgent(t *testing.T, c resumeCase, home string, args ...string) str
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(home, "log"))
-		t.Fatalf("freezer-agent %v: %v\n%s\n%s", args, err, errb.String(), log)
+		logText, _ := os.ReadFile(filepath.Join(home, "log"))
+		t.Fatalf("freezer-agent %v: %v\n%s\n%s", args, err, errb.String(), logText)
 	}
 	return out.String()
 }
@@ -329,6 +332,7 @@ func TestResumeEncrypted(t *testing.T) {
 			m := resultOf(t, runResumeAgent(t, c, home, backupArgs...))
 			second := c.proxy.sent.Load() - before
 			stored := int64(m["data_size"].(float64))
+			t.Logf("%s: encrypted %d MiB: the resumed run uploaded %d of %d bytes (%.1f %%)", sname, mb, second, stored, 100*float64(second)/float64(stored))
 			if m["resumed"] != true || float64(second) > 0.6*float64(stored) {
 				t.Fatalf("resumed %v, uploaded %d of %d: %v", m["resumed"], second, stored, m)
 			}
@@ -339,6 +343,77 @@ func TestResumeEncrypted(t *testing.T) {
 				t.Fatal("the restored tree differs from the source")
 			}
 			runResumeAgent(t, c, home, "--action", "admin", "--remove-older-than", "0", "--abandoned-upload-grace", "0", "--backup-name", "enc", "--hostname", "h")
+		})
+	}
+}
+
+// TestResumeDivergedStartsOver: when the stream produced again differs
+// from what the interrupted run stored (here: the journal's cipher salt
+// and nonces replaced, so the same source encrypts to other bytes), the
+// stored segments are not mixed with the new ones: the backup starts over,
+// leaves no incomplete upload, and restores.
+func TestResumeDivergedStartsOver(t *testing.T) {
+	const mb = 64
+	src := mkRandomTree(t, mb)
+	pass := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(pass, []byte("diverged\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("resume-div-%d", time.Now().UnixNano())
+	for sname, mk := range resumeCases(t, name) {
+		t.Run(sname, func(t *testing.T) {
+			c := mk(t)
+			home := t.TempDir()
+			backupArgs := []string{"--action", "backup", "--path-to-backup", src, "--backup-name", "div", "--hostname", "h",
+				"--compression", "none", "--encrypt-pass-file", pass, "--metadata-out", "-"}
+			killAt(t, c, home, 0.5, int64(mb)<<20, backupArgs...)
+			journals, _ := filepath.Glob(filepath.Join(home, ".freezer", "resume", "*.json"))
+			if len(journals) != 1 {
+				t.Fatalf("journals %v", journals)
+			}
+			b, err := os.ReadFile(journals[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var j map[string]any
+			if err := json.Unmarshal(b, &j); err != nil {
+				t.Fatal(err)
+			}
+			other := make([]byte, 1024)
+			for i := range other {
+				other[i] = byte(i)
+			}
+			j["rand"] = other
+			b, _ = json.Marshal(j)
+			if err := os.WriteFile(journals[0], b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			m := resultOf(t, runResumeAgent(t, c, home, backupArgs...))
+			if m["resumed"] != false {
+				t.Fatalf("a diverging stream was resumed: %v", m)
+			}
+			if info := runResumeAgent(t, c, home, "--action", "info", "--backup-name", "div", "--hostname", "h"); strings.Count(info, "h_div") != 1 {
+				t.Fatalf("info: %s", info)
+			}
+			ctx := context.Background()
+			st, err := registry.New(ctx, c.values, registry.Env{Getenv: func(string) string { return "" }, Home: home})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer storage.Close(st)
+			if n, err := storage.IncompleteUploadsUnder(ctx, st, "data/tar/h_div"); err != nil || n != 0 {
+				t.Fatalf("%d incomplete uploads left (%v)", n, err)
+			}
+			dst := filepath.Join(t.TempDir(), "dst")
+			runResumeAgent(t, c, home, "--action", "restore", "--restore-abs-path", dst, "--backup-name", "div", "--hostname", "h",
+				"--encrypt-pass-file", pass)
+			if digestTree(t, dst) != digestTree(t, src) {
+				t.Fatal("the restored tree differs from the source")
+			}
+			runResumeAgent(t, c, home, "--action", "admin", "--remove-older-than", "0", "--abandoned-upload-grace", "0", "--backup-name", "div", "--hostname", "h")
+			if n, err := abandoned(ctx, st, "data/tar/h_div"); err != nil || n != 0 {
+				t.Fatalf("%d objects or uploads left after admin (%v)", n, err)
+			}
 		})
 	}
 }
