@@ -9,12 +9,8 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 )
-
-// OrphanGrace is how old uncommitted data (a payload without metadata, left
-// by an interrupted run) must be before admin deletes it, so that a backup
-// still being written is never touched.
-const OrphanGrace = 24 * time.Hour
 
 // admin applies retention to --backup-name: backups older than the cutoff
 // go unless a newer backup needs them (backup.Retention). Metadata is
@@ -73,20 +69,28 @@ func (a *Agent) admin(ctx context.Context, o Options) (*Result, error) {
 		}
 		log.WithField("chain", l0).Info("removed chain")
 	}
-	if err := a.collectOrphans(ctx, engine, name, existing, cutoff, now); err != nil {
+	// What backups that never completed left: kept for the grace period,
+	// as such a backup may still be running, or be resumed by the next
+	// run of its job.
+	grace := now.Add(-time.Duration(o.AbandonedUploadGrace * 24 * float64(time.Hour)))
+	if err := a.collectOrphans(ctx, engine, name, existing, grace); err != nil {
 		return res, err
+	}
+	n, err := storage.AbortStaleUnder(ctx, a.Storage, path.Join("data", engine, name), grace)
+	if n > 0 {
+		log.WithField("count", n).Info("aborted incomplete uploads of backups that never completed")
+	}
+	if err != nil {
+		return res, fmt.Errorf("aborting incomplete uploads of %s: %w", name, err)
 	}
 	return res, nil
 }
 
 // collectOrphans deletes payload directories that have no metadata (runs
-// that never committed) when they are older than both the cutoff and
-// OrphanGrace. Upstream never collects them.
-func (a *Agent) collectOrphans(ctx context.Context, engine, name string, committed []backup.Ref, cutoff, now time.Time) error {
-	limit := cutoff.Unix()
-	if g := now.Add(-OrphanGrace).Unix(); g < limit {
-		limit = g
-	}
+// that never committed, whatever they stored: a payload, Swift's
+// segments) when they started before grace. Upstream never collects them.
+func (a *Agent) collectOrphans(ctx context.Context, engine, name string, committed []backup.Ref, grace time.Time) error {
+	limit := grace.Unix()
 	known := map[string]bool{}
 	for _, r := range committed {
 		known[r.DataDir()] = true

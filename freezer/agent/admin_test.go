@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -126,5 +127,45 @@ func TestAdminInterruptedNeverOrphansAListedBackup(t *testing.T) {
 				t.Errorf("data after the second run:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
+	}
+}
+
+// TestAdminAbandonedUploadGrace: the data of a backup that never
+// completed stays while it started less than AbandonedUploadGrace days
+// ago, whatever the retention cutoff, and goes after; a negative grace is
+// a usage error.
+func TestAdminAbandonedUploadGrace(t *testing.T) {
+	for _, c := range []struct {
+		grace float64
+		kept  bool
+	}{{6, true}, {4, false}} {
+		t.Run(fmt.Sprint(c.grace), func(t *testing.T) {
+			a, _, ad := adminFixture(t)
+			orphanDir := ""
+			for _, k := range storageKeys(t, a.Storage, "data") {
+				if !slices.ContainsFunc(committed(t, a), func(r backup.Ref) bool { return strings.HasPrefix(k, r.DataDir()+"/") }) {
+					orphanDir = path.Dir(k)
+				}
+			}
+			if orphanDir == "" {
+				t.Fatal("fixture: no uncommitted data")
+			}
+			ad.AbandonedUploadGrace = c.grace // the orphan started about 5 days before admin runs
+			if _, err := a.Run(context.Background(), ad); err != nil {
+				t.Fatal(err)
+			}
+			names, err := a.Storage.List(context.Background(), orphanDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept := len(names) > 0; kept != c.kept {
+				t.Fatalf("grace %v days: uncommitted data kept %v, want %v", c.grace, kept, c.kept)
+			}
+		})
+	}
+	_, _, ad := adminFixture(t)
+	ad.AbandonedUploadGrace = -1
+	if err := ad.Validate(); !errors.Is(err, ErrUsage) {
+		t.Fatalf("negative grace: %v, want a usage error", err)
 	}
 }

@@ -51,6 +51,9 @@ type Agent struct {
 	// TempDir holds engine state files while they move between storage and
 	// engine; "" = os.TempDir().
 	TempDir string
+	// ResumeDir holds the journals that let an interrupted backup resume
+	// (see resume.go); "" means backups are never resumed.
+	ResumeDir string
 	// ChunkSize and QueueDepth bound the pipeline's memory: at most about
 	// (QueueDepth+2) × ChunkSize bytes per queue. Zero = 1 MiB and 8.
 	ChunkSize  int

@@ -37,9 +37,9 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 		return nil, withKind(ErrUsage, fmt.Errorf("--compression: %w", err))
 	}
 	var enc backup.Codec
+	var pass []byte
 	if o.EncryptPassFile != "" {
-		pass, err := a.readPassphrase(o.EncryptPassFile)
-		if err != nil {
+		if pass, err = a.readPassphrase(o.EncryptPassFile); err != nil {
 			return nil, err
 		}
 		if enc, err = a.Codecs.Cipher(o.EncryptionFormat, pass, streamName(comp)); err != nil {
@@ -116,6 +116,33 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 			}
 		}
 	}
+	encName := ""
+	if enc != nil {
+		encName = enc.Name()
+	}
+	plan, err := a.planResume(ctx, o, read, ref, prev, existing, streamOptions(o, engine, comp.Name(), encName), enc != nil)
+	if err != nil {
+		return nil, err
+	}
+	var upload *backup.UploadResume
+	if plan != nil {
+		j := plan.journal
+		if plan.resuming {
+			ref = j.Ref
+			log = a.log().WithField("backup", ref.String())
+		}
+		if enc != nil {
+			// The cipher draws its salt and nonces from the journal's
+			// bytes, so a resumed run writes the same stream.
+			if enc, err = a.Codecs.(RandCiphers).CipherRand(o.EncryptionFormat, pass, streamName(comp), resumeRand(j.Rand)); err != nil {
+				return nil, withKind(ErrUsage, fmt.Errorf("--encryption-format: %w", err))
+			}
+		}
+		upload = backup.NewUploadResume(j.Tokens, func(t map[string]string) error {
+			j.Tokens = t
+			return saveJournal(plan.path, j)
+		})
+	}
 	state, err := os.CreateTemp(a.TempDir, "freezer-state-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating a temp file: %w", err)
@@ -138,8 +165,20 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 		prog = startProgress(ctx, a.stderr(), "backup", read, 0)
 		req.Progress = prog.engine
 	}
-	res, err := a.writeData(ctx, ref.DataKey(), req, comp, enc, o.DryRun, prog)
+	wctx := ctx
+	if upload != nil {
+		wctx = backup.WithUploadResume(ctx, upload)
+	}
+	res, err := a.writeData(wctx, ref.DataKey(), req, comp, enc, o.DryRun, prog)
 	prog.stop()
+	if err != nil && plan != nil && plan.resuming && errors.Is(err, backup.ErrResumeDiverged) {
+		// The source changed in a way its identity missed, or a stage is
+		// not deterministic: what is stored cannot be kept.
+		log.WithError(err).Warn("the stream differs from what the interrupted backup stored: starting over")
+		os.Remove(plan.path)
+		a.discardPartial(ctx, ref)
+		return a.backup(ctx, o)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("backing up %s to %s: %w", src, ref, err)
 	}
@@ -192,6 +231,11 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 		if err := a.Storage.Put(ctx, ref.MetadataKey(), bytes.NewReader(append(line, '\n'))); err != nil {
 			return nil, fmt.Errorf("committing backup %s: %w", ref, err)
 		}
+		if plan != nil {
+			if err := os.Remove(plan.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				log.WithError(err).Warn("removing the resume journal")
+			}
+		}
 	}
 	elapsed := time.Since(start)
 	fields := map[string]any{
@@ -211,6 +255,11 @@ func (a *Agent) backup(ctx context.Context, o Options) (_ *Result, err error) {
 	}
 	m := backupResult(o, ref, md, res, checksum, src, elapsed)
 	m["vol_snap_path"] = read
+	if plan != nil {
+		// What the interrupted run had stored and this one kept.
+		m["resumed"] = plan.resuming
+		m["bytes_resumed"] = upload.KeptBytes()
+	}
 	m["snapshot"] = prep.Snapshot
 	for k, v := range extra {
 		m[k] = v

@@ -51,9 +51,13 @@ type Options struct {
 	// directories above them.
 	RestorePaths []string
 
-	RemoveOlderThan float64   // days; used when HaveRemoveOlder
-	HaveRemoveOlder bool      // --remove-older-than was given (0 is a valid value)
-	RemoveFromDate  time.Time // zero = unset
+	RemoveOlderThan float64 // days; used when HaveRemoveOlder
+	HaveRemoveOlder bool    // --remove-older-than was given (0 is a valid value)
+	// AbandonedUploadGrace is how long (days) admin leaves what a backup
+	// that never completed stored, so that a run still going on, or one
+	// to be resumed, keeps it.
+	AbandonedUploadGrace float64
+	RemoveFromDate       time.Time // zero = unset
 
 	Exclude            []string
 	DereferenceSymlink string
@@ -164,6 +168,9 @@ func (o Options) Validate() error {
 		}
 		if o.HaveRemoveOlder && o.RemoveOlderThan < 0 {
 			return usagef("--remove-older-than must not be negative")
+		}
+		if o.AbandonedUploadGrace < 0 {
+			return usagef("--abandoned-upload-grace must not be negative")
 		}
 	}
 	return nil

@@ -228,6 +228,9 @@ func run(ctx context.Context, s *settings, env Env, log *logrus.Entry) int {
 		Log:      log,
 		Progress: env.StderrIsTerminal && !quiet,
 		Quiet:    quiet,
+		// An interrupted backup's journal (see agent.ResumeDir), beside
+		// the log upstream keeps in ~/.freezer.
+		ResumeDir: expandHome("~/.freezer/resume", env.Getenv),
 	}
 	if s.str("metadata_out") == "-" {
 		// stdout carries the result JSON: a command's output goes to stderr.
@@ -533,6 +536,7 @@ func (s *settings) agentOptions(getenv func(string) string) (agent.Options, erro
 		o.HaveRemoveOlder = true
 		o.RemoveOlderThan = s.float("remove_older_than")
 	}
+	o.AbandonedUploadGrace = s.float("abandoned_upload_grace")
 	if s.int("max_segment_size") <= 0 {
 		return o, withUsage(errors.New("--max-segment-size must be positive"))
 	}

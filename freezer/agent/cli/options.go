@@ -64,6 +64,8 @@ func schema() config.Schema {
 			Help: "admin: remove backups older than this many days, except those a newer backup still needs."},
 		{Name: "remove_from_date", Section: gLevels,
 			Help: "admin: remove backups older than this date, YYYY-MM-DDThh:mm:ss (UTC unless a zone is given), except those a newer backup still needs."},
+		{Name: "abandoned_upload_grace", Type: config.Float, Default: "1", Section: gLevels,
+			Help: "admin: also remove what backups that never completed left (payload segments, S3's incomplete multipart uploads) once they started more than this many days ago. A backup that runs, or is resumed, later than that after its start loses what it stored and uploads it again."},
 
 		{Name: "verify_read_data", Type: config.Bool, Default: "True", Section: gRestore,
 			Help: "--action verify: read and check every stored byte. False only checks that each level's payload and engine state exist (fast; their sizes and contents are not checked)."},

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"freezer.dev/freezer/freezer/backup"
@@ -41,6 +42,10 @@ func (codecs) Compressor(name string) (backup.Codec, error) { return codec.Compr
 
 func (codecs) Cipher(format string, pass []byte, compression string) (backup.Codec, error) {
 	return codec.NewEncryption(format, pass, compression, codec.EncryptOptions{})
+}
+
+func (codecs) CipherRand(format string, pass []byte, compression string, rand io.Reader) (backup.Codec, error) {
+	return codec.NewEncryption(format, pass, compression, codec.EncryptOptions{Rand: rand})
 }
 
 func (codecs) ReadPassFile(path string) ([]byte, error) { return codec.ReadPassFile(path) }

@@ -327,7 +327,7 @@ func (b *backupRun) open(path string) (io.ReadCloser, error) {
 }
 
 func readDirNames(path string) ([]string, error) {
-	f, err := os.Open(path)
+	f, err := openDir(path)
 	if err != nil {
 		return nil, err
 	}

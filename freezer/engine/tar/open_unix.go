@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"syscall"
 )
 
@@ -28,12 +29,17 @@ const createFlags = syscall.O_NONBLOCK
 type rawFile struct{ fd int }
 
 func openForRead(path string) (*rawFile, error) {
+	flags := syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_NOFOLLOW | syscall.O_NONBLOCK | noAtime
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		fd, err := syscall.Open(path, flags, 0)
 		if err == nil {
 			return &rawFile{fd: fd}, nil
 		}
 		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if errors.Is(err, syscall.EPERM) && flags&noAtime != 0 {
+			flags &^= noAtime
 			continue
 		}
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -57,3 +63,13 @@ func (f *rawFile) Read(p []byte) (int, error) {
 }
 
 func (f *rawFile) Close() error { return syscall.Close(f.fd) }
+
+// openDir opens a directory for listing without updating its access time
+// where the system allows (see noAtime).
+func openDir(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|noAtime, 0)
+	if err != nil && noAtime != 0 && errors.Is(err, syscall.EPERM) {
+		return os.Open(path)
+	}
+	return f, err
+}

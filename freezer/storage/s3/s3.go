@@ -222,7 +222,25 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 		uploadID string
 		mu       sync.Mutex
 		parts    []minio.CompletePart
+		stored   map[int]minio.ObjectPart
 	)
+	rs := backup.UploadResumeFrom(ctx)
+	if !storage.IsPayloadKey(key) {
+		rs = nil
+	}
+	if rs != nil {
+		if id := rs.Token(s.String()); id != "" {
+			got, err := s.storedParts(ctx, name, id)
+			switch {
+			case errors.Is(err, backup.ErrNotFound):
+				// Aborted since (admin, or a lifecycle rule): start anew.
+			case err != nil:
+				return fmt.Errorf("uploading %s to %s: listing the parts of the interrupted upload: %w", key, s, err)
+			default:
+				uploadID, stored = id, got
+			}
+		}
+	}
 	plan := segment.Plan{
 		Size:     s.partSize,
 		Parallel: s.parallel,
@@ -235,14 +253,36 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 			})
 		},
 		Begin: func(ctx context.Context) error {
-			return retry.Do(ctx, s.policy, func(ctx context.Context) error {
+			if uploadID != "" {
+				return nil // resuming
+			}
+			err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
 				id, err := s.core.NewMultipartUpload(ctx, s.bucket, name, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 				uploadID = id
 				return classify(err)
 			})
+			if err == nil && rs != nil {
+				// Recorded before any part is stored, so that a kill at any
+				// later point leaves an upload the next run can find.
+				if err = rs.SetToken(s.String(), uploadID); err != nil {
+					err = fmt.Errorf("recording the multipart upload: %w", err)
+				}
+			}
+			return err
 		},
 		Part: func(ctx context.Context, i int, b []byte) error {
 			md5sum, shaHex := sums(b)
+			if p, ok := stored[i+1]; ok {
+				m := md5.Sum(b)
+				if p.Size == int64(len(b)) && strings.EqualFold(strings.Trim(p.ETag, `"`), hex.EncodeToString(m[:])) {
+					rs.Kept(int64(len(b)))
+					mu.Lock()
+					parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: p.ETag})
+					mu.Unlock()
+					return nil
+				}
+				return fmt.Errorf("part %d: %w", i+1, backup.ErrResumeDiverged)
+			}
 			var part minio.ObjectPart
 			err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
 				var err error
@@ -277,7 +317,9 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader) error {
 		}
 	}
 	if err != nil {
-		if uploadID != "" {
+		if uploadID != "" && (rs == nil || errors.Is(err, backup.ErrResumeDiverged)) {
+			// A resumable upload keeps its parts for the next attempt;
+			// admin aborts it once it is older than the grace period.
 			// The caller's context may be what failed; aborting must still
 			// happen so the parts do not linger.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -422,12 +464,44 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// storedParts lists the parts of multipart upload id of object name; a
+// missing upload gives ErrNotFound.
+func (s *Storage) storedParts(ctx context.Context, name, id string) (map[int]minio.ObjectPart, error) {
+	out := map[int]minio.ObjectPart{}
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		clear(out)
+		marker := 0
+		for {
+			res, err := s.core.ListObjectParts(ctx, s.bucket, name, id, marker, 1000)
+			if err != nil {
+				if minio.ToErrorResponse(err).Code == "NoSuchUpload" {
+					return fmt.Errorf("%w: %w", backup.ErrNotFound, err)
+				}
+				return classify(err)
+			}
+			for _, p := range res.ObjectParts {
+				out[p.PartNumber] = p
+			}
+			if !res.IsTruncated || res.NextPartNumberMarker <= marker {
+				return nil
+			}
+			marker = res.NextPartNumberMarker
+		}
+	})
+	return out, err
+}
+
 // AbortStale aborts the multipart uploads under this storage's prefix that
 // were started before cutoff: what a killed agent leaves behind. They are
 // invisible to Get and List but still hold their parts. It returns how
 // many were aborted.
 func (s *Storage) AbortStale(ctx context.Context, cutoff time.Time) (int, error) {
-	p := s.prefix
+	return s.AbortStaleUnder(ctx, "", cutoff)
+}
+
+// AbortStaleUnder is AbortStale for the uploads of keys below dir only.
+func (s *Storage) AbortStaleUnder(ctx context.Context, dir string, cutoff time.Time) (int, error) {
+	p := s.name(dir)
 	if p != "" {
 		p += "/"
 	}
@@ -446,6 +520,20 @@ func (s *Storage) AbortStale(ctx context.Context, cutoff time.Time) (int, error)
 		aborted++
 	}
 	return aborted, nil
+}
+
+// IncompleteUploadsUnder counts the multipart uploads of keys below dir
+// that were neither completed nor aborted.
+func (s *Storage) IncompleteUploadsUnder(ctx context.Context, dir string) (int, error) {
+	p := s.name(dir)
+	if p != "" {
+		p += "/"
+	}
+	uploads, err := s.uploads(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("listing multipart uploads in %s: %w", s, err)
+	}
+	return len(uploads), nil
 }
 
 // uploads lists the multipart uploads under prefix. It walks the tree with
@@ -479,3 +567,7 @@ func (s *Storage) uploads(ctx context.Context, prefix string) ([]minio.ObjectMul
 		keyMarker, idMarker = res.NextKeyMarker, res.NextUploadIDMarker
 	}
 }
+
+// ResumesUploads: a payload Put continues the multipart upload an
+// interrupted Put of the same key started (see backup.UploadResume).
+func (s *Storage) ResumesUploads() bool { return true }

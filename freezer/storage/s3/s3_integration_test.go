@@ -285,3 +285,14 @@ func TestS3AbortStale(t *testing.T) {
 		t.Fatalf("%d pending uploads left", n)
 	}
 }
+
+// TestS3ResumesUploads: see storagetest.RunResume; the interrupted
+// uploads stay incomplete (not aborted) for the next attempt.
+func TestS3ResumesUploads(t *testing.T) {
+	s := newTest(t, func(o *Options) { o.SegmentSize = MinPartSize; o.Parallel = 2 })
+	storagetest.RunResume(t, s, MinPartSize)
+	if n, err := s.IncompleteUploadsUnder(context.Background(), "data"); err != nil || n != 0 {
+		// The diverged one is aborted; the resumed one completed.
+		t.Fatalf("%d incomplete uploads left (%v)", n, err)
+	}
+}

@@ -179,11 +179,30 @@ func (s *Storage) segmentsDir(key string) string {
 
 func (s *Storage) putSegmented(ctx context.Context, key string, r io.Reader) error {
 	segDir := s.segmentsDir(key)
+	rs := backup.UploadResumeFrom(ctx)
+	var stored map[string]objects.Object
+	if rs != nil {
+		// Segment names depend only on the key and the position, so what
+		// an interrupted attempt stored is found by listing.
+		var err error
+		if stored, err = s.storedSegments(ctx, segDir); err != nil {
+			return fmt.Errorf("listing the segments of an interrupted upload: %w", err)
+		}
+	}
 	plan := segment.Plan{
 		Size:     s.segSize,
 		Parallel: s.parallel,
 		Part: func(ctx context.Context, i int, b []byte) error {
-			return s.putObject(ctx, fmt.Sprintf("%s/%08d", segDir, i), b, "")
+			name := fmt.Sprintf("%s/%08d", segDir, i)
+			if o, ok := stored[name]; ok {
+				sum := md5.Sum(b)
+				if o.Bytes == int64(len(b)) && strings.EqualFold(o.Hash, hex.EncodeToString(sum[:])) {
+					rs.Kept(int64(len(b)))
+					return nil
+				}
+				return fmt.Errorf("segment %s: %w", name, backup.ErrResumeDiverged)
+			}
+			return s.putObject(ctx, name, b, "")
 		},
 	}
 	res, err := plan.Run(ctx, r)
@@ -296,6 +315,22 @@ func (s *Storage) checkLength(ctx context.Context, key string, want int64) error
 		}
 		return nil
 	})
+}
+
+// storedSegments lists the segments under segDir with their sizes and
+// MD5s, by object name.
+func (s *Storage) storedSegments(ctx context.Context, segDir string) (map[string]objects.Object, error) {
+	out := map[string]objects.Object{}
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		clear(out)
+		return s.eachListing(ctx, s.container, objects.ListOpts{Prefix: segDir + "/"}, func(o objects.Object) {
+			out[o.Name] = o
+		})
+	})
+	if errors.Is(err, backup.ErrNotFound) {
+		return out, nil
+	}
+	return out, err
 }
 
 func (s *Storage) deleteStaleSegments(ctx context.Context, segDir string, keep int) error {
@@ -593,3 +628,7 @@ func (s *Storage) deleteObjects(ctx context.Context, names []string) error {
 	wg.Wait()
 	return first
 }
+
+// ResumesUploads: a payload Put keeps the segments an interrupted Put of
+// the same key stored (see backup.UploadResume).
+func (s *Storage) ResumesUploads() bool { return true }

@@ -131,3 +131,9 @@ func BenchmarkSwiftGet(b *testing.B) {
 	b.StopTimer()
 	s.Delete(ctx, "bench")
 }
+
+// TestSwiftResumesUploads: see storagetest.RunResume.
+func TestSwiftResumesUploads(t *testing.T) {
+	s := newTest(t, func(o *Options) { o.SegmentSize = 1 << 20; o.Parallel = 2 })
+	storagetest.RunResume(t, s, 1<<20)
+}
