@@ -7,8 +7,14 @@
 # gap between two consecutive commits: the time writes were blocked as a
 # client sees it. Methods: FLUSH TABLES WITH READ LOCK + btrfs snapshot
 # (--snapshot btrfs; target: < 1 s at 1 GB), and no --snapshot, whose
-# default is the mariadb-backup hot backup (--engine stream; target: InnoDB
-# writes not blocked). The agent's own lock_seconds is shown beside.
+# default is the mariadb-backup hot backup (--engine stream): with the Aria
+# tables there, --mysql-hot-backup-locks auto keeps mariadb-backup's BACKUP
+# STAGE locks, whose BLOCK_COMMIT stage holds InnoDB commits too. Then the
+# Aria tables are converted to InnoDB (same data size) and the hot backup
+# runs again on the InnoDB-only server: auto now drops the locks (target:
+# InnoDB writes not blocked), and, for comparison, the same with
+# --mysql-hot-backup-locks always. The agent's own lock_seconds is shown
+# beside.
 # Called by run.sh; needs root (loop mount, mariadbd --user=root).
 #
 # Knobs: BENCH_DB_MB=1024 (data loaded), BENCH_DB_PORT=3317.
@@ -93,11 +99,12 @@ sync
 LOADED_MB=$(du -sm "$DATA" | cut -f1)
 
 printf '[default]\nhost = 127.0.0.1\nport = %s\nuser = root\npassword =\n' "$PORT" >"$W/mysql.conf"
+TABLES=inno,aria # the writer's tables
 run_method() { # LABEL TARGET AGENT-ARGS...
-  local label=$1 target=$2 t0 t1 res lock gaps
+  local label=$1 target=$2 t0 t1 res lock gaps tbl
   shift 2
-  sql "DELETE FROM t.inno; DELETE FROM t.aria"
-  DBWRITER_DSN="root@tcp(127.0.0.1:$PORT)/" "$W/bin/dbwriter" >"$W/writer.out" 2>"$LOGDIR/writer-$label.err" &
+  for tbl in ${TABLES//,/ }; do sql "DELETE FROM t.$tbl"; done
+  DBWRITER_TABLES=$TABLES DBWRITER_DSN="root@tcp(127.0.0.1:$PORT)/" "$W/bin/dbwriter" >"$W/writer.out" 2>"$LOGDIR/writer-$label.err" &
   WPID=$!
   sleep 1
   t0=$EPOCHREALTIME
@@ -111,9 +118,13 @@ run_method() { # LABEL TARGET AGENT-ARGS...
   wait "$WPID" || die "writer failed: $(tail -n 5 "$LOGDIR/writer-$label.err")"
   WPID=''
   res=$(cat "$W/result.json")
+  if [[ -n ${WANT_LOCKS:-} ]] && [[ $(jq -r '.backup_locks' <<<"$res") != "$WANT_LOCKS" ]]; then
+    die "backup $label: backup_locks is $(jq -r '.backup_locks' <<<"$res"), expected $WANT_LOCKS"
+  fi
   lock=$(jq -r '.lock_seconds // "-"' <<<"$res")
   [[ $lock == - ]] || lock=$(printf '%.3f' "$lock")
   gaps=$(cat "$W/writer.out")
+  local inno_gap_s=- aria_gap_s=-
   # shellcheck disable=SC2086 # key=value words
   local $gaps
   # shellcheck disable=SC2154 # set by the line above
@@ -124,5 +135,13 @@ run_method() { # LABEL TARGET AGENT-ARGS...
 echo "== db: writes blocked during a --mode mysql backup (scratch mariadbd on btrfs, BENCH_DB_MB=$MB) =="
 printf '%-34s %8s %9s %9s %12s %12s %8s  %s\n' method data_MB backup_s lock_s inno_gap_s aria_gap_s commits target
 run_method ftwrl-btrfs-snapshot "inno_gap_s < 1 at 1 GB" --snapshot btrfs
-run_method no-snapshot-mariadb-backup "InnoDB not blocked (inno_gap_s ~ commit time)"
-echo "lock_s: what the agent reports (FTWRL..UNLOCK, or mariadb-backup's BLOCK_COMMIT..END); *_gap_s: the longest wait between two commits of the writer during the run."
+WANT_LOCKS=true run_method no-snapshot-mariadb-backup "auto keeps the locks: Aria tables"
+# The same data, InnoDB only: auto drops mariadb-backup's locks.
+sql "DROP TABLE t.aria; ALTER TABLE t.bulka ENGINE=InnoDB;
+  CREATE TABLE t.inno2 (id INT PRIMARY KEY, pad VARCHAR(200)) ENGINE=InnoDB"
+sync
+LOADED_MB=$(du -sm "$DATA" | cut -f1)
+TABLES=inno,inno2
+WANT_LOCKS=false run_method innodb-only-mariadb-backup "InnoDB not blocked (inno_gap_s ~ commit time)"
+WANT_LOCKS=true run_method innodb-only-mariadb-backup-locks "reference: locks forced" --mysql-hot-backup-locks always
+echo "lock_s: what the agent reports (FTWRL..UNLOCK, mariadb-backup's BLOCK_COMMIT..END, 0 when it ran with --no-lock); *_gap_s: the longest wait between two commits of the writer during the run (aria_gap_s: - on the InnoDB-only rows, whose second writer commits into another InnoDB table). Under a loaded machine the gaps are indicative only."

@@ -50,6 +50,8 @@ func modeOptions() config.Schema {
 		{Name: "lvm_volgroup", Section: gModes, Help: "lvm snapshot: the volume group. Default: from the volume's name."},
 		{Name: "mysql_conf", Section: gModes,
 			Help: "mysql mode: INI file with a [default] section holding host, port (3306), user, password, and optionally socket, as the Python agent reads it."},
+		{Name: "mysql_hot_backup_locks", Default: "auto", Section: gModes, Choices: []string{string(mysql.LocksAuto), string(mysql.LocksAlways), string(mysql.LocksNever)},
+			Help: "mysql mode without --snapshot: whether mariadb-backup takes its BACKUP STAGE locks. They make the copy of non-InnoDB tables (Aria, MyISAM, ...) consistent, but BACKUP STAGE BLOCK_COMMIT holds every commit, InnoDB's too, while those tables and the redo log's tail are copied. auto: when every table outside the mysql, sys, performance_schema and information_schema schemas is InnoDB (checked when the backup starts), run mariadb-backup --no-lock, which never blocks commits (InnoDB is made consistent by --prepare at restore); otherwise keep the locks and log which tables are not InnoDB. always: keep them. never: --no-lock whatever the tables (their copies may be torn). Without the locks no DDL or account change may run during the backup, and the binary log position it records is not a consistent one. The result's backup_locks says which way it went."},
 		{Name: "postgresql_conf", Section: gModes,
 			Help: "postgresql mode: INI file with a [default] section holding host (or a socket directory), port (5432), user (a role with REPLICATION) and password."},
 		{Name: "sql_server_conf", Section: gModes,
@@ -178,7 +180,7 @@ func followStoredBackup(s *settings, o agent.Options, newEngine func(string) (ba
 		}
 		switch mode {
 		case "mysql":
-			return stream.New(mysql.HotBackup(mysql.Config{}, "", nil)), nil
+			return stream.New(mysql.HotBackup(mysql.Config{}, mysql.Hot{})), nil
 		case "postgresql":
 			return stream.New(postgresql.BaseBackup(postgresql.Config{}, "")), nil
 		}
@@ -214,7 +216,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 		switch o.Mode {
 		case "mysql":
 			o.Engine = stream.Name
-			return nil, stream.New(mysql.HotBackup(mysql.Config{}, "", nil)), nil
+			return nil, stream.New(mysql.HotBackup(mysql.Config{}, mysql.Hot{})), nil
 		case "postgresql":
 			o.Engine = stream.Name
 			return nil, stream.New(postgresql.BaseBackup(postgresql.Config{}, "")), nil
@@ -256,7 +258,7 @@ func setupMode(ctx context.Context, s *settings, o *agent.Options, log *logrus.E
 		if !mysql.Available() {
 			return nil, nil, withUsage(mysql.ErrNoHotBackup)
 		}
-		eng = stream.New(mysql.HotBackup(cfg, "", now))
+		eng = stream.New(mysql.HotBackup(cfg, mysql.Hot{Locks: mysql.BackupLocks(s.str("mysql_hot_backup_locks")), Now: now, Log: log}))
 	case "postgresql":
 		conf := expandHome(s.str("postgresql_conf"), getenv)
 		if conf == "" {

@@ -7,7 +7,8 @@
 // snapshot is one instant). Without one, HotBackup streams
 // `mariadb-backup --backup --stream=xbstream` (InnoDB is copied while it
 // runs and made consistent by --prepare at restore; the other engines are
-// copied under MariaDB's short BACKUP STAGE locks), and its restore
+// copied under MariaDB's BACKUP STAGE locks, which it drops when there are
+// none: see HotBackup), and its restore
 // extracts the stream with mbstream and prepares it with mariadb-backup
 // --prepare, leaving a data directory mariadbd starts on.
 package mysql
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/sirupsen/logrus"
 
 	"freezer.dev/freezer/freezer/engine/stream"
 	"freezer.dev/freezer/freezer/mode"
@@ -123,18 +125,74 @@ func Available() bool {
 	return e1 == nil && e2 == nil
 }
 
+// BackupLocks says whether a hot backup takes mariadb-backup's BACKUP
+// STAGE locks (--mysql-hot-backup-locks).
+type BackupLocks string
+
+const (
+	// LocksAuto drops the locks when every table outside the system
+	// schemas is InnoDB, and keeps them otherwise.
+	LocksAuto BackupLocks = "auto"
+	// LocksAlways keeps them: BACKUP STAGE BLOCK_COMMIT holds every
+	// commit while the non-InnoDB tables and the redo log's tail are
+	// copied.
+	LocksAlways BackupLocks = "always"
+	// LocksNever runs mariadb-backup --no-lock, which issues no BACKUP
+	// STAGE or FLUSH TABLES statement at all.
+	LocksNever BackupLocks = "never"
+)
+
+// Hot is how a hot backup runs.
+type Hot struct {
+	// Locks is auto when empty.
+	Locks BackupLocks
+	// TempDir holds the credentials file (mode 0600) and mariadb-backup's
+	// target directory while it runs; "" = os.TempDir().
+	TempDir string
+	// Now is the clock the lock timer reads; nil = time.Now.
+	Now func() time.Time
+	// Log, when set, is told which way auto went and why.
+	Log *logrus.Entry
+}
+
 // HotBackup returns the stream engine's options for a mariadb-backup hot
 // backup of the server in c whose data directory is the backup path.
-// tempDir holds the credentials file (mode 0600) and mariadb-backup's
-// target directory while it runs; "" = os.TempDir().
-func HotBackup(c Config, tempDir string, now func() time.Time) stream.Options {
-	if now == nil {
-		now = time.Now
+//
+// Without its locks mariadb-backup copies InnoDB exactly as with them (the
+// redo log it copies makes --prepare consistent); what the locks add is a
+// consistent copy of the other engines' files, which are copied while
+// commits wait, and a binary log position. So the locks are dropped only
+// when there are no such tables to protect (auto) or the operator says so
+// (never); the system schemas' Aria tables change only with DDL and
+// account changes, which a backup window is not expected to see.
+func HotBackup(c Config, h Hot) stream.Options {
+	if h.Now == nil {
+		h.Now = time.Now
 	}
-	t := &lockTimer{now: now}
+	if h.Locks == "" {
+		h.Locks = LocksAuto
+	}
+	t := &lockTimer{now: h.Now}
 	return stream.Options{
 		Backup: func(ctx context.Context, path string) (stream.Command, error) {
-			dir, err := os.MkdirTemp(tempDir, "freezer-mariabackup-*")
+			locks := h.Locks != LocksNever
+			if h.Locks == LocksAuto {
+				others, n, err := nonInnoDB(ctx, c)
+				if err != nil {
+					return stream.Command{}, fmt.Errorf("--mysql-hot-backup-locks auto: listing the tables that are not InnoDB: %w", err)
+				}
+				locks = n > 0
+				if h.Log != nil {
+					if locks {
+						h.Log.WithFields(logrus.Fields{"tables": strings.Join(others, ", "), "count": n}).
+							Info("mysql hot backup: keeping mariadb-backup's BACKUP STAGE locks (commits wait while the non-InnoDB tables are copied), because these tables are not InnoDB")
+					} else {
+						h.Log.Info("mysql hot backup: every table outside the system schemas is InnoDB, so mariadb-backup runs with --no-lock and never blocks commits")
+					}
+				}
+			}
+			t.setLocks(locks)
+			dir, err := os.MkdirTemp(h.TempDir, "freezer-mariabackup-*")
 			if err != nil {
 				return stream.Command{}, err
 			}
@@ -144,12 +202,16 @@ func HotBackup(c Config, tempDir string, now func() time.Time) stream.Options {
 				return stream.Command{}, err
 			}
 			target := filepath.Join(dir, "target")
+			// --defaults-extra-file must come first; the password is
+			// never on the command line.
+			args := []string{"--defaults-extra-file=" + cnf, "--backup", "--stream=xbstream",
+				"--target-dir=" + target, "--datadir=" + path}
+			if !locks {
+				args = append(args, "--no-lock")
+			}
 			return stream.Command{
 				Path: "mariadb-backup",
-				// --defaults-extra-file must come first; the password is
-				// never on the command line.
-				Args: []string{"--defaults-extra-file=" + cnf, "--backup", "--stream=xbstream",
-					"--target-dir=" + target, "--datadir=" + path},
+				Args: args,
 				Done: func() { os.RemoveAll(dir) },
 			}, nil
 		},
@@ -160,6 +222,49 @@ func HotBackup(c Config, tempDir string, now func() time.Time) stream.Options {
 				[]stream.Command{{Path: "mariadb-backup", Args: []string{"--prepare", "--target-dir=" + dir}}}, nil
 		},
 	}
+}
+
+// systemSchemas are left out of the InnoDB-only check: mysql's tables are
+// Aria or MyISAM on every server, and the others hold no table files.
+var systemSchemas = []string{"mysql", "sys", "performance_schema", "information_schema"}
+
+// maxNamed is how many non-InnoDB tables the log names.
+const maxNamed = 5
+
+// nonInnoDB returns up to maxNamed of the server's tables outside the
+// system schemas that are not InnoDB (schema.table (engine)), and how many
+// there are. A base table with no engine (a table the server cannot open)
+// counts: nothing says it is InnoDB.
+func nonInnoDB(ctx context.Context, c Config) ([]string, int, error) {
+	db, err := sql.Open("mysql", c.DSN())
+	if err != nil {
+		return nil, 0, err
+	}
+	defer db.Close()
+	q := "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(ENGINE, '?') FROM information_schema.TABLES" +
+		" WHERE TABLE_SCHEMA NOT IN (?, ?, ?, ?) AND TABLE_TYPE <> 'VIEW'" +
+		" AND (ENGINE IS NULL OR ENGINE <> 'InnoDB') ORDER BY TABLE_SCHEMA, TABLE_NAME"
+	args := make([]any, len(systemSchemas))
+	for i, s := range systemSchemas {
+		args[i] = s
+	}
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var names []string
+	n := 0
+	for rows.Next() {
+		var schema, table, engine string
+		if err := rows.Scan(&schema, &table, &engine); err != nil {
+			return nil, 0, err
+		}
+		if n++; n <= maxNamed {
+			names = append(names, fmt.Sprintf("%s.%s (%s)", schema, table, engine))
+		}
+	}
+	return names, n, rows.Err()
 }
 
 // clientCnf renders c as the [client] group of a MariaDB option file,
@@ -214,6 +319,15 @@ type lockTimer struct {
 	mu                      sync.Mutex
 	commit, ddl, end        time.Time
 	sawCommit, sawDDL, done bool
+	// locks is false for a --no-lock run, which still logs "Starting
+	// BACKUP STAGE ..." lines although it issues no statement.
+	locks, decided bool
+}
+
+func (t *lockTimer) setLocks(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.locks, t.decided = on, true
 }
 
 func (t *lockTimer) line(l string) {
@@ -233,6 +347,13 @@ func (t *lockTimer) stats() map[string]any {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	m := map[string]any{"hot_backup": "mariadb-backup"}
+	if t.decided {
+		m["backup_locks"] = t.locks
+		if !t.locks {
+			m["lock_seconds"], m["ddl_lock_seconds"] = 0.0, 0.0
+			return m
+		}
+	}
 	if t.sawCommit && t.done {
 		m["lock_seconds"] = t.end.Sub(t.commit).Seconds()
 	}

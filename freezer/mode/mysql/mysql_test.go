@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +60,21 @@ func TestLockTimer(t *testing.T) {
 	}
 	s := lt.stats()
 	if s["lock_seconds"] != 0.5 || s["ddl_lock_seconds"] != 2.5 {
+		t.Errorf("stats %v", s)
+	}
+}
+
+// A --no-lock run still logs "Starting BACKUP STAGE ..." lines (seen
+// with mariadb-backup 10.11) though it issues no statement: the timer
+// reports no lock then.
+func TestLockTimerNoLock(t *testing.T) {
+	lt := &lockTimer{now: time.Now}
+	lt.setLocks(false)
+	lt.line("[00] 2026-12-08 01:29:18 Starting BACKUP STAGE BLOCK_COMMIT")
+	time.Sleep(10 * time.Millisecond)
+	lt.line("[00] 2026-12-08 01:29:18 Starting BACKUP STAGE END")
+	s := lt.stats()
+	if s["lock_seconds"] != 0.0 || s["ddl_lock_seconds"] != 0.0 || s["backup_locks"] != false {
 		t.Errorf("stats %v", s)
 	}
 }
@@ -116,7 +133,7 @@ func TestHotBackupAwkwardPassword(t *testing.T) {
 		}
 	}
 	run := func(password string) ([]byte, error) {
-		opts := HotBackup(Config{Host: "127.0.0.1", Port: srv.Port, User: "bk", Password: password}, t.TempDir(), nil)
+		opts := HotBackup(Config{Host: "127.0.0.1", Port: srv.Port, User: "bk", Password: password}, Hot{Locks: LocksAlways, TempDir: t.TempDir()})
 		cmd, err := opts.Backup(context.Background(), data)
 		if err != nil {
 			t.Fatal(err)
@@ -135,5 +152,91 @@ func TestHotBackupAwkwardPassword(t *testing.T) {
 	// would not notice a reader that drops them otherwise.
 	if out, err := run(strings.TrimSpace(pw)); err == nil || !bytes.Contains(out, []byte("Access denied")) {
 		t.Errorf("mariadb-backup with a wrong password: %v\n%s", err, out)
+	}
+}
+
+// The auto setting drops the locks exactly when every table outside the
+// system schemas is InnoDB (views do not count), and what mariadb-backup
+// then sends the server (the general log) has no BACKUP STAGE, BACKUP
+// LOCK or FLUSH TABLES statement; with the locks it has BLOCK_COMMIT.
+func TestHotBackupAutoLocks(t *testing.T) {
+	data := t.TempDir()
+	dbserver.InitMariaDB(t, data)
+	srv := dbserver.StartMariaDB(t, data)
+	db, err := sql.Open("mysql", srv.DSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec1 := func(qs ...string) {
+		t.Helper()
+		for _, q := range qs {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	genLog := filepath.Join(t.TempDir(), "general.log")
+	exec1("CREATE DATABASE t", "CREATE TABLE t.inno (id INT PRIMARY KEY) ENGINE=InnoDB",
+		"CREATE VIEW t.v AS SELECT id FROM t.inno",
+		"SET GLOBAL log_output = 'FILE'", "SET GLOBAL general_log_file = '"+genLog+"'", "SET GLOBAL general_log = 1")
+	cfg := Config{Host: "127.0.0.1", Port: srv.Port, User: "root"}
+	// run takes a backup and returns its --no-lock, its stats and the
+	// statements it sent.
+	run := func(locks BackupLocks) (bool, map[string]any, string) {
+		t.Helper()
+		os.Truncate(genLog, 0)
+		opts := HotBackup(cfg, Hot{Locks: locks, TempDir: t.TempDir()})
+		cmd, err := opts.Backup(context.Background(), data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Done()
+		c := exec.Command(cmd.Path, cmd.Args...)
+		var errb bytes.Buffer
+		c.Stdout = io.Discard
+		c.Stderr = &errb
+		if err := c.Run(); err != nil {
+			t.Fatalf("mariadb-backup %v: %v\n%s", cmd.Args, err, errb.String())
+		}
+		for _, l := range strings.Split(errb.String(), "\n") {
+			opts.StderrLine(l)
+		}
+		out, _ := os.ReadFile(genLog)
+		var stmts []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if _, q, ok := strings.Cut(l, "Query\t"); ok {
+				stmts = append(stmts, q)
+			}
+		}
+		return slices.Contains(cmd.Args, "--no-lock"), opts.Stats(), strings.Join(stmts, "\n")
+	}
+	locking := regexp.MustCompile(`(?i)BACKUP STAGE|BACKUP LOCK|FLUSH TABLES|LOCK TABLES`)
+
+	noLock, stats, stmts := run(LocksAuto)
+	if !noLock || stats["backup_locks"] != false || stats["lock_seconds"] != 0.0 {
+		t.Errorf("InnoDB only, auto: --no-lock %v, stats %v", noLock, stats)
+	}
+	if m := locking.FindAllString(stmts, -1); len(m) != 0 || !strings.Contains(stmts, "Innodb_lsn_flushed") {
+		t.Errorf("InnoDB only, auto: lock statements %q in\n%s", m, stmts)
+	}
+	noLock, stats, stmts = run(LocksAlways)
+	if noLock || stats["backup_locks"] != true || !strings.Contains(stmts, "BACKUP STAGE BLOCK_COMMIT") {
+		t.Errorf("always: --no-lock %v, stats %v, statements\n%s", noLock, stats, stmts)
+	}
+	if _, ok := stats["lock_seconds"].(float64); !ok {
+		t.Errorf("always: no lock_seconds in %v", stats)
+	}
+
+	exec1("CREATE TABLE t.aria (id INT PRIMARY KEY) ENGINE=Aria")
+	if noLock, stats, stmts = run(LocksAuto); noLock || stats["backup_locks"] != true || !strings.Contains(stmts, "BACKUP STAGE BLOCK_COMMIT") {
+		t.Errorf("with an Aria table, auto: --no-lock %v, stats %v, statements\n%s", noLock, stats, stmts)
+	}
+	names, n, err := nonInnoDB(context.Background(), cfg)
+	if err != nil || n != 1 || len(names) != 1 || names[0] != "t.aria (Aria)" {
+		t.Errorf("nonInnoDB: %q %d %v", names, n, err)
+	}
+	if noLock, _, stmts = run(LocksNever); !noLock || locking.MatchString(stmts) {
+		t.Errorf("never: --no-lock %v, statements\n%s", noLock, stmts)
 	}
 }
