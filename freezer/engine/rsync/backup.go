@@ -534,7 +534,7 @@ func (r *backupRun) findChanges(p string, o *oldFile) (*deltaInfo, error) {
 		return nil, err
 	}
 	d := &deltaInfo{slot: r.sigEnd, idxOff: r.idxEnd}
-	cr := newChunkReader(f, r.chunkBytes())
+	cr := newChunkReader(f, r.chunkBytes(), fileHoles(f))
 	defer cr.close()
 	bs := int64(r.bs)
 	var b4 [4]byte

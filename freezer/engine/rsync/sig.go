@@ -124,13 +124,24 @@ type chunk struct {
 	err  error // io.EOF after the last chunk
 }
 
-func newChunkReader(r io.Reader, size int) *chunkReader {
+// dataFinder tells where the next data at or after off starts in a sparse
+// file: hole is true when [off, next) is a hole (reads as zeros) and next
+// is where data, or the end of the file, begins. ok is false when the file
+// system cannot tell; the reader then reads as usual.
+type dataFinder func(off int64) (next int64, ok bool)
+
+// newChunkReader reads r in chunks of size bytes. When findData can
+// locate r's holes (nil: it cannot), a chunk that lies wholly in a hole is
+// zeroed in memory instead of read, since reading a hole costs the kernel as much as
+// copying zeros into the buffer, for data whose signature is known.
+func newChunkReader(r io.Reader, size int, findData dataFinder) *chunkReader {
 	c := &chunkReader{ch: make(chan chunk, 1), free: make(chan []byte, 3), stop: make(chan struct{}), done: make(chan struct{})}
 	for range 3 {
 		c.free <- make([]byte, size)
 	}
 	go func() {
 		defer close(c.done)
+		var off int64
 		for {
 			var buf []byte
 			select {
@@ -138,10 +149,21 @@ func newChunkReader(r io.Reader, size int) *chunkReader {
 			case <-c.stop:
 				return
 			}
-			n, err := io.ReadFull(r, buf)
-			if err == io.ErrUnexpectedEOF {
-				err = nil
+			var n int
+			var err error
+			if next, ok := holeUntil(findData, off); ok && next-off >= int64(len(buf)) {
+				// Skip len(buf) bytes of the hole in r as well, so that
+				// the next read starts after them.
+				clear(buf)
+				n = len(buf)
+				err = skip(r, int64(n))
+			} else {
+				n, err = io.ReadFull(r, buf)
+				if err == io.ErrUnexpectedEOF {
+					err = nil
+				}
 			}
+			off += int64(n)
 			if n > 0 {
 				select {
 				case c.ch <- chunk{data: buf[:n]}:
@@ -162,6 +184,29 @@ func newChunkReader(r io.Reader, size int) *chunkReader {
 		}
 	}()
 	return c
+}
+
+// holeUntil returns where the hole at off ends, and false when off is not
+// in a hole or holes cannot be found.
+func holeUntil(findData dataFinder, off int64) (int64, bool) {
+	if findData == nil {
+		return 0, false
+	}
+	next, ok := findData(off)
+	if !ok || next <= off {
+		return 0, false
+	}
+	return next, true
+}
+
+// skip moves r forward n bytes: by seeking when it can, else by reading.
+func skip(r io.Reader, n int64) error {
+	if s, ok := r.(io.Seeker); ok {
+		_, err := s.Seek(n, io.SeekCurrent)
+		return err
+	}
+	_, err := io.CopyN(io.Discard, r, n)
+	return err
 }
 
 // next returns the next chunk; release gives its buffer back.
