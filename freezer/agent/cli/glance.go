@@ -42,6 +42,10 @@ func ProjectList(ids []string) []byte {
 	return []byte("[" + strings.Join(q, ", ") + "]")
 }
 
+// maxProjectList bounds a project's list object: 16 MiB is some 400,000
+// image ids.
+const maxProjectList = 16 << 20
+
 // glanceTarget is what the glance options select.
 type glanceTarget struct {
 	id, name, filter, project string
@@ -198,9 +202,14 @@ func glanceImages(ctx context.Context, c *gophercloud.ServiceClient, st backup.S
 			return nil, err
 		}
 		defer rc.Close()
-		b, err := io.ReadAll(rc)
+		// A list of image ids; the limit keeps a damaged or hostile
+		// object from taking the agent's memory.
+		b, err := io.ReadAll(io.LimitReader(rc, maxProjectList+1))
 		if err != nil {
 			return nil, err
+		}
+		if len(b) > maxProjectList {
+			return nil, fmt.Errorf("%s: larger than %d bytes, not an image list", ProjectListKey(t.project), maxProjectList)
 		}
 		var ids []string
 		if err := json.Unmarshal(bytes.TrimSpace(b), &ids); err != nil {
