@@ -397,6 +397,42 @@ func TestVerifyWithoutReadingData(t *testing.T) {
 	}
 }
 
+// TestVerifyWithoutReadingDataSizes: --verify-read-data=false compares a
+// payload's stored size with the size its metadata records, so a truncated
+// payload is damage (naming the object and both sizes) and the intact one
+// passes.
+func TestVerifyWithoutReadingDataSizes(t *testing.T) {
+	a, _ := newTestAgent(t)
+	src := testTree(t)
+	for range 2 {
+		if _, err := a.Run(context.Background(), backupOpts(src)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refs := committed(t, a)
+	vo := restoreOpts("")
+	vo.Action = ActionVerify
+	if _, err := a.Run(context.Background(), vo); err != nil {
+		t.Fatalf("intact chain: %v", err)
+	}
+	key := refs[0].DataKey()
+	orig := readObject(t, a, key)
+	short := orig[:len(orig)/2]
+	put(t, a, key, short)
+	res, err := a.Run(context.Background(), vo)
+	want := fmt.Sprintf("%s is %d bytes, metadata says %d", key, len(short), len(orig))
+	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), key) {
+		t.Fatalf("truncated payload: err = %v, want an integrity error naming %s", err, key)
+	}
+	if len(res.Verified) != 2 || res.Verified[0].OK || !res.Verified[1].OK || res.Verified[0].Object != key || !strings.Contains(res.Verified[0].Error, want) {
+		t.Errorf("truncated payload reported as %+v, want level 0 saying %q", res.Verified, want)
+	}
+	put(t, a, key, orig)
+	if _, err := a.Run(context.Background(), vo); err != nil {
+		t.Fatalf("payload put back: %v", err)
+	}
+}
+
 // TestListMatchesRestoreAndTar: list's merged view of a two-level chain
 // (a file deleted, files changed, a symbolic link retargeted at level 1)
 // names exactly what the restore makes, with the same types, sizes and

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // LevelCheck is what verify found for one level of a chain.
@@ -94,8 +95,9 @@ func (a *Agent) readWhole(ctx context.Context, key string) error {
 }
 
 // checkPresent checks that a level's payload and engine state exist,
-// reading none of their bytes. The payload's size is not checked: the
-// Storage interface has no way to tell it without reading.
+// reading none of their bytes. When the storage can tell sizes and the
+// metadata records the payload's size, the payload's stored size must match
+// it: a truncated upload or a damaged copy is caught without a download.
 func (a *Agent) checkPresent(ctx context.Context, l chainLevel) (string, int64, error) {
 	for _, key := range []string{l.ref.DataKey(), l.ref.EngineMetadataKey()} {
 		rc, err := a.Storage.Get(ctx, key)
@@ -106,6 +108,23 @@ func (a *Agent) checkPresent(ctx context.Context, l chainLevel) (string, int64, 
 			return key, -1, err
 		}
 		rc.Close()
+	}
+	if l.md.DataSize <= 0 {
+		return "", 0, nil
+	}
+	key := l.ref.DataKey()
+	n, err := storage.SizeOf(ctx, a.Storage, key)
+	switch {
+	case errors.Is(err, storage.ErrSizeUnknown):
+		return "", 0, nil
+	case errors.Is(err, backup.ErrNotFound):
+		return key, -1, withKind(ErrIntegrity, fmt.Errorf("%s is missing: %w", key, err))
+	case errors.Is(err, storage.ErrSizeMismatch):
+		return key, -1, withKind(ErrIntegrity, err)
+	case err != nil:
+		return key, -1, err
+	case n != l.md.DataSize:
+		return key, n, withKind(ErrIntegrity, fmt.Errorf("%s is %d bytes, metadata says %d", key, n, l.md.DataSize))
 	}
 	return "", 0, nil
 }

@@ -68,7 +68,7 @@ func schema() config.Schema {
 			Help: "admin: also remove what backups that never completed left (payload segments, S3's incomplete multipart uploads) once they started more than this many days ago. A backup that runs, or is resumed, later than that after its start loses what it stored and uploads it again."},
 
 		{Name: "verify_read_data", Type: config.Bool, Default: "True", Section: gRestore,
-			Help: "--action verify: read and check every stored byte. False only checks that each level's payload and engine state exist (fast; their sizes and contents are not checked)."},
+			Help: "--action verify: read and check every stored byte. False only checks that each level's payload and engine state exist and that the payload's stored size matches the size recorded in its metadata (fast, no payload byte read; contents are not checked)."},
 		{Name: "restore_path", Type: config.MultiString, Section: gRestore,
 			Help: "Restore only the paths matching this shell glob (relative to the backup's root, as --action list shows them; a matching directory brings everything below it) and the directories above them; repeatable. Every level is still read whole: its checks need every byte."},
 		{Name: "list_format", Default: "table", Section: gRestore, Choices: []string{"table", "json"},

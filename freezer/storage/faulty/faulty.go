@@ -44,6 +44,11 @@ func New(inner backup.Storage) *Storage {
 	return &Storage{Storage: inner, calls: map[storage.Op]int{}}
 }
 
+// Size forwards to the wrapped storage when it can tell sizes.
+func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
+	return storage.SizeOf(ctx, s.Storage, key)
+}
+
 // Fail adds a rule; rules are tried in the order added.
 func (s *Storage) Fail(r Rule) {
 	s.mu.Lock()

@@ -423,6 +423,32 @@ func isNetErr(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
+// Size asks the server with SIZE (in binary mode, the stored byte count);
+// a server without SIZE gives an error wrapping storage.ErrSizeUnknown.
+func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return 0, err
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sizing %s in %s: %w", key, s, err)
+	}
+	n, err := c.FileSize(s.path(key))
+	switch {
+	case err == nil:
+		s.release(c, nil)
+		return n, nil
+	case replyCode(err) == ftp.StatusFileUnavailable:
+		s.release(c, nil)
+		return 0, fmt.Errorf("sizing %s in %s: %w: %w", key, s, backup.ErrNotFound, err)
+	case isReply(err):
+		s.release(c, nil)
+		return 0, fmt.Errorf("sizing %s in %s: %w: %w", key, s, storage.ErrSizeUnknown, err)
+	}
+	s.release(c, err)
+	return 0, fmt.Errorf("sizing %s in %s: %w", key, s, classify(err))
+}
+
 // Get streams the file with RETR; the connection is busy until Close.
 func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := storage.CheckKey(key); err != nil {

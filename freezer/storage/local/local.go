@@ -193,6 +193,27 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	return storage.ContextReadCloser(ctx, f), nil
 }
 
+// Size stats the file at key.
+func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("sizing %s: %w", key, err)
+	}
+	fi, err := os.Stat(s.path(key))
+	if err != nil {
+		if notExist(err) {
+			return 0, fmt.Errorf("sizing %s: %w", key, backup.ErrNotFound)
+		}
+		return 0, fmt.Errorf("sizing %s: %w", key, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("sizing %s: not a regular file: %w", key, backup.ErrNotFound)
+	}
+	return fi.Size(), nil
+}
+
 // List reads the directory at dir; os.ReadDir sorts by name.
 func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 	if err := storage.CheckDir(dir); err != nil {

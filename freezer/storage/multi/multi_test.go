@@ -136,3 +136,31 @@ func TestNewNeedsAStorage(t *testing.T) {
 		t.Fatal("New() succeeded")
 	}
 }
+
+// TestSizeChecksEveryCopy: a copy missing from one storage is missing, and
+// copies of different sizes are a mismatch naming both sizes.
+func TestSizeChecksEveryCopy(t *testing.T) {
+	a, b := newLocal(t, "a"), newLocal(t, "b")
+	m, _ := New(a, b)
+	ctx := context.Background()
+	const key = "data/tar/h_b/1/0_1/data"
+	if err := m.Put(ctx, key, strings.NewReader("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := storage.SizeOf(ctx, m, key); err != nil || n != 10 {
+		t.Fatalf("Size = %d, %v; want 10", n, err)
+	}
+	if err := b.Put(ctx, key, strings.NewReader("01234")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := storage.SizeOf(ctx, m, key)
+	if !errors.Is(err, storage.ErrSizeMismatch) || !strings.Contains(err.Error(), "10 bytes") || !strings.Contains(err.Error(), "5 bytes") {
+		t.Errorf("copies of 10 and 5 bytes: err = %v", err)
+	}
+	if err := b.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storage.SizeOf(ctx, m, key); !errors.Is(err, backup.ErrNotFound) {
+		t.Errorf("copy missing from b: err = %v, want ErrNotFound", err)
+	}
+}

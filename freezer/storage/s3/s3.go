@@ -378,6 +378,19 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	return r, nil
 }
 
+// Size is the object's Content-Length from a HEAD (StatObject); a
+// multipart object's is its whole length.
+func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return 0, err
+	}
+	info, err := s.core.StatObject(ctx, s.bucket, s.name(key), minio.StatObjectOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("sizing %s in %s: %w", key, s, classify(err))
+	}
+	return info.Size, nil
+}
+
 // List lists under "<dir>/" with delimiter "/".
 func (s *Storage) List(ctx context.Context, dir string) ([]string, error) {
 	if err := storage.CheckDir(dir); err != nil {

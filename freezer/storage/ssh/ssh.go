@@ -353,6 +353,31 @@ func (s *Storage) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	return r, nil
 }
 
+// Size stats the remote file at key.
+func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("sizing %s: %w", key, err)
+	}
+	c, err := s.sftp(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sizing %s in %s: %w", key, s, err)
+	}
+	fi, err := c.Stat(s.path(key))
+	if err != nil {
+		if notExist(err) {
+			return 0, fmt.Errorf("sizing %s in %s: %w", key, s, backup.ErrNotFound)
+		}
+		return 0, fmt.Errorf("sizing %s in %s: %w", key, s, s.check(c, err))
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("sizing %s in %s: not a file: %w", key, s, backup.ErrNotFound)
+	}
+	return fi.Size(), nil
+}
+
 func (s *Storage) open(ctx context.Context, key string, off int64) (io.ReadCloser, int64, error) {
 	c, err := s.sftp(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 )
@@ -45,6 +46,14 @@ func (b *broken) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, errors.New("no such object")
 	}
 	return rc, err
+}
+
+func (b *broken) Size(ctx context.Context, key string) (int64, error) {
+	n, err := storage.SizeOf(ctx, b.Storage, key)
+	if b.how == "size" && n > 0 {
+		n--
+	}
+	return n, err
 }
 
 func (b *broken) Put(ctx context.Context, key string, r io.Reader) error {
@@ -88,7 +97,7 @@ func TestSuiteCatchesBrokenStorages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the suite in subprocesses")
 	}
-	for _, how := range []string{"none", "unsorted", "prefix", "notfound", "partial", "swallow"} {
+	for _, how := range []string{"none", "unsorted", "prefix", "notfound", "partial", "swallow", "size"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenStorageHelper$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "STORAGETEST_BREAK="+how)
 		out, err := cmd.CombinedOutput()

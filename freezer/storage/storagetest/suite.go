@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
+	"freezer.dev/freezer/freezer/storage"
 )
 
 // Config tunes the suite for a backend.
@@ -64,6 +65,7 @@ func RunConfig(t *testing.T, cfg Config, newStorage func(t *testing.T) backup.St
 		{"CancelledCalls", s.cancelledCalls},
 		{"InvalidKeys", s.invalidKeys},
 		{"String", s.str},
+		{"Size", s.size},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +203,36 @@ func (s *suite) large(ctx context.Context, t *testing.T, st backup.Storage) {
 		}
 		if gn != n || got != want {
 			t.Fatalf("Get(%q): %d bytes sha256 %s, want %d bytes sha256 %s", key, gn, got, n, want)
+		}
+	}
+}
+
+// size: a storage that can tell sizes (itself or what it wraps) gives an
+// empty, a small and a large payload's exact sizes without reading them,
+// and ErrNotFound for a missing key. Every storage of this project can.
+func (s *suite) size(ctx context.Context, t *testing.T, st backup.Storage) {
+	objs := map[string]int64{
+		"data/tar/h_b/1/0_1/data":  s.cfg.LargeSize,
+		"data/tar/h_b/2/0_2/data":  0,
+		"metadata/tar/h_b/1/0_1/m": 5,
+	}
+	for key, n := range objs {
+		if err := st.Put(ctx, key, Generator(7, n)); err != nil {
+			t.Fatalf("Put(%q) of %d bytes: %v", key, n, err)
+		}
+	}
+	for key, n := range objs {
+		got, err := storage.SizeOf(ctx, st, key)
+		if err != nil {
+			t.Fatalf("Size(%q): %v", key, err)
+		}
+		if got != n {
+			t.Errorf("Size(%q) = %d, want %d", key, got, n)
+		}
+	}
+	for _, key := range []string{"data/tar/h_b/3/0_3/data", "nothing/here"} {
+		if _, err := storage.SizeOf(ctx, st, key); !errors.Is(err, backup.ErrNotFound) {
+			t.Errorf("Size(%q) of a missing key: err = %v, want ErrNotFound", key, err)
 		}
 	}
 }

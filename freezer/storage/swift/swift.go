@@ -317,6 +317,32 @@ func (s *Storage) checkLength(ctx context.Context, key string, want int64) error
 	})
 }
 
+// Size is the Content-Length of a HEAD of the object; for a segmented
+// payload the proxy answers the manifest's HEAD with the sum of the
+// segments it lists, so a lost segment shows as a short payload.
+func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := retry.Do(ctx, s.policy, func(ctx context.Context) error {
+		res := objects.Get(ctx, s.client, s.container, s.name(key), nil)
+		if res.Err != nil {
+			return classify(res.Err)
+		}
+		h, err := res.Extract()
+		if err != nil {
+			return fmt.Errorf("reading the headers: %w", err)
+		}
+		n = h.ContentLength
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sizing %s in %s: %w", key, s, err)
+	}
+	return n, nil
+}
+
 // storedSegments lists the segments under segDir with their sizes and
 // MD5s, by object name.
 func (s *Storage) storedSegments(ctx context.Context, segDir string) (map[string]objects.Object, error) {
