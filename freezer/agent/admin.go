@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
-	"freezer.dev/freezer/freezer/storage"
 )
 
 // admin applies retention to --backup-name: backups older than the cutoff
@@ -76,7 +75,7 @@ func (a *Agent) admin(ctx context.Context, o Options) (*Result, error) {
 	if err := a.collectOrphans(ctx, engine, name, existing, grace); err != nil {
 		return res, err
 	}
-	n, err := storage.AbortStaleUnder(ctx, a.Storage, path.Join("data", engine, name), grace)
+	n, err := backup.AbortStaleUnder(ctx, a.Storage, path.Join("data", engine, name), grace)
 	if n > 0 {
 		log.WithField("count", n).Info("aborted incomplete uploads of backups that never completed")
 	}

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
-	"freezer.dev/freezer/freezer/storage"
 )
 
 // A backup to a storage that can resume uploads (Swift, S3) keeps a small
@@ -203,7 +202,7 @@ type resumePlan struct {
 // to write instead.
 func (a *Agent) planResume(ctx context.Context, o Options, read string, ref backup.Ref, prev *backup.Ref,
 	existing []backup.Ref, opts string, encrypted bool) (*resumePlan, error) {
-	if a.ResumeDir == "" || a.Source != nil || o.DryRun || !storage.ResumesUploads(a.Storage) {
+	if a.ResumeDir == "" || a.Source != nil || o.DryRun || !backup.ResumesUploads(a.Storage) {
 		return nil, nil
 	}
 	if encrypted {

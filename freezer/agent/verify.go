@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"freezer.dev/freezer/freezer/backup"
-	"freezer.dev/freezer/freezer/storage"
 )
 
 // LevelCheck is what verify found for one level of a chain.
@@ -113,13 +112,13 @@ func (a *Agent) checkPresent(ctx context.Context, l chainLevel) (string, int64, 
 		return "", 0, nil
 	}
 	key := l.ref.DataKey()
-	n, err := storage.SizeOf(ctx, a.Storage, key)
+	n, err := backup.SizeOf(ctx, a.Storage, key)
 	switch {
-	case errors.Is(err, storage.ErrSizeUnknown):
+	case errors.Is(err, backup.ErrSizeUnknown):
 		return "", 0, nil
 	case errors.Is(err, backup.ErrNotFound):
 		return key, -1, withKind(ErrIntegrity, fmt.Errorf("%s is missing: %w", key, err))
-	case errors.Is(err, storage.ErrSizeMismatch):
+	case errors.Is(err, backup.ErrSizeMismatch):
 		return key, -1, withKind(ErrIntegrity, err)
 	case err != nil:
 		return key, -1, err

@@ -401,7 +401,7 @@ func TestResumeDivergedStartsOver(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer storage.Close(st)
-			if n, err := storage.IncompleteUploadsUnder(ctx, st, "data/tar/h_div"); err != nil || n != 0 {
+			if n, err := backup.IncompleteUploadsUnder(ctx, st, "data/tar/h_div"); err != nil || n != 0 {
 				t.Fatalf("%d incomplete uploads left (%v)", n, err)
 			}
 			dst := filepath.Join(t.TempDir(), "dst")
@@ -467,7 +467,7 @@ func abandoned(ctx context.Context, st backup.Storage, dir string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	k, err := storage.IncompleteUploadsUnder(ctx, st, dir)
+	k, err := backup.IncompleteUploadsUnder(ctx, st, dir)
 	return n + k, err
 }
 

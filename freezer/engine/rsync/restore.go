@@ -129,6 +129,9 @@ func (rs *restorer) run(in io.Reader) error {
 		if rs.rootFd, err = unix.Open(rs.req.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			return fmt.Errorf("opening the restore directory: %w", err)
 		}
+		if err := removeStaleStages(rs.root); err != nil {
+			return err
+		}
 	}
 	rs.buf = make([]byte, 1<<20)
 	rs.zero = make([]byte, 4096)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -61,6 +62,46 @@ func (rs *restorer) newStager() error {
 	rand.Read(b[:])
 	rs.st = &stager{tok: hex.EncodeToString(b[:]), f: f, w: newMPWriter(f), links: map[string]int64{}}
 	return nil
+}
+
+// isStageName reports whether base has the form of a temporary name,
+// whatever its restore's token.
+func isStageName(base string) bool {
+	rest, ok := strings.CutPrefix(base, stagePrefix)
+	if !ok {
+		return false
+	}
+	tok, seq, ok := strings.Cut(rest, ".")
+	if !ok || len(tok) != 12 || seq == "" {
+		return false
+	}
+	if _, err := hex.DecodeString(tok); err != nil {
+		return false
+	}
+	_, err := strconv.ParseUint(seq, 10, 63)
+	return err == nil
+}
+
+// removeStaleStages removes from the restore directory the temporaries an
+// earlier restore left when it was killed before putting them in place
+// (a SIGKILL leaves no chance to clean up): a rerun must leave exactly the
+// backup's tree. Directories are never staged, so only other entries go.
+func removeStaleStages(root *os.Root) error {
+	return fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return fmt.Errorf("looking for temporaries of an interrupted restore: %w", err)
+		}
+		if d.IsDir() || !isStageName(d.Name()) {
+			return nil
+		}
+		if err := root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s, left by an interrupted restore: %w", p, err)
+		}
+		return nil
+	})
 }
 
 func (s *stager) temp(seq int64) string {

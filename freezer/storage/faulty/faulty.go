@@ -46,7 +46,7 @@ func New(inner backup.Storage) *Storage {
 
 // Size forwards to the wrapped storage when it can tell sizes.
 func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
-	return storage.SizeOf(ctx, s.Storage, key)
+	return backup.SizeOf(ctx, s.Storage, key)
 }
 
 // Fail adds a rule; rules are tried in the order added.

@@ -424,7 +424,7 @@ func isNetErr(err error) bool {
 }
 
 // Size asks the server with SIZE (in binary mode, the stored byte count);
-// a server without SIZE gives an error wrapping storage.ErrSizeUnknown.
+// a server without SIZE gives an error wrapping backup.ErrSizeUnknown.
 func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return 0, err
@@ -443,7 +443,7 @@ func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
 		return 0, fmt.Errorf("sizing %s in %s: %w: %w", key, s, backup.ErrNotFound, err)
 	case isReply(err):
 		s.release(c, nil)
-		return 0, fmt.Errorf("sizing %s in %s: %w: %w", key, s, storage.ErrSizeUnknown, err)
+		return 0, fmt.Errorf("sizing %s in %s: %w: %w", key, s, backup.ErrSizeUnknown, err)
 	}
 	s.release(c, err)
 	return 0, fmt.Errorf("sizing %s in %s: %w", key, s, classify(err))

@@ -36,28 +36,28 @@ func (s *Storage) Storages() []backup.Storage { return slices.Clone(s.stores) }
 
 // Size returns the size of key, asking every storage that can tell sizes:
 // a copy missing from one of them is missing, and copies of different
-// sizes are an error wrapping storage.ErrSizeMismatch. With no such storage
-// the error wraps storage.ErrSizeUnknown.
+// sizes are an error wrapping backup.ErrSizeMismatch. With no such storage
+// the error wraps backup.ErrSizeUnknown.
 func (s *Storage) Size(ctx context.Context, key string) (int64, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return 0, err
 	}
 	size, from := int64(-1), ""
 	for _, st := range s.stores {
-		n, err := storage.SizeOf(ctx, st, key)
-		if errors.Is(err, storage.ErrSizeUnknown) {
+		n, err := backup.SizeOf(ctx, st, key)
+		if errors.Is(err, backup.ErrSizeUnknown) {
 			continue
 		}
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", st, err)
 		}
 		if size >= 0 && n != size {
-			return 0, fmt.Errorf("%s is %d bytes in %s but %d bytes in %s: %w", key, size, from, n, st, storage.ErrSizeMismatch)
+			return 0, fmt.Errorf("%s is %d bytes in %s but %d bytes in %s: %w", key, size, from, n, st, backup.ErrSizeMismatch)
 		}
 		size, from = n, st.String()
 	}
 	if size < 0 {
-		return 0, fmt.Errorf("sizing %s: %w", key, storage.ErrSizeUnknown)
+		return 0, fmt.Errorf("sizing %s: %w", key, backup.ErrSizeUnknown)
 	}
 	return size, nil
 }

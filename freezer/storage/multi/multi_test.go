@@ -147,20 +147,20 @@ func TestSizeChecksEveryCopy(t *testing.T) {
 	if err := m.Put(ctx, key, strings.NewReader("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := storage.SizeOf(ctx, m, key); err != nil || n != 10 {
+	if n, err := backup.SizeOf(ctx, m, key); err != nil || n != 10 {
 		t.Fatalf("Size = %d, %v; want 10", n, err)
 	}
 	if err := b.Put(ctx, key, strings.NewReader("01234")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := storage.SizeOf(ctx, m, key)
-	if !errors.Is(err, storage.ErrSizeMismatch) || !strings.Contains(err.Error(), "10 bytes") || !strings.Contains(err.Error(), "5 bytes") {
+	_, err := backup.SizeOf(ctx, m, key)
+	if !errors.Is(err, backup.ErrSizeMismatch) || !strings.Contains(err.Error(), "10 bytes") || !strings.Contains(err.Error(), "5 bytes") {
 		t.Errorf("copies of 10 and 5 bytes: err = %v", err)
 	}
 	if err := b.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := storage.SizeOf(ctx, m, key); !errors.Is(err, backup.ErrNotFound) {
+	if _, err := backup.SizeOf(ctx, m, key); !errors.Is(err, backup.ErrNotFound) {
 		t.Errorf("copy missing from b: err = %v, want ErrNotFound", err)
 	}
 }

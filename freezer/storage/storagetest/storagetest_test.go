@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"freezer.dev/freezer/freezer/backup"
-	"freezer.dev/freezer/freezer/storage"
 	"freezer.dev/freezer/freezer/storage/local"
 	"freezer.dev/freezer/freezer/storage/storagetest"
 )
@@ -49,7 +48,7 @@ func (b *broken) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 }
 
 func (b *broken) Size(ctx context.Context, key string) (int64, error) {
-	n, err := storage.SizeOf(ctx, b.Storage, key)
+	n, err := backup.SizeOf(ctx, b.Storage, key)
 	if b.how == "size" && n > 0 {
 		n--
 	}

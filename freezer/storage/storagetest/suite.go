@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"freezer.dev/freezer/freezer/backup"
-	"freezer.dev/freezer/freezer/storage"
 )
 
 // Config tunes the suite for a backend.
@@ -222,7 +221,7 @@ func (s *suite) size(ctx context.Context, t *testing.T, st backup.Storage) {
 		}
 	}
 	for key, n := range objs {
-		got, err := storage.SizeOf(ctx, st, key)
+		got, err := backup.SizeOf(ctx, st, key)
 		if err != nil {
 			t.Fatalf("Size(%q): %v", key, err)
 		}
@@ -231,7 +230,7 @@ func (s *suite) size(ctx context.Context, t *testing.T, st backup.Storage) {
 		}
 	}
 	for _, key := range []string{"data/tar/h_b/3/0_3/data", "nothing/here"} {
-		if _, err := storage.SizeOf(ctx, st, key); !errors.Is(err, backup.ErrNotFound) {
+		if _, err := backup.SizeOf(ctx, st, key); !errors.Is(err, backup.ErrNotFound) {
 			t.Errorf("Size(%q) of a missing key: err = %v, want ErrNotFound", key, err)
 		}
 	}

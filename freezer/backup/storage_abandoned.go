@@ -1,10 +1,8 @@
-package storage
+package backup
 
 import (
 	"context"
 	"time"
-
-	"freezer.dev/freezer/freezer/backup"
 )
 
 // StaleAborter is a storage that keeps uploads which never completed apart
@@ -42,11 +40,11 @@ func eachAborter(st any, fn func(StaleAborter) (int, error)) (int, error) {
 			return n, err
 		}
 	}
-	var inner []backup.Storage
-	if u, ok := st.(interface{ Unwrap() backup.Storage }); ok {
+	var inner []Storage
+	if u, ok := st.(interface{ Unwrap() Storage }); ok {
 		inner = append(inner, u.Unwrap())
 	}
-	if m, ok := st.(interface{ Storages() []backup.Storage }); ok {
+	if m, ok := st.(interface{ Storages() []Storage }); ok {
 		inner = append(inner, m.Storages()...)
 	}
 	for _, s := range inner {
@@ -72,10 +70,10 @@ func ResumesUploads(st any) bool {
 	if u, ok := st.(UploadResumer); ok {
 		return u.ResumesUploads()
 	}
-	if u, ok := st.(interface{ Unwrap() backup.Storage }); ok {
+	if u, ok := st.(interface{ Unwrap() Storage }); ok {
 		return ResumesUploads(u.Unwrap())
 	}
-	if m, ok := st.(interface{ Storages() []backup.Storage }); ok {
+	if m, ok := st.(interface{ Storages() []Storage }); ok {
 		all := m.Storages()
 		for _, s := range all {
 			if !ResumesUploads(s) {

@@ -1,10 +1,8 @@
-package storage
+package backup
 
 import (
 	"context"
 	"errors"
-
-	"freezer.dev/freezer/freezer/backup"
 )
 
 // Sizer is a storage that can tell an object's stored size without reading
@@ -12,7 +10,7 @@ import (
 // payload.
 type Sizer interface {
 	// Size returns the size in bytes of the object at key; a missing key
-	// gives an error wrapping backup.ErrNotFound.
+	// gives an error wrapping ErrNotFound.
 	Size(ctx context.Context, key string) (int64, error)
 }
 
@@ -31,7 +29,7 @@ func SizeOf(ctx context.Context, st any, key string) (int64, error) {
 	if s, ok := st.(Sizer); ok {
 		return s.Size(ctx, key)
 	}
-	if u, ok := st.(interface{ Unwrap() backup.Storage }); ok {
+	if u, ok := st.(interface{ Unwrap() Storage }); ok {
 		return SizeOf(ctx, u.Unwrap(), key)
 	}
 	return 0, ErrSizeUnknown
