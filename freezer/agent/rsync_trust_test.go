@@ -2,12 +2,9 @@ package agent
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -82,43 +79,7 @@ func TestRsyncDamagedRestoreLeavesNoDamagedFile(t *testing.T) {
 				ro.Engine = "rsyncv2"
 				ro.EncryptPassFile = passFile
 				ro.Overwrite = true
-				for level, ref := range refs {
-					orig := readObject(t, a, ref.DataKey())
-					for _, d := range trustDamages() {
-						put(t, a, ref.DataKey(), d.edit(orig))
-						checkVerifyFinds(t, a, ro, level, ref, d.name)
-						for _, prior := range []trustState{nil, trustState0} {
-							dst := t.TempDir()
-							if prior != nil {
-								writeState(t, dst, prior)
-							}
-							ro.RestoreAbsPath = dst
-							_, err := a.Run(context.Background(), ro)
-							where := fmt.Sprintf("level %d %s (target held %d files)", level, d.name, len(prior))
-							if !errors.Is(err, ErrIntegrity) {
-								t.Fatalf("%s: err = %v, want an integrity error", where, err)
-							}
-							if !strings.Contains(err.Error(), "restored") {
-								t.Errorf("%s: error does not say what was not restored: %v", where, err)
-							}
-							got := readState(t, dst)
-							for rel := range got {
-								if strings.Contains(rel, ".freezer-rsync-") {
-									t.Errorf("%s: temporary %s left behind", where, rel)
-								}
-							}
-							verified := []trustState{trustState0}
-							if level == 1 && enc == "fzae1" {
-								verified = append(verified, state1)
-							}
-							checkTrusted(t, got, verified...)
-							if t.Failed() {
-								t.Fatalf("%s: %v", where, err)
-							}
-						}
-					}
-					put(t, a, ref.DataKey(), orig)
-				}
+				checkDamagedRestores(t, a, ro, refs, enc, state1, ".freezer-rsync-")
 				dst := t.TempDir()
 				ro.RestoreAbsPath = dst
 				if _, err := a.Run(context.Background(), ro); err != nil {

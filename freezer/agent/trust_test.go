@@ -223,43 +223,7 @@ func TestDamagedRestoreLeavesNoDamagedFile(t *testing.T) {
 				ro := restoreOpts("")
 				ro.EncryptPassFile = passFile
 				ro.Overwrite = true
-				for level, ref := range refs {
-					orig := readObject(t, a, ref.DataKey())
-					for _, d := range trustDamages() {
-						put(t, a, ref.DataKey(), d.edit(orig))
-						checkVerifyFinds(t, a, ro, level, ref, d.name)
-						for _, prior := range []trustState{nil, trustState0} {
-							dst := t.TempDir()
-							if prior != nil {
-								writeState(t, dst, prior)
-							}
-							ro.RestoreAbsPath = dst
-							_, err := a.Run(context.Background(), ro)
-							where := fmt.Sprintf("level %d %s (target held %d files)", level, d.name, len(prior))
-							if !errors.Is(err, ErrIntegrity) {
-								t.Fatalf("%s: err = %v, want an integrity error", where, err)
-							}
-							if !strings.Contains(err.Error(), "restored") {
-								t.Errorf("%s: error does not say what was not restored: %v", where, err)
-							}
-							got := readState(t, dst)
-							for rel := range got {
-								if strings.Contains(rel, ".freezer-tar-stage.") {
-									t.Errorf("%s: temporary %s left behind", where, rel)
-								}
-							}
-							verified := []trustState{trustState0}
-							if level == 1 && enc == "fzae1" {
-								verified = append(verified, trustState1)
-							}
-							checkTrusted(t, got, verified...)
-							if t.Failed() {
-								t.Fatalf("%s: %v", where, err)
-							}
-						}
-					}
-					put(t, a, ref.DataKey(), orig)
-				}
+				checkDamagedRestores(t, a, ro, refs, enc, trustState1, ".freezer-tar-stage.")
 				// Undamaged, verify passes and the same chain restores
 				// exactly.
 				vo := ro
@@ -601,5 +565,53 @@ func TestRestorePaths(t *testing.T) {
 	ro.RestorePaths = []string{"[bad"}
 	if _, err := a.Run(context.Background(), ro); !errors.Is(err, ErrUsage) {
 		t.Errorf("bad glob: %v, want a usage error", err)
+	}
+}
+
+// checkDamagedRestores damages each level's payload in turn (every
+// trustDamages edit), checks that verify finds it, and that a restore
+// into an empty target and into one holding level 0 fails with an
+// integrity error naming what was not restored, leaves no temporary
+// (names containing tempMarker) and only verified content: level 0's, and
+// level 1's (state1) when fzae1 released it authenticated. The payloads
+// are put back after.
+func checkDamagedRestores(t *testing.T, a *Agent, ro Options, refs []backup.Ref, enc string, state1 trustState, tempMarker string) {
+	t.Helper()
+	for level, ref := range refs {
+		orig := readObject(t, a, ref.DataKey())
+		for _, d := range trustDamages() {
+			put(t, a, ref.DataKey(), d.edit(orig))
+			checkVerifyFinds(t, a, ro, level, ref, d.name)
+			for _, prior := range []trustState{nil, trustState0} {
+				dst := t.TempDir()
+				if prior != nil {
+					writeState(t, dst, prior)
+				}
+				ro.RestoreAbsPath = dst
+				_, err := a.Run(context.Background(), ro)
+				where := fmt.Sprintf("level %d %s (target held %d files)", level, d.name, len(prior))
+				if !errors.Is(err, ErrIntegrity) {
+					t.Fatalf("%s: err = %v, want an integrity error", where, err)
+				}
+				if !strings.Contains(err.Error(), "restored") {
+					t.Errorf("%s: error does not say what was not restored: %v", where, err)
+				}
+				got := readState(t, dst)
+				for rel := range got {
+					if strings.Contains(rel, tempMarker) {
+						t.Errorf("%s: temporary %s left behind", where, rel)
+					}
+				}
+				verified := []trustState{trustState0}
+				if level == 1 && enc == "fzae1" {
+					verified = append(verified, state1)
+				}
+				checkTrusted(t, got, verified...)
+				if t.Failed() {
+					t.Fatalf("%s: %v", where, err)
+				}
+			}
+		}
+		put(t, a, ref.DataKey(), orig)
 	}
 }
